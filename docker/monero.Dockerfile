@@ -1,0 +1,8 @@
+# monerod and monero-wallet-rpc from Debian's `monero` package.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends monero ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+RUN useradd --system --create-home monero
+USER monero
+WORKDIR /home/monero

@@ -1,0 +1,44 @@
+"""The API root and the one exception handler every endpoint shares."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, permissions
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from exchange.errors import ApplicationError
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "message_dict"):
+            exc = exceptions.ValidationError(exc.message_dict)
+        else:
+            exc = exceptions.ValidationError({"detail": exc.messages})
+    if isinstance(exc, ApplicationError):
+        body = {"message": exc.message, "code": exc.code, "extra": exc.extra}
+        if exc.field:
+            body = {exc.field: [exc.message], **body}
+        response = Response(body, status=exc.status_code)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
+    return drf_exception_handler(exc, context)
+
+
+class ApiRoot(APIView):
+    """Entry points of the API."""
+
+    permission_classes = [permissions.AllowAny]
+
+    def get(self, request, format=None):  # noqa: A002 - DRF's signature
+        return Response(
+            {
+                "schema": reverse("schema", request=request, format=format),
+                "docs": reverse("swagger-ui", request=request, format=format),
+                "health": request.build_absolute_uri("/healthz"),
+            }
+        )

@@ -1,0 +1,46 @@
+"""The Celery app: three queues, JSON only, time limits, settings from Django.
+
+Queues
+- ``transactions``: saga steps that talk to a node (payouts, account labelling, pool refill).
+  Tasks there are ``acks_late`` with ``reject_on_worker_lost`` and a prefetch of 1, so a
+  killed worker's step is redelivered; every step is safe to run twice.
+- ``scheduled``: periodic scans, balance sync, sweeps, heartbeats.
+- ``rates``: rate refreshes.
+Each task names its queue on its decorator; ``TRANSACTIONS`` holds the options shared by
+every saga step.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings")
+
+app = Celery("exchange")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [Queue(name) for name in ("transactions", "scheduled", "rates")]
+app.autodiscover_tasks()
+
+# Options every saga step on the ``transactions`` queue shares (the seed's policy:
+# 3 attempts, exponential backoff from 5 s, with jitter; max countdown well under the
+# broker's visibility timeout).
+TRANSACTIONS = {
+    "queue": "transactions",
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "max_retries": 2,  # 3 attempts in all
+    "retry_backoff": 5,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+}
+SCHEDULED = {"queue": "scheduled"}
+RATES = {
+    "queue": "rates",
+    "max_retries": 4,  # 5 attempts in all
+    "retry_backoff": 5,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+}

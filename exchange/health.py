@@ -1,0 +1,117 @@
+"""GET /healthz: every component the engine needs, answered within 2 s.
+
+Each check runs in its own thread with its own timeout; a check that has not answered
+by the deadline is reported as down, so a hung node cannot hold the response.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, connections
+from django.http import JsonResponse
+from django.utils import timezone
+from kombu import Connection
+
+from exchange.models import Heartbeat
+
+DEADLINE_SECONDS = 1.8
+_pool = concurrent.futures.ThreadPoolExecutor(max_workers=12, thread_name_prefix="health")
+
+
+def _database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"ok": True}
+
+
+def _redis() -> dict:
+    from exchange.redis import get_redis
+
+    get_redis().ping()
+    return {"ok": True}
+
+
+def _broker() -> dict:
+    with Connection(
+        settings.CELERY_BROKER_URL,
+        connect_timeout=1,
+        transport_options={"socket_timeout": 1, "socket_connect_timeout": 1, "max_retries": 0},
+    ) as conn:
+        conn.ensure_connection(max_retries=0, timeout=1)
+    return {"ok": True}
+
+
+def _node(chain: str) -> Callable[[], dict]:
+    def check() -> dict:
+        from wallets.selectors import node_status
+
+        status = node_status(chain=chain, timeout=settings.HEALTH_NODE_TIMEOUT)
+        return {"ok": status["reachable"], **status}
+
+    return check
+
+
+def _liveness() -> dict:
+    cutoff = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
+    seen = dict(Heartbeat.objects.values_list("name", "last_seen"))
+    out = {}
+    for name in ["beat", *(f"worker:{q}" for q in settings.CELERY_QUEUES)]:
+        last = seen.get(name)
+        out[name] = {
+            "ok": bool(last and last >= cutoff),
+            "last_seen": last.isoformat() if last else None,
+        }
+    return out
+
+
+def _run(check: Callable[[], dict]) -> dict:
+    started = time.monotonic()
+    try:
+        result = check()
+    except Exception as exc:  # noqa: BLE001 - a health check reports every failure
+        result = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:300]}
+    finally:
+        connections.close_all()
+    if "ok" in result:
+        result["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
+    return result
+
+
+def health_report() -> dict:
+    checks: dict[str, Callable[[], dict]] = {
+        "database": _database,
+        "redis": _redis,
+        "broker": _broker,
+        "bitcoin": _node("bitcoin"),
+        "monero": _node("monero"),
+        "liveness": _liveness,
+    }
+    futures = {name: _pool.submit(_run, fn) for name, fn in checks.items()}
+    concurrent.futures.wait(futures.values(), timeout=DEADLINE_SECONDS)
+    components: dict[str, dict] = {}
+    for name, future in futures.items():
+        if not future.done():
+            result = {"ok": False, "error": f"no answer within {DEADLINE_SECONDS} s"}
+        else:
+            result = future.result()
+        if name == "liveness":
+            if "error" in result:
+                for proc in ["beat", *(f"worker:{q}" for q in settings.CELERY_QUEUES)]:
+                    components[proc] = {"ok": False, "error": result["error"]}
+            else:
+                components.update({k: v for k, v in result.items() if k != "latency_ms"})
+        else:
+            components[name] = result
+    failing = sorted(name for name, c in components.items() if not c["ok"])
+    return {"status": "fail" if failing else "ok", "failing": failing, "components": components}
+
+
+def healthz(request):
+    report = health_report()
+    return JsonResponse(report, status=503 if report["failing"] else 200)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import os
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from rest_framework.authtoken.models import Token
+
+DEMO_USERS = (
+    ("staff", {"is_staff": True, "is_superuser": True}),
+    ("buyer", {}),
+    ("vendor", {}),
+)
+
+
+class Command(BaseCommand):
+    help = "Create the demo users (staff, buyer, vendor) with API tokens and print them."
+
+    def handle(self, *args, **options):
+        # .env is loaded into the environment by the settings module.
+        password = os.environ.get("DEMO_PASSWORD", "")
+        if not password:
+            raise CommandError("DEMO_PASSWORD is not set (scripts/setup.sh writes one into .env)")
+        User = get_user_model()
+        for username, flags in DEMO_USERS:
+            user, created = User.objects.get_or_create(username=username, defaults=flags)
+            if created:
+                user.set_password(password)
+                user.save()
+            token, _ = Token.objects.get_or_create(user=user)
+            self.stdout.write(f"  {username:7} token {token.key}")
+        self.stdout.write(f"  password for all three: {password}  (admin: user 'staff')")

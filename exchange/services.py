@@ -1,0 +1,18 @@
+"""Infrastructure actions of the exchange package (no business logic lives here)."""
+
+from __future__ import annotations
+
+import socket
+
+from django.utils import timezone
+
+from exchange.models import Heartbeat
+
+
+def heartbeat_record(*, name: str) -> None:
+    """Upsert the liveness row ``name`` with the current time (one statement, no race)."""
+    Heartbeat.objects.bulk_create(
+        [Heartbeat(name=name, last_seen=timezone.now(), hostname=socket.gethostname()[:255])],
+        update_conflicts=True,
+        update_fields=["last_seen", "hostname"],
+    )

@@ -1,0 +1,262 @@
+"""Settings for the exchange engine: one module, driven by environment variables.
+
+Every value has a safe default for a local regtest stack, except the secrets that must
+exist in production (SECRET_KEY when DEBUG is off), which fail at start-up by name.
+A `.env` file beside manage.py is read if present; real environment variables win.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (export SECRET_KEY=... or put it in .env)"
+        )
+    SECRET_KEY = "insecure-development-key-only-used-with-debug-on"  # noqa: S105
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "exchange",
+    "wallets",
+    "ownership",
+    "orders",
+    "rates",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "exchange.urls"
+WSGI_APPLICATION = "exchange.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: MariaDB/MySQL through mysqlclient, READ COMMITTED (see DESIGN.md) ---
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="mysql://root@127.0.0.1:3306/exchange"),
+}
+DATABASES["default"].update(
+    {
+        "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            "charset": "utf8mb4",
+            "isolation_level": "read committed",
+            "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5),
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES', innodb_lock_wait_timeout=10",
+        },
+        "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+    }
+)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, broker and the seed's key schema (a cache the DB can rebuild) ---
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            # A dead Redis must not take the API down: the DB is the source of truth.
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+# --- Celery ---
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "exchange.beat:LockedDatabaseScheduler"
+# Save last_run_at after every sent task, so a beat taking over from a dead leader
+# does not resend what was already sent.
+CELERY_BEAT_SYNC_EVERY = 1
+# The longest countdown any task uses is WEBHOOK_RETRY_DELAYS' last step (600 s); a task
+# runs at most CELERY_TASK_TIME_LIMIT (300 s). The visibility timeout must exceed both,
+# or Redis hands a delayed or running message to a second worker.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+}
+CELERY_QUEUES = ("transactions", "scheduled", "rates")
+CELERY_TASK_DEFAULT_QUEUE = "transactions"
+HEARTBEAT_INTERVAL_SECONDS = env.int("HEARTBEAT_INTERVAL_SECONDS", default=15)
+HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=90)
+BEAT_LOCK_TTL_SECONDS = env.int("BEAT_LOCK_TTL_SECONDS", default=30)
+
+# --- Flower (operators) ---
+FLOWER_PORT = env.int("FLOWER_PORT", default=5555)
+FLOWER_BASIC_AUTH = env.str("FLOWER_BASIC_AUTH", default="")
+
+# --- Nodes: one block per chain. Networks: regtest (default), testnet, mainnet. ---
+NODE_CONNECT_TIMEOUT = env.float("NODE_CONNECT_TIMEOUT", default=2.0)
+NODE_READ_TIMEOUT = env.float("NODE_READ_TIMEOUT", default=15.0)
+HEALTH_NODE_TIMEOUT = env.float("HEALTH_NODE_TIMEOUT", default=1.0)
+
+BITCOIN = {
+    "network": env.str("BITCOIN_NETWORK", default="regtest"),
+    "node_url": env.str("BITCOIN_NODE_URL", default="http://127.0.0.1:48332"),
+    "wallet_url": env.str("BITCOIN_WALLET_URL", default="http://127.0.0.1:48334"),
+    "api_key": env.str("BITCOIN_API_KEY", default=""),
+    "wallet_id": env.str("BITCOIN_WALLET_ID", default="primary"),
+    "customer_wallet_id": env.str("BITCOIN_CUSTOMER_WALLET_ID", default="customer"),
+}
+MONERO = {
+    "network": env.str("MONERO_NETWORK", default="regtest"),
+    "daemon_url": env.str("MONERO_DAEMON_URL", default="http://127.0.0.1:18081"),
+    "wallet_url": env.str("MONERO_WALLET_URL", default="http://127.0.0.1:18083"),
+    "wallet_user": env.str("MONERO_WALLET_USER", default=""),
+    "wallet_password": env.str("MONERO_WALLET_PASSWORD", default=""),
+    "wallet_file": env.str("MONERO_WALLET_FILE", default="exchange"),
+    "customer_wallet_url": env.str("MONERO_CUSTOMER_WALLET_URL", default="http://127.0.0.1:18084"),
+    "customer_wallet_file": env.str("MONERO_CUSTOMER_WALLET_FILE", default="customer"),
+    # monero-wallet-rpc can take well over 10 s for a transfer and still succeed.
+    "transfer_read_timeout": env.float("MONERO_TRANSFER_READ_TIMEOUT", default=120.0),
+}
+for _chain, _conf in (("BITCOIN", BITCOIN), ("MONERO", MONERO)):
+    if _conf["network"] not in ("regtest", "testnet", "mainnet"):
+        raise ImproperlyConfigured(
+            f"{_chain}_NETWORK must be regtest, testnet or mainnet, not {_conf['network']!r}"
+        )
+
+# The regtest stack started by `manage.py regtest up` keeps its data and pid files here.
+REGTEST_HOME = Path(env.str("REGTEST_HOME", default=str(VAR_DIR / "regtest")))
+# Scripts the Monero daemons run on new transactions/blocks (push path, see wallets).
+CHAIN_NOTIFY_KEY = env.str("CHAIN_NOTIFY_KEY", default="chain:notify")
+
+# --- Wallet accounts pool ---
+POOL_MIN = env.int("POOL_MIN", default=20)
+POOL_BATCH_SIZE = env.int("POOL_BATCH_SIZE", default=5)
+MASTER_WALLET_CAPACITY = env.int("MASTER_WALLET_CAPACITY", default=100_000)
+POOL_EMPTY_RETRY_AFTER_SECONDS = env.int("POOL_EMPTY_RETRY_AFTER_SECONDS", default=30)
+# Rescan this many blocks below the last scanned height, to follow short reorgs.
+SCAN_REORG_MARGIN = env.int("SCAN_REORG_MARGIN", default=10)
+
+# --- API ---
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "exchange.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("THROTTLE_USER", default="6000/min"),
+        "anon": env.str("THROTTLE_ANON", default="600/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Exchange engine API",
+    "DESCRIPTION": "Escrow orders and BTC/XMR swaps on your own nodes.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=262_144)
+
+# --- Auth, i18n, static ---
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/orders/"
+LOGOUT_REDIRECT_URL = "/"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+# gunicorn serves static files through WhiteNoise, straight from the app directories.
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Decimal display precision per currency (base units per whole coin).
+CURRENCY_DECIMALS = {"BTC": 8, "XMR": 12}
+ONE = {"BTC": 10**8, "XMR": 10**12}

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.processes import start_worker
+
+
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", help="also run the long variants")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--long"):
+        return
+    skip = pytest.mark.skip(reason="long variant: run with --long")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    """Always create the test database (tests using ``live_db`` are not seen by
+    pytest-django's own detection), and drop it at the end of the run."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def clean_redis():
+    """The test run's Redis database starts empty (broker queues included)."""
+    from exchange.redis import get_redis
+
+    get_redis().flushdb()
+
+
+@pytest.fixture
+def live_db(django_db_setup, django_db_blocker):
+    """Real commits in the test database, visible to worker processes.
+
+    Tests using it create their own rows and never assume empty tables.
+    """
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture(scope="session")
+def regtest(clean_redis):
+    """The regtest stack, started fresh once per run and stopped at the end."""
+    from wallets.regtest import home, regtest_down, regtest_up
+
+    quiet = lambda *_: None  # noqa: E731
+    regtest_down(echo=quiet)
+    shutil.rmtree(home(), ignore_errors=True)
+    regtest_up(echo=quiet)
+    yield
+    regtest_down(echo=quiet)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, clean_redis):
+    """One real Celery worker process on all three queues, for the whole run."""
+    worker = start_worker("worker")
+    yield worker
+    worker.stop()

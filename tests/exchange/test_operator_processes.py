@@ -1,0 +1,93 @@
+"""The Procfile's processes, run by honcho as `make run` runs them."""
+
+import os
+import signal
+import uuid
+from pathlib import Path
+
+import requests
+import yaml
+
+from tests.processes import LOG_DIR, PYTHON, Process, wait_until
+from tests.testenv import ROOT
+
+WEB = f"http://127.0.0.1:{os.environ['WEB_PORT']}"
+FLOWER = f"http://127.0.0.1:{os.environ['FLOWER_PORT']}"
+
+
+def _procfile_names() -> set[str]:
+    return {
+        line.split(":", 1)[0]
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"EXCHANGE_RUN_MARKER={marker}".encode() in environ:
+            found.append(int(entry.name))
+    return found
+
+
+def _get(url, **kwargs):
+    try:
+        return requests.get(url, timeout=3, **kwargs)
+    except requests.ConnectionError:
+        return None
+
+
+def test_procfile_stack_is_healthy_flower_is_locked_and_ctrl_c_stops_everything(live_db, regtest):
+    from django.core.management import call_command
+
+    call_command("setup_periodic_tasks")
+    marker = uuid.uuid4().hex
+    empty_env = LOG_DIR / "empty.env"
+    empty_env.write_text("")
+    honcho = Process(
+        "honcho",
+        [str(Path(PYTHON).parent / "honcho"), "-e", str(empty_env), "start", "-f", "Procfile"],
+        EXCHANGE_RUN_MARKER=marker,
+        WEB_WORKERS="2",
+        WORKER_CONCURRENCY="2",
+    )
+    try:
+        health = wait_until(
+            lambda: (r := _get(f"{WEB}/healthz")) is not None and r.status_code == 200 and r,
+            timeout=90,
+            what=f"/healthz 200 from the Procfile stack\n{honcho.log_tail()}",
+        )
+        assert health.json()["status"] == "ok"
+
+        # (a requests.Response is falsy for 4xx, hence the explicit None checks)
+        wait_until(lambda: _get(FLOWER) is not None, timeout=30, what="Flower")
+        assert _get(FLOWER).status_code == 401
+        user, password = os.environ["FLOWER_BASIC_AUTH"].split(":", 1)
+        assert _get(FLOWER, auth=(user, "wrong")).status_code == 401
+        assert _get(FLOWER, auth=(user, password)).status_code == 200
+        assert len(_processes_with(marker)) >= len(_procfile_names())
+    finally:
+        honcho.signal(signal.SIGINT)
+        honcho.popen.wait(60)
+
+    wait_until(lambda: not _processes_with(marker), timeout=30, what="every process to exit")
+    assert _get(f"{WEB}/healthz") is None
+
+
+def test_compose_file_runs_every_procfile_process_and_the_services_it_needs():
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
+    services = set(compose["services"])
+
+    assert _procfile_names() <= services
+    assert {"mariadb", "redis", "bcoin", "monerod", "monero-wallet-rpc"} <= services
+    for name, service in compose["services"].items():
+        build = service.get("build")
+        if build:
+            assert (ROOT / "docker" / build["context"] / build["dockerfile"]).exists(), name

@@ -1,0 +1,136 @@
+"""Real processes the tests start: Celery workers and beats, web servers, Flower."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.testenv import ROOT, SLOT, TEST_DATABASE_URL
+
+LOG_DIR = ROOT / "var" / f"test-logs-{SLOT}"
+PYTHON = sys.executable
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """The test environment, pointed at pytest-django's test database."""
+    env = os.environ.copy()
+    env["DATABASE_URL"] = TEST_DATABASE_URL
+    env["PATH"] = f"{Path(PYTHON).parent}:{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+class Process:
+    def __init__(self, name: str, argv: list[str], **env: str):
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.log_path = LOG_DIR / f"{name}.log"
+        self._log = open(self.log_path, "ab")  # noqa: SIM115
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=process_env(**env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.alive():
+            self.signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.popen.wait(10)
+        # Children of the group (e.g. Celery pool processes) go too.
+        self.signal(signal.SIGKILL)
+        self._log.close()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: a crash, nothing gets to clean up."""
+        self.signal(signal.SIGKILL)
+        self.popen.wait(10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def start_worker(
+    name: str = "worker", *, queues: str = "transactions,scheduled,rates", concurrency: int = 2
+) -> Process:
+    proc = Process(
+        name,
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "exchange",
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            str(concurrency),
+            "-n",
+            f"{name}-{SLOT}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "INFO",
+        ],
+    )
+    wait_for_worker(proc)
+    return proc
+
+
+def wait_for_worker(proc: Process, timeout: float = 60.0) -> None:
+    from exchange.celery import app
+
+    destination = [f"{proc.name}-{SLOT}@{os.uname().nodename}"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"worker {proc.name} died:\n{proc.log_tail()}")
+        if app.control.ping(destination=destination, timeout=0.5):
+            return
+    raise RuntimeError(f"worker {proc.name} did not answer a ping:\n{proc.log_tail()}")
+
+
+def start_beat(name: str = "beat") -> Process:
+    return Process(
+        name,
+        [PYTHON, "-m", "celery", "-A", "exchange", "beat", "-l", "INFO"],
+    )
+
+
+def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)

@@ -1,0 +1,39 @@
+"""Loaded by pytest before Django (``-p tests.testenv``): the test run's environment.
+
+Tests never touch the development stack: they use their own database (pytest-django's
+``test_`` database), their own Redis database, their own regtest stack on ports 20000+
+and their own data directory. ``TEST_SLOT`` (0-9) moves all of it, so two runs can share
+a machine.
+"""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SLOT = int(os.environ.get("TEST_SLOT", "0"))
+PORT_BASE = 20000 + SLOT * 100
+
+TEST_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "tests-only-secret-key-0123456789abcdef",
+    "DATABASE_URL": f"mysql://root@127.0.0.1:3306/exchange_t{SLOT}",
+    "REDIS_URL": f"redis://127.0.0.1:6379/{1 + SLOT}",
+    "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{1 + SLOT}",
+    "BITCOIN_NETWORK": "regtest",
+    "BITCOIN_API_KEY": "tests-regtest-api-key",
+    "BITCOIN_NODE_URL": f"http://127.0.0.1:{PORT_BASE + 32}",
+    "BITCOIN_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 34}",
+    "MONERO_NETWORK": "regtest",
+    "MONERO_DAEMON_URL": f"http://127.0.0.1:{PORT_BASE + 81}",
+    "MONERO_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 83}",
+    "MONERO_CUSTOMER_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 84}",
+    "REGTEST_HOME": str(ROOT / "var" / f"regtest-test-{SLOT}"),
+    "FLOWER_PORT": str(PORT_BASE + 55),
+    "FLOWER_BASIC_AUTH": "operator:tests-flower-password",
+    "WEB_PORT": str(PORT_BASE + 80),
+    "HEARTBEAT_INTERVAL_SECONDS": "2",
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(TEST_ENV)
+# The test database pytest-django creates (workers and servers started by tests use it).
+TEST_DATABASE_URL = f"mysql://root@127.0.0.1:3306/test_exchange_t{SLOT}"

@@ -1,0 +1,286 @@
+"""bcoin 1.0.2: node HTTP/JSON-RPC (port 48332 on regtest) and wallet HTTP (48334).
+
+Amounts are satoshis (int). The wallet RPC answers in BTC as decimals; they are parsed as
+``Decimal`` and converted exactly, never through float.
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from wallets.clients.base import (
+    AccountExists,
+    HttpNode,
+    InsufficientFunds,
+    InvalidAddress,
+    InvalidAmount,
+    NodeRejected,
+    NodeUnavailable,
+    NotFound,
+    TxRejected,
+    UnknownAccount,
+    decode_json,
+)
+
+SAT_PER_BTC = 100_000_000
+
+# bcoin error message (substring) -> exception class. Anything else on a 5xx is transient.
+ERRORS: list[tuple[str, type[NodeRejected]]] = [
+    ("Non-base58 character", InvalidAddress),
+    ("Network mismatch", InvalidAddress),
+    ("Invalid address", InvalidAddress),
+    ("Invalid bech32", InvalidAddress),
+    ("Invalid checksum", InvalidAddress),
+    ("Address is required", InvalidAddress),
+    ("Not enough funds", InsufficientFunds),
+    ("Output is dust", InvalidAmount),
+    ("Value is required", InvalidAmount),
+    ("Account not found", UnknownAccount),
+    ("Account already exists", AccountExists),
+    ("EncodingError", TxRejected),
+    ("Out of bounds read", TxRejected),
+    ("TX is required", TxRejected),
+]
+
+
+def btc_to_sat(value: Decimal | int | str) -> int:
+    sat = Decimal(value) * SAT_PER_BTC
+    if sat != sat.to_integral_value():
+        raise ValueError(f"{value} BTC is not a whole number of satoshis")
+    return int(sat)
+
+
+class BitcoinClient(HttpNode):
+    chain = "bitcoin"
+
+    def __init__(
+        self,
+        *,
+        node_url: str,
+        wallet_url: str,
+        api_key: str,
+        wallet_id: str,
+        connect_timeout: float,
+        read_timeout: float,
+    ):
+        super().__init__(
+            connect_timeout=connect_timeout, read_timeout=read_timeout, auth=("x", api_key)
+        )
+        self.node_url = node_url.rstrip("/")
+        self.wallet_url = wallet_url.rstrip("/")
+        self.wallet_id = wallet_id
+
+    # --- transport ---------------------------------------------------------------
+
+    def _call(
+        self,
+        verb: str,
+        base: str,
+        path: str,
+        *,
+        method: str,
+        body: Any = None,
+        params: dict | None = None,
+        spend: bool = False,
+        read_timeout: float | None = None,
+    ) -> Any:
+        response = self.http(
+            verb,
+            f"{base}{path}",
+            method=method,
+            json_body=body,
+            params=params,
+            spend=spend,
+            read_timeout=read_timeout,
+        )
+        if response.status_code == 401:
+            raise NodeUnavailable("bcoin refused the API key", chain=self.chain, method=method)
+        if response.status_code == 404:
+            raise NotFound(f"bcoin: {path} not found", chain=self.chain, method=method, code=404)
+        try:
+            data = decode_json(response)
+        except ValueError as exc:
+            raise NodeUnavailable(
+                f"bcoin: unreadable response ({response.status_code})",
+                chain=self.chain,
+                method=method,
+            ) from exc
+        if response.status_code >= 400:
+            error = (data or {}).get("error") or {}
+            message = f"{error.get('type', '')}: {error.get('message', '')}".strip(": ")
+            for needle, cls in ERRORS:
+                if needle in message:
+                    raise cls(message, chain=self.chain, method=method, code=response.status_code)
+            if response.status_code < 500:
+                raise NodeRejected(
+                    message or str(response.status_code), chain=self.chain, method=method
+                )
+            raise NodeUnavailable(
+                message or f"bcoin HTTP {response.status_code}", chain=self.chain, method=method
+            )
+        return data
+
+    def _rpc(self, base: str, method: str, params: list) -> Any:
+        data = self._call(
+            "POST", base, "/", method=method, body={"method": method, "params": params, "id": 1}
+        )
+        if data.get("error"):
+            message = data["error"].get("message", "")
+            for needle, cls in ERRORS:
+                if needle in message:
+                    raise cls(message, chain=self.chain, method=method)
+            raise NodeRejected(message, chain=self.chain, method=method)
+        return data["result"]
+
+    def node_rpc(self, method: str, *params: Any) -> Any:
+        return self._rpc(self.node_url, method, list(params))
+
+    def wallet_rpc(self, method: str, *params: Any) -> Any:
+        return self._rpc(self.wallet_url, method, list(params))
+
+    def _wallet(self, verb: str, path: str, *, wallet_id: str | None = None, **kwargs) -> Any:
+        return self._call(
+            verb, self.wallet_url, f"/wallet/{wallet_id or self.wallet_id}{path}", **kwargs
+        )
+
+    # --- node ----------------------------------------------------------------------
+
+    def node_info(self, *, timeout: float | None = None) -> dict:
+        return self._call("GET", self.node_url, "/", method="info", read_timeout=timeout)
+
+    def height(self) -> int:
+        return int(self.node_info()["chain"]["height"])
+
+    def mine(self, blocks: int, address: str) -> list[str]:
+        return self.node_rpc("generatetoaddress", blocks, address)
+
+    def broadcast(self, tx_hex: str) -> None:
+        """Relay raw bytes. bcoin answers success even for a conflicting tx: confirm
+        acceptance with ``wallet_tx`` afterwards."""
+        self._call(
+            "POST", self.node_url, "/broadcast", method="broadcast", body={"tx": tx_hex}, spend=True
+        )
+
+    def mempool(self) -> list[str]:
+        return self._call("GET", self.node_url, "/mempool", method="mempool")
+
+    def invalidate_block(self, block_hash: str) -> None:
+        self.node_rpc("invalidateblock", block_hash)
+
+    def best_block_hash(self) -> str:
+        return self.node_rpc("getbestblockhash")
+
+    # --- wallet --------------------------------------------------------------------
+
+    def wallet_info(self, *, wallet_id: str | None = None) -> dict:
+        return self._wallet("GET", "", wallet_id=wallet_id, method="wallet")
+
+    def ensure_wallet(self, wallet_id: str) -> dict:
+        try:
+            return self.wallet_info(wallet_id=wallet_id)
+        except NotFound:
+            return self._call(
+                "PUT", self.wallet_url, f"/wallet/{wallet_id}", method="create_wallet", body={}
+            )
+
+    def create_account(self, name: str) -> tuple[int, str]:
+        """Create account ``name``; returns (account index, receive address)."""
+        data = self._wallet("PUT", f"/account/{name}", method="create_account", body={})
+        return int(data["accountIndex"]), data["receiveAddress"]
+
+    def get_account(self, name: str) -> tuple[int, str]:
+        try:
+            data = self._wallet("GET", f"/account/{name}", method="get_account")
+        except NotFound as exc:
+            raise UnknownAccount(f"bcoin account {name} not found", chain=self.chain) from exc
+        return int(data["accountIndex"]), data["receiveAddress"]
+
+    def account_names(self) -> list[str]:
+        return self._wallet("GET", "/account", method="list_accounts")
+
+    def history(self) -> list[dict]:
+        """Every wallet transaction, mempool included; outputs carry ``path.name``."""
+        return self._wallet("GET", "/tx/history", method="tx_history")
+
+    def wallet_tx(self, txid: str, *, wallet_id: str | None = None) -> dict | None:
+        try:
+            return self._wallet("GET", f"/tx/{txid}", wallet_id=wallet_id, method="wallet_tx")
+        except NotFound:
+            return None
+
+    def unspent(self) -> list[dict]:
+        """Every UTXO of the master wallet with its account name (wallet RPC, default wallet).
+
+        Amounts come back in BTC; they are converted to satoshis here.
+        """
+        coins = self.wallet_rpc("listunspent", 0, 9_999_999)
+        return [
+            {
+                "txid": c["txid"],
+                "vout": int(c["vout"]),
+                "account": c.get("account", ""),
+                "address": c.get("address", ""),
+                "value": btc_to_sat(c["amount"]),
+                "confirmations": int(c.get("confirmations", 0)),
+            }
+            for c in coins
+        ]
+
+    def balance(self, *, account: str | None = None, wallet_id: str | None = None) -> dict:
+        params = {"account": account} if account is not None else None
+        return self._wallet("GET", "/balance", wallet_id=wallet_id, method="balance", params=params)
+
+    def new_address(self, *, account: str = "default", wallet_id: str | None = None) -> str:
+        data = self._wallet(
+            "POST", "/address", wallet_id=wallet_id, method="address", body={"account": account}
+        )
+        return data["address"]
+
+    def create_tx(
+        self, *, account: str, outputs: list[tuple[str, int]], subtract_fee: bool
+    ) -> dict:
+        """Build and sign a transaction without broadcasting it; nothing is stored by bcoin.
+
+        Returns ``{"txid", "hex", "fee"}``. With ``subtract_fee`` the network fee comes out
+        of the first output.
+        """
+        body: dict[str, Any] = {
+            "account": account,
+            "outputs": [{"address": a, "value": int(v)} for a, v in outputs],
+        }
+        if subtract_fee:
+            body["subtractFee"] = True
+            body["subtractIndex"] = 0
+        data = self._wallet("POST", "/create", method="create_tx", body=body)
+        return {"txid": data["hash"], "hex": data["hex"], "fee": int(data["fee"])}
+
+    def send(
+        self, *, address: str, amount: int, wallet_id: str | None = None, account: str = "default"
+    ) -> str:
+        """Build, sign and broadcast in one call (the customer wallet in demos and tests)."""
+        data = self._wallet(
+            "POST",
+            "/send",
+            wallet_id=wallet_id,
+            method="send",
+            spend=True,
+            body={"account": account, "outputs": [{"address": address, "value": int(amount)}]},
+        )
+        return data["hash"]
+
+
+@functools.cache
+def get_bitcoin_client() -> BitcoinClient:
+    conf = settings.BITCOIN
+    return BitcoinClient(
+        node_url=conf["node_url"],
+        wallet_url=conf["wallet_url"],
+        api_key=conf["api_key"],
+        wallet_id=conf["wallet_id"],
+        connect_timeout=settings.NODE_CONNECT_TIMEOUT,
+        read_timeout=settings.NODE_READ_TIMEOUT,
+    )

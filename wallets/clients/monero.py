@@ -1,0 +1,335 @@
+"""Monero 0.18: monerod JSON-RPC (18081 on regtest) and monero-wallet-rpc (18083).
+
+Amounts are piconero (int). monero-wallet-rpc serves one request at a time, and a
+``transfer`` can outlive a short client timeout while still succeeding: transfers use a
+long read timeout and their timeout is ``OutcomeUnknown``, never a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any
+
+from django.conf import settings
+from requests.auth import HTTPDigestAuth
+
+from wallets.clients.base import (
+    FundsLocked,
+    HttpNode,
+    InsufficientFunds,
+    InvalidAddress,
+    InvalidAmount,
+    NodeRejected,
+    NodeUnavailable,
+    NotFound,
+    TxRejected,
+    UnknownAccount,
+    WalletExists,
+    WalletNotOpen,
+    decode_json,
+)
+
+# monero-wallet-rpc error code -> exception class (node-facts.md, section 3.8).
+ERROR_CODES: dict[int, type[Exception]] = {
+    -2: InvalidAddress,
+    -4: TxRejected,
+    -8: NotFound,
+    -13: WalletNotOpen,
+    -14: UnknownAccount,
+    -17: InsufficientFunds,
+    -19: FundsLocked,  # "not enough outputs to use": too few mature outputs on a young chain
+    -21: WalletExists,
+    -37: FundsLocked,  # "not enough unlocked money"
+    -46: InvalidAmount,
+}
+# Codes shared by several meanings: the message decides.
+ERROR_MESSAGES: list[tuple[str, type[Exception]]] = [
+    ("Account index out of bound", UnknownAccount),
+    ("account index is out of bound", UnknownAccount),
+    ("Failed to open wallet", NotFound),
+]
+
+
+class MoneroClient(HttpNode):
+    chain = "monero"
+
+    def __init__(
+        self,
+        *,
+        daemon_url: str,
+        wallet_url: str,
+        wallet_file: str,
+        connect_timeout: float,
+        read_timeout: float,
+        transfer_read_timeout: float,
+        wallet_user: str = "",
+        wallet_password: str = "",
+    ):
+        auth = HTTPDigestAuth(wallet_user, wallet_password) if wallet_user else None
+        super().__init__(connect_timeout=connect_timeout, read_timeout=read_timeout, auth=auth)
+        self.daemon_url = daemon_url.rstrip("/")
+        self.wallet_url = wallet_url.rstrip("/")
+        self.wallet_file = wallet_file
+        self.transfer_read_timeout = transfer_read_timeout
+        self._ids = itertools.count(1)
+
+    # --- transport ---------------------------------------------------------------
+
+    def _json_rpc(
+        self,
+        base: str,
+        method: str,
+        params: dict | None = None,
+        *,
+        read_timeout: float | None = None,
+        spend: bool = False,
+    ) -> Any:
+        body = {"jsonrpc": "2.0", "id": str(next(self._ids)), "method": method}
+        if params is not None:
+            body["params"] = params
+        response = self.http(
+            "POST",
+            f"{base}/json_rpc",
+            method=method,
+            json_body=body,
+            read_timeout=read_timeout,
+            spend=spend,
+        )
+        if response.status_code == 401:
+            raise NodeUnavailable(
+                "monero RPC refused the credentials", chain=self.chain, method=method
+            )
+        if response.status_code >= 500:
+            raise NodeUnavailable(
+                f"monero RPC HTTP {response.status_code}", chain=self.chain, method=method
+            )
+        try:
+            data = decode_json(response)
+        except ValueError as exc:
+            raise NodeUnavailable(
+                "monero RPC: unreadable response", chain=self.chain, method=method
+            ) from exc
+        if not isinstance(data, dict):
+            raise NodeUnavailable("monero RPC: empty response", chain=self.chain, method=method)
+        if "error" in data:
+            code = int(data["error"].get("code", 0))
+            message = data["error"].get("message", "")
+            cls: type[Exception] = ERROR_CODES.get(code, NodeRejected)
+            for needle, by_message in ERROR_MESSAGES:
+                if needle in message:
+                    cls = by_message
+            raise cls(f"{method}: {message}", chain=self.chain, method=method, code=code)
+        return data.get("result", {})
+
+    def daemon(self, method: str, params: dict | None = None, **kwargs) -> Any:
+        return self._json_rpc(self.daemon_url, method, params, **kwargs)
+
+    def wallet(self, method: str, params: dict | None = None, **kwargs) -> Any:
+        """A wallet call; reopens the wallet once if monero-wallet-rpc was restarted."""
+        try:
+            return self._json_rpc(self.wallet_url, method, params, **kwargs)
+        except WalletNotOpen:
+            self.open_wallet()
+            return self._json_rpc(self.wallet_url, method, params, **kwargs)
+
+    # --- daemon --------------------------------------------------------------------
+
+    def daemon_info(self, *, timeout: float | None = None) -> dict:
+        return self.daemon("get_info", read_timeout=timeout)
+
+    def height(self) -> int:
+        return int(self.daemon_info()["height"])
+
+    def mine(self, blocks: int, address: str) -> int:
+        result = self.daemon(
+            "generateblocks",
+            {"amount_of_blocks": blocks, "wallet_address": address},
+            read_timeout=max(self.read_timeout, blocks * 1.0),
+        )
+        return int(result.get("height", 0))
+
+    def pop_blocks(self, blocks: int) -> None:
+        """Remove the top blocks (regtest reorg tests). A plain (non-JSON-RPC) endpoint."""
+        response = self.http(
+            "POST",
+            f"{self.daemon_url}/pop_blocks",
+            method="pop_blocks",
+            json_body={"nblocks": blocks},
+        )
+        data = decode_json(response) or {}
+        if data.get("status") != "OK":
+            raise NodeRejected(f"pop_blocks: {data}", chain=self.chain, method="pop_blocks")
+
+    def flush_txpool(self) -> None:
+        self.daemon("flush_txpool", {})
+
+    # --- wallet file -----------------------------------------------------------------
+
+    def wallet_version(self, *, timeout: float | None = None) -> dict:
+        return self._json_rpc(self.wallet_url, "get_version", read_timeout=timeout)
+
+    def open_wallet(self) -> None:
+        self._json_rpc(
+            self.wallet_url,
+            "open_wallet",
+            {"filename": self.wallet_file, "password": ""},
+            read_timeout=max(self.read_timeout, 60),
+        )
+
+    def ensure_wallet(self) -> None:
+        """Open the wallet file (creating it on first use) unless it is already open."""
+        try:
+            self._json_rpc(self.wallet_url, "get_height")
+            return
+        except WalletNotOpen:
+            pass
+        try:
+            self.open_wallet()
+        except NotFound:
+            try:
+                self._json_rpc(
+                    self.wallet_url,
+                    "create_wallet",
+                    {"filename": self.wallet_file, "password": "", "language": "English"},
+                    read_timeout=max(self.read_timeout, 60),
+                )
+            except WalletExists:
+                self.open_wallet()
+
+    def store(self) -> None:
+        self.wallet("store")
+
+    def stop_wallet(self) -> None:
+        self.wallet("stop_wallet")
+
+    def auto_refresh(self, *, period: int) -> None:
+        self.wallet("auto_refresh", {"enable": True, "period": period})
+
+    # --- wallet ----------------------------------------------------------------------
+
+    def wallet_height(self) -> int:
+        return int(self.wallet("get_height")["height"])
+
+    def refresh(self) -> None:
+        self.wallet("refresh", read_timeout=max(self.read_timeout, 60))
+
+    def primary_address(self, account_index: int = 0) -> str:
+        return self.wallet("get_address", {"account_index": account_index})["address"]
+
+    def create_account(self, label: str) -> tuple[int, str]:
+        result = self.wallet("create_account", {"label": label})
+        return int(result["account_index"]), result["address"]
+
+    def accounts(self, *, tag: str | None = None) -> list[dict]:
+        params = {"tag": tag} if tag else {}
+        return self.wallet("get_accounts", params).get("subaddress_accounts", [])
+
+    def label_account(self, account_index: int, label: str) -> None:
+        self.wallet("label_account", {"account_index": account_index, "label": label})
+
+    def tag_accounts(self, tag: str, accounts: list[int]) -> None:
+        self.wallet("tag_accounts", {"tag": tag, "accounts": accounts})
+
+    def transfers(self, *, min_height: int = 0) -> dict:
+        """Incoming transfers of every account (confirmed from ``min_height`` and pool)."""
+        params: dict[str, Any] = {"in": True, "pool": True, "all_accounts": True}
+        if min_height > 0:
+            params.update({"filter_by_height": True, "min_height": min_height})
+        return self.wallet("get_transfers", params)
+
+    def outgoing(self, *, min_height: int = 0) -> dict:
+        params: dict[str, Any] = {"out": True, "pending": True, "all_accounts": True}
+        if min_height > 0:
+            params.update({"filter_by_height": True, "min_height": min_height})
+        return self.wallet("get_transfers", params)
+
+    def balances(self) -> dict:
+        """Per-subaddress balances of every account holding outputs (one call)."""
+        return self.wallet("get_balance", {"all_accounts": True})
+
+    def balance(self, account_index: int = 0) -> dict:
+        return self.wallet("get_balance", {"account_index": account_index})
+
+    def transfer_by_txid(self, txid: str, *, account_index: int | None = None) -> dict | None:
+        params: dict[str, Any] = {"txid": txid}
+        if account_index is not None:
+            params["account_index"] = account_index
+        try:
+            return self.wallet("get_transfer_by_txid", params)
+        except NotFound:
+            return None
+
+    def create_transfer(self, *, account_index: int, destinations: list[tuple[str, int]]) -> dict:
+        """Build and sign without relaying. Returns txid, fee, metadata (the relayable
+        bytes), blob and the key images it spends. Nothing is recorded by the wallet."""
+        result = self.wallet(
+            "transfer",
+            {
+                "destinations": [{"address": a, "amount": int(v)} for a, v in destinations],
+                "account_index": account_index,
+                "do_not_relay": True,
+                "get_tx_hex": True,
+                "get_tx_metadata": True,
+                "get_tx_key": True,
+            },
+            read_timeout=self.transfer_read_timeout,
+        )
+        return {
+            "txid": result["tx_hash"],
+            "fee": int(result["fee"]),
+            "amount": int(result["amount"]),
+            "metadata": result["tx_metadata"],
+            "blob": result.get("tx_blob", ""),
+            "tx_key": result.get("tx_key", ""),
+            "key_images": (result.get("spent_key_images") or {}).get("key_images", []),
+        }
+
+    def relay(self, metadata: str) -> str:
+        """Relay a stored transaction; relaying the same bytes again is harmless."""
+        result = self.wallet(
+            "relay_tx", {"hex": metadata}, read_timeout=self.transfer_read_timeout, spend=True
+        )
+        return result["tx_hash"]
+
+    def send(self, *, address: str, amount: int, account_index: int = 0) -> str:
+        """Build and relay in one call (the customer wallet in demos and tests)."""
+        result = self.wallet(
+            "transfer",
+            {
+                "destinations": [{"address": address, "amount": int(amount)}],
+                "account_index": account_index,
+            },
+            read_timeout=self.transfer_read_timeout,
+            spend=True,
+        )
+        return result["tx_hash"]
+
+    def validate_address(self, address: str) -> dict:
+        return self.wallet("validate_address", {"address": address, "any_net_type": True})
+
+
+def _client(wallet_url: str, wallet_file: str) -> MoneroClient:
+    conf = settings.MONERO
+    return MoneroClient(
+        daemon_url=conf["daemon_url"],
+        wallet_url=wallet_url,
+        wallet_file=wallet_file,
+        connect_timeout=settings.NODE_CONNECT_TIMEOUT,
+        read_timeout=settings.NODE_READ_TIMEOUT,
+        transfer_read_timeout=conf["transfer_read_timeout"],
+        wallet_user=conf["wallet_user"],
+        wallet_password=conf["wallet_password"],
+    )
+
+
+@functools.cache
+def get_monero_client() -> MoneroClient:
+    """The master wallet's monero-wallet-rpc."""
+    return _client(settings.MONERO["wallet_url"], settings.MONERO["wallet_file"])
+
+
+@functools.cache
+def get_customer_monero_client() -> MoneroClient:
+    """The regtest customer wallet (demos and tests pay orders from it)."""
+    return _client(settings.MONERO["customer_wallet_url"], settings.MONERO["customer_wallet_file"])

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from wallets.clients.base import NodeError
+from wallets.regtest import (
+    RegtestError,
+    regtest_down,
+    regtest_mine,
+    regtest_pay,
+    regtest_status,
+    regtest_up,
+)
+
+CHAINS = ("bitcoin", "monero")
+
+
+class Command(BaseCommand):
+    help = "Start, stop and drive the regtest stack (bcoin, monerod, master and customer wallets)."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        sub.add_parser("up", help="start what is not running, create wallets, fund them")
+        sub.add_parser("down", help="stop the processes this stack started")
+        status = sub.add_parser("status", help="processes and chain heights")
+        status.add_argument("--json", action="store_true")
+        mine = sub.add_parser("mine", help="mine blocks (to the master wallet by default)")
+        mine.add_argument("blocks", type=int)
+        mine.add_argument("--chain", choices=CHAINS, required=True)
+        mine.add_argument("--address", default=None)
+        pay = sub.add_parser("pay", help="pay from the customer wallet")
+        pay.add_argument("address")
+        pay.add_argument("amount", help="amount in base units (satoshi or piconero)")
+        pay.add_argument("--chain", choices=CHAINS, required=True)
+
+    def handle(self, *args, action: str, **opts):
+        try:
+            if action == "up":
+                regtest_up(echo=self.stdout.write)
+                self.stdout.write("regtest stack is up")
+            elif action == "down":
+                regtest_down(echo=self.stdout.write)
+            elif action == "status":
+                self._status(opts["json"])
+            elif action == "mine":
+                if opts["blocks"] <= 0:
+                    raise CommandError("blocks: must be a positive number")
+                height = regtest_mine(
+                    chain=opts["chain"], blocks=opts["blocks"], address=opts["address"]
+                )
+                self.stdout.write(f"{opts['chain']} height {height}")
+            elif action == "pay":
+                amount = opts["amount"]
+                if not amount.isdigit() or int(amount) <= 0:
+                    raise CommandError("amount: a positive whole number of base units is required")
+                txid = regtest_pay(chain=opts["chain"], address=opts["address"], amount=int(amount))
+                self.stdout.write(txid)
+        except (RegtestError, NodeError) as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _status(self, as_json: bool) -> None:
+        status = regtest_status()
+        if as_json:
+            self.stdout.write(json.dumps(status, indent=2))
+            return
+        for name, proc in status["processes"].items():
+            state = f"pid {proc['pid']}" if proc["running"] else "stopped"
+            self.stdout.write(f"{name:28} port {proc['port']:<6} {state}")
+        for chain in CHAINS:
+            info = status[chain]
+            self.stdout.write(
+                f"{chain:28} height {info['height']}"
+                if info["reachable"]
+                else f"{chain:28} unreachable"
+            )
