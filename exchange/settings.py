@@ -196,6 +196,33 @@ POOL_EMPTY_RETRY_AFTER_SECONDS = env.int("POOL_EMPTY_RETRY_AFTER_SECONDS", defau
 # Rescan this many blocks below the last scanned height, to follow short reorgs.
 SCAN_REORG_MARGIN = env.int("SCAN_REORG_MARGIN", default=10)
 
+
+def _confirmation_table(name: str, default: str) -> list[tuple[int | None, int]]:
+    """``"10000000:1,100000000:2,*:6"``: up to 10000000 base units 1 confirmation, ..."""
+    table: list[tuple[int | None, int]] = []
+    for step in env.str(name, default=default).split(","):
+        limit, _, confirmations = step.strip().partition(":")
+        if not confirmations.isdigit() or not (limit == "*" or limit.isdigit()):
+            raise ImproperlyConfigured(f"{name}: {step!r} is not LIMIT:CONFIRMATIONS")
+        table.append((None if limit == "*" else int(limit), int(confirmations)))
+    if table[-1][0] is not None:
+        raise ImproperlyConfigured(f"{name} must end with a *:N step")
+    return table
+
+
+# Confirmations a deposit needs before it is credited, by amount (base units).
+# Monero deposits are also credited only once unlocked (10 blocks).
+CONFIRMATIONS_REQUIRED = {
+    "bitcoin": _confirmation_table("CONFIRMATIONS_BTC", "10000000:1,100000000:2,*:6"),
+    "monero": _confirmation_table("CONFIRMATIONS_XMR", "1000000000000:1,10000000000000:2,*:6"),
+}
+MONERO_UNLOCK_BLOCKS = 10
+# After this many confirmations a deposit is settled: scans stop revisiting it.
+FINAL_CONFIRMATIONS = {
+    "bitcoin": max(c for _, c in CONFIRMATIONS_REQUIRED["bitcoin"]),
+    "monero": max(MONERO_UNLOCK_BLOCKS, *(c for _, c in CONFIRMATIONS_REQUIRED["monero"])),
+}
+
 # --- API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -33,6 +33,8 @@ TEST_ENV = {
     "WEB_PORT": str(PORT_BASE + 80),
     "HEARTBEAT_INTERVAL_SECONDS": "2",
     "LOG_LEVEL": "WARNING",
+    "POOL_MIN": "6",
+    "POOL_BATCH_SIZE": "6",
 }
 os.environ.update(TEST_ENV)
 # The test database pytest-django creates (workers and servers started by tests use it).

@@ -1,1 +1,94 @@
-from django.contrib import admin  # noqa: F401
+from django.contrib import admin
+
+from wallets.models import BalanceSync, Deposit, MasterWallet, WalletAccount
+
+
+@admin.register(MasterWallet)
+class MasterWalletAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "chain",
+        "name",
+        "network",
+        "capacity",
+        "is_active",
+        "scanned_height",
+        "scanned_at",
+    )
+    list_filter = ("chain", "is_active")
+    readonly_fields = ("scanned_height", "scanned_at", "created_at")
+
+
+@admin.register(WalletAccount)
+class WalletAccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "chain",
+        "account_index",
+        "state",
+        "purpose",
+        "owner_kind",
+        "owner_id",
+        "address",
+        "node_balance",
+        "drift",
+        "assigned_at",
+    )
+    list_filter = ("chain", "state", "purpose")
+    search_fields = ("address", "node_name", "=owner_id", "=account_index")
+    readonly_fields = [f.name for f in WalletAccount._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Deposit)
+class DepositAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "chain",
+        "account",
+        "txid",
+        "output_key",
+        "amount",
+        "confirmations",
+        "unlocked",
+        "dropped",
+        "flagged",
+        "credited_at",
+        "first_seen_at",
+    )
+    list_filter = ("chain", "flagged", "dropped", "unlocked")
+    search_fields = ("txid",)
+    readonly_fields = [f.name for f in Deposit._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BalanceSync)
+class BalanceSyncAdmin(admin.ModelAdmin):
+    list_display = (
+        "chain",
+        "finished_at",
+        "accounts",
+        "node_calls",
+        "drift_accounts",
+        "drift_total",
+    )
+    list_filter = ("chain",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,1 +1,209 @@
-from django.db import models  # noqa: F401
+"""Master wallets, their accounts (one per order or swap) and the deposits into them.
+
+Amounts are integers in base units: satoshi for bitcoin, piconero for monero.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Chain(models.TextChoices):
+    BITCOIN = "bitcoin", "Bitcoin"
+    MONERO = "monero", "Monero"
+
+
+class Network(models.TextChoices):
+    REGTEST = "regtest"
+    TESTNET = "testnet"
+    MAINNET = "mainnet"
+
+
+CURRENCY_OF_CHAIN = {Chain.BITCOIN: "BTC", Chain.MONERO: "XMR"}
+CHAIN_OF_CURRENCY = {"BTC": Chain.BITCOIN, "XMR": Chain.MONERO}
+
+
+class MasterWallet(models.Model):
+    """One wallet on a node (a bcoin wallet id, a Monero wallet file) holding many accounts.
+
+    Several may exist per chain; accounts are allocated from the active ones, filling the
+    oldest first up to its capacity.
+    """
+
+    chain = models.CharField(max_length=16, choices=Chain.choices)
+    name = models.CharField(max_length=64, help_text="bcoin wallet id or Monero wallet file")
+    network = models.CharField(max_length=16, choices=Network.choices)
+    endpoint = models.CharField(
+        max_length=32, help_text="settings block naming the node (BITCOIN or MONERO)"
+    )
+    capacity = models.PositiveIntegerField(help_text="most accounts this wallet may hold")
+    is_active = models.BooleanField(default=True, help_text="new accounts are created here")
+    scanned_height = models.PositiveIntegerField(
+        default=0, help_text="chain height the last deposit scan reached"
+    )
+    scanned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "name"], name="master_wallet_chain_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain}:{self.name}"
+
+
+class AccountState(models.TextChoices):
+    CREATING = "creating", "Being created on the node"
+    POOLED = "pooled", "Pooled, ready to hand out"
+    ASSIGNED = "assigned", "Assigned to an owner"
+    RETIRED = "retired", "Retired"
+
+
+class AccountPurpose(models.TextChoices):
+    DEPOSIT = "deposit", "Deposit account of one order or swap"
+    LIQUIDITY = "liquidity", "The house's liquidity account"
+
+
+# The account lifecycle: an account is never handed to a second owner.
+ACCOUNT_TRANSITIONS: dict[str, set[str]] = {
+    AccountState.CREATING: {AccountState.POOLED},
+    AccountState.POOLED: {AccountState.ASSIGNED},
+    AccountState.ASSIGNED: {AccountState.RETIRED},
+    AccountState.RETIRED: set(),
+}
+
+
+class WalletAccount(models.Model):
+    """An account of a master wallet: bcoin account / Monero account index.
+
+    Created ahead of time into a pool; handed to exactly one owner (an escrow order, a
+    swap, or the house) by a conditional update, never reused.
+    """
+
+    master_wallet = models.ForeignKey(
+        MasterWallet, on_delete=models.PROTECT, related_name="accounts"
+    )
+    chain = models.CharField(max_length=16, choices=Chain.choices)
+    account_index = models.PositiveIntegerField(null=True, blank=True)
+    node_name = models.CharField(
+        max_length=64, help_text="bcoin account name, or the Monero account's label"
+    )
+    address = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    purpose = models.CharField(
+        max_length=16, choices=AccountPurpose.choices, default=AccountPurpose.DEPOSIT
+    )
+    state = models.CharField(
+        max_length=16, choices=AccountState.choices, default=AccountState.CREATING
+    )
+    owner_kind = models.CharField(max_length=16, blank=True, default="")
+    owner_id = models.BigIntegerField(null=True, blank=True)
+    labelled_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the owner's tag was written on the node"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    pooled_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    # Written by the balance sync (base units).
+    node_balance = models.BigIntegerField(
+        default=0, help_text="base units the node holds, unconfirmed and locked included"
+    )
+    node_spendable = models.BigIntegerField(
+        default=0, help_text="base units confirmed (bitcoin) or unlocked (monero)"
+    )
+    drift = models.BigIntegerField(
+        default=0, help_text="node_balance minus what the database expects, base units"
+    )
+    balance_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["master_wallet", "account_index"], name="account_wallet_index"
+            ),
+            models.UniqueConstraint(
+                fields=["master_wallet", "node_name"], name="account_wallet_name"
+            ),
+            models.UniqueConstraint(fields=["owner_kind", "owner_id"], name="account_owner"),
+            models.CheckConstraint(
+                condition=(
+                    Q(state__in=["creating", "pooled"], owner_id__isnull=True)
+                    | Q(state__in=["assigned", "retired"], owner_id__isnull=False)
+                ),
+                name="account_owner_matches_state",
+            ),
+        ]
+        indexes = [models.Index(fields=["chain", "state", "id"], name="account_claim")]
+
+    def __str__(self) -> str:
+        return f"{self.chain}#{self.account_index} ({self.state})"
+
+    @property
+    def owner_tag(self) -> str:
+        """``order_12`` / ``swap_3``: the tag written on the node and used in Redis keys."""
+        return f"{self.owner_kind}_{self.owner_id}" if self.owner_id is not None else ""
+
+
+class Deposit(models.Model):
+    """One payment into an account, as the node reports it.
+
+    Unique on its on-chain identity (txid and output / subaddress), so a rescan updates
+    the row instead of counting it twice.
+    """
+
+    account = models.ForeignKey(WalletAccount, on_delete=models.PROTECT, related_name="deposits")
+    chain = models.CharField(max_length=16, choices=Chain.choices)
+    txid = models.CharField(max_length=64)
+    output_key = models.CharField(
+        max_length=32, help_text="bitcoin: output index; monero: major.minor subaddress"
+    )
+    amount = models.PositiveBigIntegerField(help_text="base units")
+    height = models.PositiveIntegerField(null=True, blank=True, help_text="null while in mempool")
+    confirmations = models.PositiveIntegerField(default=0)
+    unlocked = models.BooleanField(
+        default=False, help_text="spendable (monero unlock time passed; bitcoin: confirmed)"
+    )
+    dropped = models.BooleanField(
+        default=False, help_text="no longer seen by the node (evicted or reorganised away)"
+    )
+    double_spend_seen = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    flagged = models.BooleanField(default=False, help_text="needs staff attention")
+    flag_reason = models.CharField(max_length=200, blank=True, default="")
+    credited_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the owner counted it (set by orders/swaps)"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain", "txid", "output_key"], name="deposit_onchain_id"
+            )
+        ]
+        indexes = [models.Index(fields=["chain", "dropped", "unlocked"], name="deposit_open")]
+
+    def __str__(self) -> str:
+        return f"{self.chain} {self.txid[:12]}:{self.output_key} {self.amount}"
+
+
+class BalanceSync(models.Model):
+    """One run of the balance sync for a chain: what the nodes said against the books."""
+
+    chain = models.CharField(max_length=16, choices=Chain.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    accounts = models.PositiveIntegerField(help_text="accounts compared")
+    node_calls = models.PositiveIntegerField()
+    drift_accounts = models.PositiveIntegerField(help_text="accounts whose balance drifted")
+    drift_total = models.BigIntegerField(help_text="sum of drift, base units")
+
+    class Meta:
+        indexes = [models.Index(fields=["chain", "-finished_at"], name="balance_sync_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.chain} sync {self.finished_at:%Y-%m-%d %H:%M} drift {self.drift_total}"

@@ -349,8 +349,9 @@ def _fund_monero(xmr: MoneroClient, customer: MoneroClient) -> int:
         if not lacking and height >= XMR_BLOCKS_BEFORE_SPEND:
             return mined
         for client in lacking:
-            mined += 5
-            xmr.mine(5, client.primary_address())
+            # Many coinbase outputs: each payment in a test locks one for 10 blocks.
+            mined += 20
+            xmr.mine(20, client.primary_address())
         to_mine = max(XMR_BLOCKS_BEFORE_SPEND - xmr.height(), 61)
         xmr.mine(to_mine, xmr.primary_address())
         mined += to_mine

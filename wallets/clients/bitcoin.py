@@ -44,6 +44,7 @@ ERRORS: list[tuple[str, type[NodeRejected]]] = [
     ("EncodingError", TxRejected),
     ("Out of bounds read", TxRejected),
     ("TX is required", TxRejected),
+    ("ValidationError", NodeRejected),  # a malformed request: sending it again cannot help
 ]
 
 

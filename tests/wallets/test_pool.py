@@ -1,0 +1,137 @@
+import threading
+
+import pytest
+from django.db import close_old_connections, connections, transaction
+
+from tests.factories import fill_pool, next_owner_id
+from wallets.clients.base import node_calls
+from wallets.clients.bitcoin import get_bitcoin_client
+from wallets.clients.monero import get_monero_client
+from wallets.locks import wallet_writer
+from wallets.models import AccountState, Chain, WalletAccount
+from wallets.services import (
+    PoolEmpty,
+    account_label_on_node,
+    allocate_account,
+    master_wallet_ensure,
+    pool_refill,
+    pooled_count,
+)
+
+
+@pytest.mark.parametrize("chain", Chain.values)
+def test_refill_creates_accounts_on_the_node_with_their_deposit_address(wallets, chain):
+    before = pooled_count(chain=chain)
+
+    made = pool_refill(chain=chain, batch_size=2, target=before + 2)
+
+    assert made == 2
+    newest = WalletAccount.objects.filter(chain=chain, state=AccountState.POOLED).order_by("-id")[
+        :2
+    ]
+    for account in newest:
+        assert account.account_index > 0
+        assert account.address
+        if chain == Chain.BITCOIN:
+            assert get_bitcoin_client().get_account(account.node_name) == (
+                account.account_index,
+                account.address,
+            )
+        else:
+            assert get_monero_client().primary_address(account.account_index) == account.address
+
+
+def test_fifty_concurrent_allocations_get_fifty_distinct_accounts_with_zero_node_calls(wallets):
+    fill_pool(Chain.BITCOIN, at_least=50)
+    owners = [next_owner_id() for _ in range(50)]
+    claimed, errors = [], []
+    barrier = threading.Barrier(50)
+
+    def claim(owner_id):
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                account = allocate_account(
+                    chain=Chain.BITCOIN, owner_kind="test", owner_id=owner_id
+                )
+            claimed.append(account.id)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    calls_before = node_calls()
+    threads = [threading.Thread(target=claim, args=(o,)) for o in owners]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    close_old_connections()
+
+    assert errors == []
+    assert len(claimed) == 50
+    assert len(set(claimed)) == 50
+    assert node_calls() == calls_before
+    rows = WalletAccount.objects.filter(id__in=claimed)
+    assert {r.owner_id for r in rows} == set(owners)
+    assert {r.state for r in rows} == {AccountState.ASSIGNED}
+
+
+def test_an_empty_pool_is_a_503_with_retry_after(wallets, settings):
+    wallet = master_wallet_ensure(chain=Chain.BITCOIN)
+    pooled = WalletAccount.objects.filter(chain=Chain.BITCOIN, state=AccountState.POOLED)
+    hidden = list(pooled.values_list("id", flat=True))
+    # Empty the pool for the length of the test; holding the writer lock keeps any
+    # refill (which the empty pool asks for) from touching these rows meanwhile.
+    with wallet_writer(wallet.id):
+        WalletAccount.objects.filter(id__in=hidden).update(state=AccountState.CREATING)
+        try:
+            with pytest.raises(PoolEmpty) as raised:
+                allocate_account(chain=Chain.BITCOIN, owner_kind="test", owner_id=next_owner_id())
+        finally:
+            WalletAccount.objects.filter(id__in=hidden).update(state=AccountState.POOLED)
+
+    assert raised.value.status_code == 503
+    assert raised.value.headers["Retry-After"] == str(settings.POOL_EMPTY_RETRY_AFTER_SECONDS)
+
+
+def test_a_refill_interrupted_after_the_node_call_finishes_the_same_account(wallets):
+    """A crash between the node call and the row update leaves a 'creating' row; the next
+    refill adopts the node's account instead of making another."""
+    btc_wallet = master_wallet_ensure(chain=Chain.BITCOIN)
+    xmr_wallet = master_wallet_ensure(chain=Chain.MONERO)
+    btc_row = WalletAccount.objects.create(
+        master_wallet=btc_wallet, chain=Chain.BITCOIN, node_name=f"crash-{next_owner_id()}"
+    )
+    xmr_row = WalletAccount.objects.create(
+        master_wallet=xmr_wallet, chain=Chain.MONERO, node_name=f"crash-{next_owner_id()}"
+    )
+    btc_index, btc_address = get_bitcoin_client().create_account(btc_row.node_name)
+    xmr_index, xmr_address = get_monero_client().create_account(xmr_row.node_name)
+
+    pool_refill(chain=Chain.BITCOIN, batch_size=1)
+    pool_refill(chain=Chain.MONERO, batch_size=1)
+
+    btc_row.refresh_from_db()
+    xmr_row.refresh_from_db()
+    assert (btc_row.state, btc_row.account_index, btc_row.address) == (
+        AccountState.POOLED,
+        btc_index,
+        btc_address,
+    )
+    assert (xmr_row.state, xmr_row.account_index, xmr_row.address) == (
+        AccountState.POOLED,
+        xmr_index,
+        xmr_address,
+    )
+
+
+def test_monero_accounts_get_the_owner_tag_on_the_node(wallets):
+    account = allocate_account(chain=Chain.MONERO, owner_kind="order", owner_id=next_owner_id())
+
+    assert account_label_on_node(account_id=account.id) is True
+    assert account_label_on_node(account_id=account.id) is False  # already done
+
+    tagged = get_monero_client().accounts(tag=account.owner_tag)
+    assert [a["account_index"] for a in tagged] == [account.account_index]
+    assert tagged[0]["label"] == account.owner_tag

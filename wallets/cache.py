@@ -1,0 +1,111 @@
+"""The seed's Redis key schema: a cache of owner → account that the database rebuilds.
+
+bitcoin:{kind}:account:map        hash  owner id → account index
+bitcoin:{kind}:account:{ownerId}  JSON  the account's metadata
+monero:{kind}:account:map         hash  owner id → account index
+monero:tag:{kind}                 set   the tags in use ({kind}_{ownerId})
+monero:tag:{kind}_{ownerId}       JSON  account index and metadata
+
+``kind`` is ``order`` for escrow orders (exactly the seed's keys) and ``swap`` for swaps.
+Keys are written after commit; readers fall back to the database on a miss (and write the
+key back), so a wiped Redis loses nothing. ``rebuild_redis`` rewrites every key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import redis
+
+from exchange.redis import get_redis
+from wallets.models import AccountPurpose, AccountState, Chain, WalletAccount
+
+logger = logging.getLogger(__name__)
+
+
+def _metadata(account: WalletAccount) -> dict:
+    return {
+        "account_id": account.id,
+        "account_index": account.account_index,
+        "node_name": account.node_name,
+        "address": account.address,
+        "master_wallet_id": account.master_wallet_id,
+        "owner": account.owner_tag,
+        "state": account.state,
+        "assigned_at": account.assigned_at.isoformat() if account.assigned_at else None,
+    }
+
+
+def _write(pipe, account: WalletAccount) -> int:
+    """Queue the keys of one account on a pipeline; returns how many keys it writes."""
+    kind, owner_id, meta = account.owner_kind, account.owner_id, _metadata(account)
+    blob = json.dumps(meta, sort_keys=True)
+    if account.chain == Chain.BITCOIN:
+        pipe.hset(f"bitcoin:{kind}:account:map", str(owner_id), account.account_index)
+        pipe.set(f"bitcoin:{kind}:account:{owner_id}", blob)
+        return 2
+    pipe.hset(f"monero:{kind}:account:map", str(owner_id), account.account_index)
+    pipe.sadd(f"monero:tag:{kind}", account.owner_tag)
+    pipe.set(f"monero:tag:{account.owner_tag}", blob)
+    return 3
+
+
+def account_write(account: WalletAccount) -> None:
+    """Write one account's keys (after commit). A Redis failure is logged, not raised."""
+    if account.owner_id is None or account.purpose != AccountPurpose.DEPOSIT:
+        return
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        _write(pipe, account)
+        pipe.execute()
+    except redis.RedisError as exc:
+        logger.warning("redis: cannot write account %s keys: %s", account.id, exc)
+
+
+def account_read(*, chain: str, owner_kind: str, owner_id: int) -> dict | None:
+    """The account metadata of an owner: Redis first, then the database (writing back)."""
+    key = (
+        f"bitcoin:{owner_kind}:account:{owner_id}"
+        if chain == Chain.BITCOIN
+        else f"monero:tag:{owner_kind}_{owner_id}"
+    )
+    try:
+        blob = get_redis().get(key)
+        if blob:
+            return json.loads(blob)
+    except redis.RedisError as exc:
+        logger.warning("redis: read of %s failed, using the database: %s", key, exc)
+    account = WalletAccount.objects.filter(
+        chain=chain, owner_kind=owner_kind, owner_id=owner_id
+    ).first()
+    if account is None:
+        return None
+    account_write(account)
+    return _metadata(account)
+
+
+def rebuild_redis(*, batch: int = 1000, dry_run: bool = False) -> dict[str, int]:
+    """Rewrite every account key from the database (idempotent). Returns counts."""
+    accounts = (
+        WalletAccount.objects.filter(
+            purpose=AccountPurpose.DEPOSIT,
+            state__in=[AccountState.ASSIGNED, AccountState.RETIRED],
+            owner_id__isnull=False,
+        )
+        .order_by("id")
+        .iterator(chunk_size=batch)
+    )
+    counts = {"accounts": 0, "keys": 0}
+    pipe = None if dry_run else get_redis().pipeline(transaction=False)
+    for account in accounts:
+        counts["accounts"] += 1
+        if pipe is None:
+            counts["keys"] += 2 if account.chain == Chain.BITCOIN else 3
+            continue
+        counts["keys"] += _write(pipe, account)
+        if counts["accounts"] % batch == 0:
+            pipe.execute()
+    if pipe is not None:
+        pipe.execute()
+    return counts

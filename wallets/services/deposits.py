@@ -1,0 +1,313 @@
+"""Deposit detection: a constant number of node calls per scan, whatever the account count.
+
+bitcoin: ``GET /wallet/{id}/tx/history`` (every wallet tx, mempool included, each output
+naming its account) and the node tip: 2 calls.
+monero: ``refresh``, ``get_height`` and ``get_transfers {in, pool, all_accounts,
+min_height}``: 3 calls.
+
+A scan records new deposits (unique on txid + output, so rescans never double-count),
+updates confirmations (which may go down after a reorg), marks deposits the node no longer
+reports as dropped, and flags deposits to accounts that are not assigned. Monero scans
+resume from the last scanned height minus a reorg margin, and never from above the lowest
+deposit still waiting for confirmations or unlock. Changed accounts are announced with the
+``deposits_changed`` signal after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from exchange.redis import get_redis
+from wallets.clients.base import node_calls
+from wallets.locks import scan_lock
+from wallets.models import AccountPurpose, AccountState, Chain, Deposit, MasterWallet, WalletAccount
+from wallets.nodes import client_for
+from wallets.signals import deposits_changed
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Seen:
+    """A deposit as the node reports it now."""
+
+    account_key: str | int  # bcoin account name / Monero account index
+    txid: str
+    output_key: str
+    amount: int
+    height: int | None
+    confirmations: int
+    unlocked: bool
+    double_spend_seen: bool = False
+
+
+@dataclass
+class ScanResult:
+    chain: str
+    new: int = 0
+    updated: int = 0
+    dropped: int = 0
+    node_calls: int = 0
+    height: int = 0
+    accounts_changed: list[int] = field(default_factory=list)
+
+
+def final_confirmations(chain: str) -> int:
+    """Confirmations after which a deposit is settled: scans stop revisiting it, and the
+    stored count stops there."""
+    return max(settings.FINAL_CONFIRMATIONS[chain], 1)
+
+
+def _scan_window(wallet: MasterWallet, from_height: int | None) -> int:
+    """The lowest height this scan looks at: the last scanned height minus a reorg
+    margin, and never above a deposit that is not settled yet."""
+    if from_height is not None:
+        return from_height
+    margin_height = max(0, wallet.scanned_height - settings.SCAN_REORG_MARGIN)
+    open_min = (
+        Deposit.objects.filter(account__master_wallet=wallet, dropped=False, height__isnull=False)
+        .exclude(unlocked=True, confirmations__gte=final_confirmations(wallet.chain))
+        .order_by("height")
+        .values_list("height", flat=True)
+        .first()
+    )
+    return min(margin_height, open_min) if open_min is not None else margin_height
+
+
+def _bitcoin_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int]:
+    client = client_for(wallet)
+    tip = client.height()
+    cap = final_confirmations(Chain.BITCOIN)
+    seen: list[Seen] = []
+    for tx in client.history():
+        height = int(tx["height"]) if int(tx.get("height", -1)) >= 0 else None
+        if height is not None and height < window:
+            continue
+        confirmations = min(int(tx.get("confirmations") or 0), cap)
+        for index, output in enumerate(tx.get("outputs", [])):
+            path = output.get("path")
+            if not path or path.get("change"):
+                continue
+            seen.append(
+                Seen(
+                    account_key=path["name"],
+                    txid=tx["hash"],
+                    output_key=str(index),
+                    amount=int(output["value"]),
+                    height=height,
+                    confirmations=confirmations,
+                    unlocked=confirmations >= 1,
+                )
+            )
+    return seen, tip
+
+
+def _monero_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int]:
+    client = client_for(wallet)
+    client.refresh()
+    tip = client.wallet_height() - 1
+    result = client.transfers(min_height=window)
+    cap = final_confirmations(Chain.MONERO)
+    seen: list[Seen] = []
+    for kind in ("in", "pool"):
+        for t in result.get(kind, []):
+            if t.get("type") not in ("in", "pool"):
+                continue  # coinbase ("block") outputs are not deposits
+            height = int(t.get("height") or 0) or None
+            confirmations = int(t.get("confirmations") or 0) if kind == "in" else 0
+            index = t["subaddr_index"]
+            seen.append(
+                Seen(
+                    account_key=int(index["major"]),
+                    txid=t["txid"],
+                    output_key=f"{index['major']}.{index['minor']}",
+                    amount=int(t["amount"]),
+                    height=height,
+                    confirmations=min(confirmations, cap),
+                    unlocked=kind == "in" and not t.get("locked", True),
+                    double_spend_seen=bool(t.get("double_spend_seen")),
+                )
+            )
+    return seen, tip
+
+
+def deposits_scan(*, chain: str, from_height: int | None = None) -> ScanResult:
+    """Scan every master wallet of ``chain`` and record what the node reports.
+
+    ``from_height`` rescans from that height (0: the whole chain); by default a scan
+    resumes where the last one stopped, minus the reorg margin.
+    """
+    result = ScanResult(chain=chain)
+    calls_before = node_calls(chain)
+    with scan_lock(chain):
+        for wallet in MasterWallet.objects.filter(chain=chain).order_by("id"):
+            window = _scan_window(wallet, from_height)
+            if chain == Chain.BITCOIN:
+                seen, tip = _bitcoin_seen(wallet, window)
+            else:
+                seen, tip = _monero_seen(wallet, window)
+            _record(wallet, seen, tip, window, result)
+    result.node_calls = node_calls(chain) - calls_before
+    return result
+
+
+def _record(
+    wallet: MasterWallet, seen: list[Seen], tip: int, window: int, result: ScanResult
+) -> None:
+    now = timezone.now()
+    by_key = "node_name" if wallet.chain == Chain.BITCOIN else "account_index"
+    accounts = {
+        getattr(a, by_key): a
+        for a in WalletAccount.objects.filter(
+            master_wallet=wallet, **{f"{by_key}__in": {s.account_key for s in seen}}
+        ).exclude(purpose=AccountPurpose.LIQUIDITY)
+    }
+    seen = [s for s in seen if s.account_key in accounts]
+    changed: set[int] = set()
+    with transaction.atomic():
+        existing = {
+            (d.txid, d.output_key): d
+            for d in Deposit.objects.select_for_update().filter(
+                chain=wallet.chain, txid__in={s.txid for s in seen}
+            )
+        }
+        new_rows = []
+        for s in seen:
+            account = accounts[s.account_key]
+            deposit = existing.get((s.txid, s.output_key))
+            if deposit is None:
+                new_rows.append(_new_deposit(account, s, now))
+                changed.add(account.id)
+            elif _apply(deposit, s, now):
+                deposit.save()
+                result.updated += 1
+                changed.add(account.id)
+        if new_rows:
+            # ignore_conflicts: a concurrent scan may have inserted the same deposit.
+            Deposit.objects.bulk_create(new_rows, ignore_conflicts=True)
+            result.new += len(new_rows)
+        present = {(s.txid, s.output_key) for s in seen}
+        result.dropped += _mark_dropped(wallet, present, window, changed)
+        if tip:
+            MasterWallet.objects.filter(id=wallet.id).update(scanned_height=tip, scanned_at=now)
+            result.height = max(result.height, tip)
+        if changed:
+            account_ids = sorted(changed)
+            transaction.on_commit(
+                lambda: deposits_changed.send(
+                    sender=Deposit, chain=wallet.chain, account_ids=account_ids
+                )
+            )
+    result.accounts_changed.extend(sorted(changed))
+
+
+def _new_deposit(account: WalletAccount, s: Seen, now) -> Deposit:
+    flag = ""
+    if account.state == AccountState.RETIRED:
+        flag = "deposit to a retired account"
+    elif account.state != AccountState.ASSIGNED:
+        flag = "deposit to an account that was never handed out"
+    return Deposit(
+        account=account,
+        chain=account.chain,
+        txid=s.txid,
+        output_key=s.output_key,
+        amount=s.amount,
+        height=s.height,
+        confirmations=s.confirmations,
+        unlocked=s.unlocked,
+        double_spend_seen=s.double_spend_seen,
+        confirmed_at=now if s.confirmations else None,
+        unlocked_at=now if s.unlocked else None,
+        flagged=bool(flag),
+        flag_reason=flag,
+    )
+
+
+def _state(d: Deposit) -> tuple:
+    return (d.height, d.confirmations, d.unlocked, d.dropped, d.double_spend_seen)
+
+
+def _apply(deposit: Deposit, s: Seen, now) -> bool:
+    """Bring a stored deposit up to what the node says; True if anything changed."""
+    before = _state(deposit)
+    if deposit.credited_at and s.confirmations < deposit.confirmations and not deposit.flagged:
+        deposit.flagged = True
+        deposit.flag_reason = "confirmations went down after the deposit was credited (reorg)"
+    deposit.height = s.height
+    deposit.confirmations = s.confirmations
+    deposit.unlocked = s.unlocked
+    deposit.dropped = False
+    deposit.double_spend_seen = s.double_spend_seen
+    if s.confirmations and not deposit.confirmed_at:
+        deposit.confirmed_at = now
+    if s.unlocked and not deposit.unlocked_at:
+        deposit.unlocked_at = now
+    return before != _state(deposit)
+
+
+def _mark_dropped(
+    wallet: MasterWallet, present: set[tuple[str, str]], window: int, changed: set[int]
+) -> int:
+    """Unsettled deposits in the scanned window (or the mempool) that the node no longer
+    reports: evicted from the mempool or reorganised away."""
+    candidates = (
+        Deposit.objects.select_for_update()
+        .filter(account__master_wallet=wallet, dropped=False)
+        .filter(Q(height__isnull=True) | Q(height__gte=window))
+        .exclude(unlocked=True, confirmations__gte=final_confirmations(wallet.chain))
+    )
+    dropped = 0
+    for deposit in candidates:
+        if (deposit.txid, deposit.output_key) in present:
+            continue
+        if deposit.credited_at:
+            deposit.flagged = True
+            deposit.flag_reason = "a credited deposit vanished from the chain (reorg)"
+        deposit.dropped, deposit.confirmations, deposit.unlocked = True, 0, False
+        deposit.save(
+            update_fields=[
+                "dropped",
+                "confirmations",
+                "unlocked",
+                "flagged",
+                "flag_reason",
+                "updated_at",
+            ]
+        )
+        changed.add(deposit.account_id)
+        dropped += 1
+    return dropped
+
+
+# --- the push path ---------------------------------------------------------------------
+
+
+def scan_request(*, chain: str) -> bool:
+    """Ask for a scan of ``chain`` soon (push path). Deduplicated: while one is queued,
+    further requests are absorbed. Returns True if a scan was enqueued."""
+    from wallets.tasks import deposits_scan_task
+
+    key = f"scan:queued:{chain}"
+    try:
+        if not get_redis().set(key, 1, nx=True, ex=60):
+            return False
+    except redis.RedisError:
+        logger.warning("scan: Redis unavailable, enqueueing a %s scan without dedup", chain)
+    deposits_scan_task.apply_async(args=[chain], queue="scheduled")
+    return True
+
+
+def scan_request_clear(*, chain: str) -> None:
+    """Called when a scan starts: requests arriving from now on queue a new scan."""
+    try:
+        get_redis().delete(f"scan:queued:{chain}")
+    except redis.RedisError:
+        pass

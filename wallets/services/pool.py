@@ -1,0 +1,267 @@
+"""The pre-created account pool: refilled off the request path, claimed with zero node calls."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from exchange.errors import ServiceUnavailable
+from exchange.redis import get_redis
+from wallets import cache
+from wallets.clients.base import AccountExists, UnknownAccount
+from wallets.locks import wallet_writer
+from wallets.models import AccountPurpose, AccountState, Chain, MasterWallet, WalletAccount
+from wallets.nodes import client_for, default_wallet_settings
+
+logger = logging.getLogger(__name__)
+
+HOUSE = "house"
+
+
+class PoolEmpty(ServiceUnavailable):
+    code = "pool_empty"
+
+    def __init__(self, chain: str):
+        retry = settings.POOL_EMPTY_RETRY_AFTER_SECONDS
+        super().__init__(
+            f"no {chain} deposit account is ready; try again in {retry} s",
+            headers={"Retry-After": str(retry)},
+            extra={"chain": chain, "retry_after": retry},
+        )
+
+
+class WalletFull(Exception):
+    """Every active master wallet of the chain has reached its capacity."""
+
+
+def master_wallet_ensure(*, chain: str) -> MasterWallet:
+    """The chain's first master wallet, created from settings on first use."""
+    conf = default_wallet_settings(chain)
+    wallet, _ = MasterWallet.objects.get_or_create(
+        chain=chain,
+        name=conf["name"],
+        defaults={
+            "network": conf["network"],
+            "endpoint": conf["endpoint"],
+            "capacity": settings.MASTER_WALLET_CAPACITY,
+        },
+    )
+    return wallet
+
+
+def _wallet_for_new_accounts(chain: str) -> MasterWallet:
+    master_wallet_ensure(chain=chain)
+    for wallet in MasterWallet.objects.filter(chain=chain, is_active=True).order_by("id"):
+        if WalletAccount.objects.filter(master_wallet=wallet).count() < wallet.capacity:
+            return wallet
+    raise WalletFull(f"every active {chain} master wallet is full: add one (README, Scaling out)")
+
+
+def house_account_ensure(*, wallet: MasterWallet) -> WalletAccount:
+    """The liquidity account (index 0) of a master wallet, recorded once. Node call on
+    first use only."""
+    existing = WalletAccount.objects.filter(
+        master_wallet=wallet, purpose=AccountPurpose.LIQUIDITY
+    ).first()
+    if existing:
+        return existing
+    client = client_for(wallet)
+    if wallet.chain == Chain.BITCOIN:
+        index, address = client.get_account("default")
+    else:
+        index, address = 0, client.primary_address(0)
+    account, _ = WalletAccount.objects.get_or_create(
+        master_wallet=wallet,
+        purpose=AccountPurpose.LIQUIDITY,
+        defaults={
+            "chain": wallet.chain,
+            "account_index": index,
+            "node_name": "default",
+            "address": address,
+            "state": AccountState.ASSIGNED,
+            "owner_kind": HOUSE,
+            "owner_id": wallet.id,
+            "assigned_at": timezone.now(),
+        },
+    )
+    return account
+
+
+def pooled_count(*, chain: str) -> int:
+    return WalletAccount.objects.filter(chain=chain, state=AccountState.POOLED).count()
+
+
+def pool_refill(*, chain: str, batch_size: int | None = None, target: int | None = None) -> int:
+    """Create up to ``batch_size`` accounts on the node while the pool is below ``target``
+    (default POOL_MIN).
+
+    Holds the wallet's writer lock for one small batch only, so payouts and labelling get
+    the wallet in between (Monero's create_account takes ~0.4 s and blocks the wallet).
+    A row is written (``creating``) before its node call and pooled only after the node
+    has the account on disk: a crash in between leaves a ``creating`` row that the next
+    refill completes, never a lost account, and never an account the node could forget
+    (monero-wallet-rpc keeps new accounts in memory until it saves the wallet file, so a
+    killed wallet-rpc would otherwise hand the same index out twice).
+    Returns the number of accounts made ready.
+    """
+    batch = batch_size or settings.POOL_BATCH_SIZE
+    wallet = _wallet_for_new_accounts(chain)
+    client = client_for(wallet)
+    with wallet_writer(wallet.id, timeout=60):
+        house_account_ensure(wallet=wallet)
+        made = _finish_creating(wallet, client)
+        missing = (target or settings.POOL_MIN) - pooled_count(chain=chain) - len(made)
+        for _ in range(max(0, min(missing, batch - len(made)))):
+            account = WalletAccount.objects.create(
+                master_wallet=wallet,
+                chain=chain,
+                node_name=f"pool-{uuid.uuid4().hex[:16]}",
+                state=AccountState.CREATING,
+            )
+            made.append((account, *_create_on_node(account, client)))
+        if made and chain == Chain.MONERO:
+            client.store()
+        now = timezone.now()
+        for account, index, address in made:
+            WalletAccount.objects.filter(id=account.id, state=AccountState.CREATING).update(
+                account_index=index, address=address, state=AccountState.POOLED, pooled_at=now
+            )
+    return len(made)
+
+
+def _finish_creating(wallet: MasterWallet, client) -> list[tuple[WalletAccount, int, str]]:
+    """Complete the rows an interrupted refill left ``creating``."""
+    leftovers = list(
+        WalletAccount.objects.filter(master_wallet=wallet, state=AccountState.CREATING)
+    )
+    if not leftovers:
+        return []
+    by_label: dict[str, dict] = {}
+    if wallet.chain == Chain.MONERO:
+        by_label = {a.get("label", ""): a for a in client.accounts()}
+    done = []
+    for account in leftovers:
+        found = by_label.get(account.node_name)
+        if found:
+            done.append((account, int(found["account_index"]), found["base_address"]))
+        else:
+            done.append((account, *_create_on_node(account, client)))
+    return done
+
+
+def _create_on_node(account: WalletAccount, client) -> tuple[int, str]:
+    if account.chain == Chain.BITCOIN:
+        try:
+            return client.create_account(account.node_name)
+        except AccountExists:
+            return client.get_account(account.node_name)
+    return client.create_account(account.node_name)
+
+
+def pool_refill_request(*, chain: str) -> None:
+    """Ask for a refill (deduplicated for 30 s); never raises."""
+    from wallets.tasks import pool_refill_task
+
+    try:
+        if not get_redis().set(f"pool:refill-requested:{chain}", 1, nx=True, ex=30):
+            return
+    except redis.RedisError:
+        logger.warning("pool: Redis unavailable, enqueueing refill of %s without dedup", chain)
+    try:
+        pool_refill_task.delay(chain)
+    except Exception:  # noqa: BLE001 - a broker outage must not fail the caller
+        logger.exception("pool: cannot enqueue a refill of %s", chain)
+
+
+def allocate_account(*, chain: str, owner_kind: str, owner_id: int) -> WalletAccount:
+    """Claim one pooled account for an owner. Zero node calls.
+
+    ``SELECT … FOR UPDATE SKIP LOCKED`` on the oldest pooled row, then a conditional
+    update; concurrent callers skip each other's rows, so no account is handed out twice.
+    Runs inside the caller's transaction: if it rolls back, so does the claim.
+    An empty pool raises ``PoolEmpty`` (503 with Retry-After) and asks for a refill.
+    """
+    if chain not in Chain.values:
+        raise ValueError(f"unknown chain {chain!r}")
+    now = timezone.now()
+    with transaction.atomic():
+        for _ in range(3):
+            account_id = (
+                WalletAccount.objects.select_for_update(skip_locked=True)
+                .filter(chain=chain, state=AccountState.POOLED)
+                .order_by("id")
+                .values_list("id", flat=True)
+                .first()
+            )
+            if account_id is None:
+                break
+            claimed = WalletAccount.objects.filter(id=account_id, state=AccountState.POOLED).update(
+                state=AccountState.ASSIGNED,
+                owner_kind=owner_kind,
+                owner_id=owner_id,
+                assigned_at=now,
+            )
+            if claimed == 1:
+                account = WalletAccount.objects.get(id=account_id)
+                transaction.on_commit(functools.partial(_after_allocation, account))
+                return account
+    pool_refill_request(chain=chain)
+    raise PoolEmpty(chain)
+
+
+def _after_allocation(account: WalletAccount) -> None:
+    from wallets.tasks import account_label_task
+
+    cache.account_write(account)
+    if account.chain == Chain.MONERO:
+        try:
+            account_label_task.delay(account.id)
+        except Exception:  # noqa: BLE001 - the recovery sweep labels it later
+            logger.exception("pool: cannot enqueue labelling of account %s", account.id)
+    remaining = (
+        WalletAccount.objects.filter(chain=account.chain, state=AccountState.POOLED)
+        .values_list("id", flat=True)[: settings.POOL_MIN]
+        .count()
+    )
+    if remaining < settings.POOL_MIN:
+        pool_refill_request(chain=account.chain)
+
+
+def account_label_on_node(*, account_id: int) -> bool:
+    """Write the owner's tag on the node (Monero ``tag_accounts`` + ``label_account``).
+
+    bcoin cannot rename an account; its order ↔ account map lives in the database and
+    Redis only. Safe to run twice. Returns True if the node was written.
+    """
+    account = WalletAccount.objects.select_related("master_wallet").get(id=account_id)
+    if account.labelled_at or account.chain != Chain.MONERO or not account.owner_tag:
+        return False
+    client = client_for(account.master_wallet)
+    with wallet_writer(account.master_wallet_id):
+        try:
+            client.tag_accounts(account.owner_tag, [account.account_index])
+            client.label_account(account.account_index, account.owner_tag)
+        except UnknownAccount:
+            logger.error(
+                "account %s: index %s unknown to the node", account.id, account.account_index
+            )
+            raise
+    WalletAccount.objects.filter(id=account.id, labelled_at__isnull=True).update(
+        labelled_at=timezone.now()
+    )
+    return True
+
+
+def account_retire(*, account_id: int) -> bool:
+    """Assigned → retired (the owner is finished). Deposits to it are still recorded."""
+    return bool(
+        WalletAccount.objects.filter(id=account_id, state=AccountState.ASSIGNED)
+        .exclude(purpose=AccountPurpose.LIQUIDITY)
+        .update(state=AccountState.RETIRED, retired_at=timezone.now())
+    )

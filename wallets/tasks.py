@@ -1,0 +1,76 @@
+"""Thin tasks: ids in, one service call, retries only on typed transient errors."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from celery import shared_task
+from django.conf import settings
+
+from exchange.celery import SCHEDULED, TRANSACTIONS
+from wallets.clients.base import RetryLater
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="wallets.pool_refill", autoretry_for=(RetryLater,), **TRANSACTIONS)
+def pool_refill_task(chain: str) -> int:
+    """One batch; re-enqueues itself while the pool is below POOL_MIN, so other writers
+    get the wallet between batches."""
+    from exchange.redis import get_redis
+    from wallets.services import pool_refill, pooled_count
+
+    made = pool_refill(chain=chain)
+    if made and pooled_count(chain=chain) < settings.POOL_MIN:
+        pool_refill_task.delay(chain)
+    else:
+        try:
+            get_redis().delete(f"pool:refill-requested:{chain}")
+        except redis.RedisError:
+            pass
+    return made
+
+
+@shared_task(name="wallets.pool_check", **SCHEDULED)
+def pool_check_task() -> None:
+    """Periodic safety net: ask for a refill of every chain whose pool is low."""
+    from wallets.models import Chain
+    from wallets.services import pool_refill_request, pooled_count
+
+    for chain in Chain.values:
+        if pooled_count(chain=chain) < settings.POOL_MIN:
+            pool_refill_request(chain=chain)
+
+
+@shared_task(name="wallets.account_label", autoretry_for=(RetryLater,), **TRANSACTIONS)
+def account_label_task(account_id: int) -> None:
+    from wallets.services import account_label_on_node
+
+    account_label_on_node(account_id=account_id)
+
+
+@shared_task(name="wallets.deposits_scan", soft_time_limit=120, time_limit=150, **SCHEDULED)
+def deposits_scan_task(chain: str) -> dict:
+    """Scan one chain. A node that is down is logged; the next scan catches up."""
+    from wallets.services import deposits_scan, scan_request_clear
+
+    scan_request_clear(chain=chain)
+    try:
+        result = deposits_scan(chain=chain)
+    except RetryLater as exc:
+        logger.warning("deposit scan of %s skipped: %s", chain, exc)
+        return {"chain": chain, "skipped": str(exc)}
+    return {"chain": chain, "new": result.new, "updated": result.updated, "dropped": result.dropped}
+
+
+@shared_task(name="wallets.balances_sync", soft_time_limit=120, time_limit=150, **SCHEDULED)
+def balances_sync_task(chain: str) -> dict:
+    from wallets.services import balances_sync
+
+    try:
+        run = balances_sync(chain=chain)
+    except RetryLater as exc:
+        logger.warning("balance sync of %s skipped: %s", chain, exc)
+        return {"chain": chain, "skipped": str(exc)}
+    return {"chain": chain, "accounts": run.accounts, "drift_accounts": run.drift_accounts}
