@@ -223,6 +223,28 @@ FINAL_CONFIRMATIONS = {
     "monero": max(MONERO_UNLOCK_BLOCKS, *(c for _, c in CONFIRMATIONS_REQUIRED["monero"])),
 }
 
+# --- Rates ---
+# Providers in use, by name (rates/providers/<name>.py). ``static`` reads RATES_STATIC_*.
+RATES_PROVIDERS = env.list("RATES_PROVIDERS", default=["static"])
+# Price of 1 XMR in BTC for the static provider (regtest and demos).
+RATES_STATIC_XMR_BTC = env.str("RATES_STATIC_XMR_BTC", default="0.0028")
+RATES_PROVIDER_TIMEOUT = env.float("RATES_PROVIDER_TIMEOUT", default=5.0)
+# A source further than this from the median (percent) is dropped.
+RATES_MAX_DEVIATION_PERCENT = env.str("RATES_MAX_DEVIATION_PERCENT", default="5")
+# Sources that must agree; with a single provider configured the quorum is 1.
+RATES_QUORUM = env.int("RATES_QUORUM", default=2)
+# An aggregate older than this is not used: quoting fails closed.
+RATES_MAX_AGE_SECONDS = env.int("RATES_MAX_AGE_SECONDS", default=1200)
+RATES_REFRESH_SECONDS = env.int("RATES_REFRESH_SECONDS", default=900)
+# Base URL of each provider's API (tests point them at a local server) and optional keys.
+RATES_PROVIDER_URLS = {
+    "kraken": env.str("RATES_KRAKEN_URL", default="https://api.kraken.com"),
+    "kucoin": env.str("RATES_KUCOIN_URL", default="https://api.kucoin.com"),
+    "coingecko": env.str("RATES_COINGECKO_URL", default="https://api.coingecko.com"),
+    "bitfinex": env.str("RATES_BITFINEX_URL", default="https://api-pub.bitfinex.com"),
+}
+RATES_COINGECKO_API_KEY = env.str("RATES_COINGECKO_API_KEY", default="")
+
 # --- API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -263,13 +263,26 @@ class BitcoinClient(HttpNode):
         self, *, address: str, amount: int, wallet_id: str | None = None, account: str = "default"
     ) -> str:
         """Build, sign and broadcast in one call (the customer wallet in demos and tests)."""
+        return self.send_many(outputs=[(address, amount)], wallet_id=wallet_id, account=account)
+
+    def send_many(
+        self,
+        *,
+        outputs: list[tuple[str, int]],
+        wallet_id: str | None = None,
+        account: str = "default",
+    ) -> str:
+        """One transaction paying several addresses; returns its txid."""
         data = self._wallet(
             "POST",
             "/send",
             wallet_id=wallet_id,
             method="send",
             spend=True,
-            body={"account": account, "outputs": [{"address": address, "value": int(amount)}]},
+            body={
+                "account": account,
+                "outputs": [{"address": a, "value": int(v)} for a, v in outputs],
+            },
         )
         return data["hash"]
 

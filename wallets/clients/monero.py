@@ -294,10 +294,14 @@ class MoneroClient(HttpNode):
 
     def send(self, *, address: str, amount: int, account_index: int = 0) -> str:
         """Build and relay in one call (the customer wallet in demos and tests)."""
+        return self.send_many(outputs=[(address, amount)], account_index=account_index)
+
+    def send_many(self, *, outputs: list[tuple[str, int]], account_index: int = 0) -> str:
+        """One transaction paying several addresses (at most 15); returns its txid."""
         result = self.wallet(
             "transfer",
             {
-                "destinations": [{"address": address, "amount": int(amount)}],
+                "destinations": [{"address": a, "amount": int(v)} for a, v in outputs],
                 "account_index": account_index,
             },
             read_timeout=self.transfer_read_timeout,
