@@ -84,4 +84,18 @@ SCHEDULES: list[Schedule] = [
         queue="scheduled",
         description="Asks for a refill of any chain whose pool of deposit accounts is low.",
     ),
+    Schedule(
+        name="payout sweep",
+        task="wallets.payouts_sweep",
+        every_seconds=60,
+        queue="scheduled",
+        description="Re-enqueues waiting payouts and relays again those the chain has not shown.",
+    ),
+    Schedule(
+        name="order expiry",
+        task="orders.expire",
+        every_seconds=60,
+        queue="scheduled",
+        description="Expires unpaid orders and retires accounts after the late-deposit window.",
+    ),
 ]

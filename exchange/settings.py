@@ -223,6 +223,35 @@ FINAL_CONFIRMATIONS = {
     "monero": max(MONERO_UNLOCK_BLOCKS, *(c for _, c in CONFIRMATIONS_REQUIRED["monero"])),
 }
 
+# --- Escrow orders ---
+PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=100)
+ORDER_EXPIRY_SECONDS = env.int("ORDER_EXPIRY_SECONDS", default=900)
+# Deposits after expiry are still watched (and refunded) this long before the account retires.
+LATE_DEPOSIT_WATCH_SECONDS = env.int("LATE_DEPOSIT_WATCH_SECONDS", default=86_400)
+# An order paid this close to its amount (base units) counts as paid.
+ORDER_UNDERPAY_TOLERANCE = {
+    "BTC": env.int("ORDER_UNDERPAY_TOLERANCE_BTC", default=0),
+    "XMR": env.int("ORDER_UNDERPAY_TOLERANCE_XMR", default=0),
+}
+# Smallest order: a payout must stay worth its network fee.
+ORDER_MIN_AMOUNT = {
+    "BTC": env.int("ORDER_MIN_AMOUNT_BTC", default=20_000),
+    "XMR": env.int("ORDER_MIN_AMOUNT_XMR", default=10_000_000_000),
+}
+ORDER_MAX_AMOUNT = {
+    "BTC": env.int("ORDER_MAX_AMOUNT_BTC", default=21_000_000 * 10**8),
+    "XMR": env.int("ORDER_MAX_AMOUNT_XMR", default=10**19 - 1),
+}
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=86_400)
+
+# --- Payouts ---
+# A waiting payout (pending/signed) untouched this long is re-enqueued by the sweep.
+PAYOUT_SWEEP_AFTER_SECONDS = env.int("PAYOUT_SWEEP_AFTER_SECONDS", default=60)
+# A relayed payout the chain has not shown this long has its stored bytes relayed again.
+PAYOUT_RERELAY_AFTER_SECONDS = env.int("PAYOUT_RERELAY_AFTER_SECONDS", default=600)
+# First fee guess for Monero payouts (piconero) before a payout has measured one.
+MONERO_FEE_GUESS = env.int("MONERO_FEE_GUESS", default=30_000_000)
+
 # --- Rates ---
 # Providers in use, by name (rates/providers/<name>.py). ``static`` reads RATES_STATIC_*.
 RATES_PROVIDERS = env.list("RATES_PROVIDERS", default=["static"])
@@ -296,6 +325,9 @@ CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Crash injection points for the fault suite (exchange/faults.py); never set in production.
+FAULT_INJECTION = env.bool("FAULT_INJECTION", default=False)
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
@@ -305,7 +337,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-
-# Decimal display precision per currency (base units per whole coin).
-CURRENCY_DECIMALS = {"BTC": 8, "XMR": 12}
-ONE = {"BTC": 10**8, "XMR": 10**12}

@@ -1,1 +1,143 @@
-from django.db import models  # noqa: F401
+"""Escrow orders and swaps: their rows, states and audit trails.
+
+Amounts are integers in base units (satoshi for BTC, piconero for XMR).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Currency(models.TextChoices):
+    BTC = "BTC", "Bitcoin"
+    XMR = "XMR", "Monero"
+
+
+class OrderState(models.TextChoices):
+    AWAITING_DEPOSIT = "awaiting_deposit"
+    CONFIRMING = "confirming"
+    ESCROWED = "escrowed"
+    RELEASING = "releasing"
+    RELEASED = "released"
+    COMPLETED = "completed"
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+    SPLITTING = "splitting"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+# The one table of allowed escrow transitions (applied only by orders.states.transition).
+ORDER_TRANSITIONS: dict[str, set[str]] = {
+    OrderState.AWAITING_DEPOSIT: {OrderState.CONFIRMING, OrderState.EXPIRED, OrderState.CANCELLED},
+    OrderState.CONFIRMING: {OrderState.ESCROWED, OrderState.AWAITING_DEPOSIT},
+    OrderState.ESCROWED: {OrderState.RELEASING, OrderState.REFUNDING, OrderState.DISPUTED},
+    OrderState.DISPUTED: {OrderState.RELEASING, OrderState.REFUNDING, OrderState.SPLITTING},
+    OrderState.RELEASING: {OrderState.RELEASED, OrderState.COMPLETED, OrderState.FAILED},
+    OrderState.RELEASED: {OrderState.COMPLETED},
+    OrderState.REFUNDING: {OrderState.REFUNDED, OrderState.FAILED},
+    OrderState.SPLITTING: {OrderState.COMPLETED, OrderState.FAILED},
+    OrderState.FAILED: {OrderState.RELEASING, OrderState.REFUNDING, OrderState.SPLITTING},
+    OrderState.COMPLETED: set(),
+    OrderState.REFUNDED: set(),
+    OrderState.EXPIRED: set(),
+    OrderState.CANCELLED: set(),
+}
+TERMINAL_ORDER_STATES = frozenset(s for s, nxt in ORDER_TRANSITIONS.items() if not nxt)
+# Funds sit in the order's account and belong to the escrow.
+HELD_STATES = frozenset({OrderState.ESCROWED, OrderState.DISPUTED})
+# A payout of the order is under way.
+PAYING_STATES = frozenset({OrderState.RELEASING, OrderState.REFUNDING, OrderState.SPLITTING})
+
+
+class VendorProfile(models.Model):
+    """Where a vendor is paid, per currency."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vendor_profile"
+    )
+    btc_payout_address = models.CharField(max_length=128, blank=True, default="")
+    xmr_payout_address = models.CharField(max_length=128, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"vendor profile of {self.user}"
+
+    def payout_address(self, currency: str) -> str:
+        return self.btc_payout_address if currency == Currency.BTC else self.xmr_payout_address
+
+
+class EscrowOrder(models.Model):
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases"
+    )
+    vendor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales"
+    )
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    amount = models.PositiveBigIntegerField(help_text="price in base units")
+    fee_bps = models.PositiveIntegerField(help_text="platform fee, basis points of the amount")
+    fee_amount = models.PositiveBigIntegerField(help_text="platform fee, base units")
+    description = models.CharField(max_length=500, blank=True, default="")
+    refund_address = models.CharField(max_length=128, blank=True, default="")
+    account = models.OneToOneField(
+        "wallets.WalletAccount", on_delete=models.PROTECT, related_name="escrow_order", null=True
+    )
+    state = models.CharField(
+        max_length=24, choices=OrderState.choices, default=OrderState.AWAITING_DEPOSIT
+    )
+    confirmations_required = models.PositiveIntegerField()
+    expires_at = models.DateTimeField()
+    escrowed_amount = models.PositiveBigIntegerField(
+        default=0, help_text="base units held in escrow once credited"
+    )
+    dispute_reason = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    escrowed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "expires_at"], name="order_state_expiry"),
+            models.Index(fields=["buyer", "-created_at"], name="order_buyer"),
+            models.Index(fields=["vendor", "-created_at"], name="order_vendor"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(fee_amount__lte=models.F("amount")), name="order_fee_within_amount"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.id} ({self.state})"
+
+    @property
+    def chain(self) -> str:
+        return "bitcoin" if self.currency == Currency.BTC else "monero"
+
+
+class OrderEvent(models.Model):
+    """The audit trail: every transition, and every staff action, with who and why."""
+
+    order = models.ForeignKey(EscrowOrder, on_delete=models.PROTECT, related_name="events")
+    from_state = models.CharField(max_length=24, blank=True, default="")
+    to_state = models.CharField(max_length=24, blank=True, default="")
+    kind = models.CharField(max_length=32, help_text="transition, deposit, payout, staff")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "id"], name="order_event_order")]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}: {self.from_state} → {self.to_state} ({self.kind})"

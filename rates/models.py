@@ -1,1 +1,51 @@
-from django.db import models  # noqa: F401
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+PAIR_XMR_BTC = "XMR/BTC"
+
+
+class RateSnapshot(models.Model):
+    """One refresh of the XMR/BTC rate: what every provider answered and what we made of it.
+
+    A row is written on every refresh, agreed or not, so staff can see provider health.
+    ``sources`` maps each provider name to ``{"value": "0.0028" | None, "error": str | None,
+    "latency_ms": int, "used": bool, "dropped_reason": str | None}``.
+    """
+
+    created_at = models.DateTimeField(
+        default=timezone.now,
+        db_index=True,
+        help_text="When the providers were asked: the age of the rate counts from here.",
+    )
+    pair = models.CharField(max_length=16, default=PAIR_XMR_BTC, editable=False)
+    rate = models.DecimalField(
+        max_digits=30,
+        decimal_places=18,
+        null=True,
+        blank=True,
+        db_comment="price of 1 XMR in BTC; NULL when the providers did not reach quorum",
+        help_text="Price of 1 XMR in BTC; empty when the providers did not reach quorum.",
+    )
+    sources = models.JSONField(default=dict, blank=True)
+    ok = models.BooleanField(default=False, help_text="The providers reached quorum.")
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["ok", "created_at"], name="rates_snapshot_ok_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ok=False) | Q(rate__isnull=False, rate__gt=0),
+                name="rates_snapshot_ok_has_rate",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        value = self.rate if self.ok else "no quorum"
+        return f"{self.pair} {value} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def sources_used(self) -> int:
+        """How many providers' values formed the rate."""
+        return sum(1 for entry in (self.sources or {}).values() if entry.get("used"))

@@ -4,7 +4,10 @@ import shutil
 
 import pytest
 
+from tests.factories import fill_pool
 from tests.processes import start_worker
+from wallets.models import Chain
+from wallets.services import master_wallet_ensure
 
 
 def pytest_addoption(parser):
@@ -64,9 +67,41 @@ def regtest(clean_redis):
     regtest_down(echo=quiet)
 
 
+class WorkerHandle:
+    """The run's real Celery worker; crash tests kill it and start it again."""
+
+    def __init__(self):
+        self.proc = start_worker("worker")
+
+    def alive(self) -> bool:
+        return self.proc.alive()
+
+    def restart(self) -> None:
+        self.proc.stop()
+        self.proc = start_worker("worker")
+
+    def log_tail(self, lines: int = 40) -> str:
+        return self.proc.log_tail(lines)
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, clean_redis):
-    """One real Celery worker process on all three queues, for the whole run."""
-    worker = start_worker("worker")
-    yield worker
-    worker.stop()
+def _worker_handle(django_db_setup, django_db_blocker, clean_redis):
+    handle = WorkerHandle()
+    yield handle
+    handle.proc.stop()
+
+
+@pytest.fixture
+def celery_worker(_worker_handle):
+    """One real Celery worker process on all three queues (restarted if a test killed it)."""
+    if not _worker_handle.alive():
+        _worker_handle.restart()
+    return _worker_handle
+
+
+@pytest.fixture
+def wallets(live_db, regtest):
+    """Both master wallets recorded and their pools filled to POOL_MIN."""
+    for chain in Chain.values:
+        master_wallet_ensure(chain=chain)
+        fill_pool(chain)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from wallets.models import BalanceSync, Deposit, MasterWallet, WalletAccount
+from wallets.models import BalanceSync, Deposit, MasterWallet, Payout, WalletAccount
 
 
 @admin.register(MasterWallet)
@@ -91,4 +91,29 @@ class BalanceSyncAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payout)
+class PayoutAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "key",
+        "chain",
+        "state",
+        "kind",
+        "amount",
+        "network_fee",
+        "txid",
+        "confirmations",
+        "updated_at",
+    )
+    list_filter = ("chain", "state", "kind")
+    search_fields = ("key", "txid", "address")
+    readonly_fields = [f.name for f in Payout._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

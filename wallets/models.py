@@ -207,3 +207,82 @@ class BalanceSync(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain} sync {self.finished_at:%Y-%m-%d %H:%M} drift {self.drift_total}"
+
+
+class PayoutState(models.TextChoices):
+    PENDING = "pending", "Pending: not built yet"
+    SIGNED = "signed", "Signed and stored, not relayed"
+    RELAYED = "relayed", "Relayed to the network"
+    CONFIRMED = "confirmed", "Confirmed on chain"
+    FAILED = "failed", "Failed: needs staff"
+
+
+PAYOUT_TRANSITIONS: dict[str, set[str]] = {
+    PayoutState.PENDING: {PayoutState.SIGNED, PayoutState.FAILED},
+    PayoutState.SIGNED: {PayoutState.RELAYED, PayoutState.FAILED},
+    PayoutState.RELAYED: {PayoutState.CONFIRMED},
+    PayoutState.CONFIRMED: set(),
+    # Only an explicit, audited staff action leaves ``failed``.
+    PayoutState.FAILED: {PayoutState.PENDING, PayoutState.SIGNED},
+}
+ACTIVE_PAYOUT_STATES = (PayoutState.PENDING, PayoutState.SIGNED, PayoutState.RELAYED)
+
+
+class Payout(models.Model):
+    """Money leaving an account, sent exactly once.
+
+    The saga builds and signs without relaying, stores the raw transaction and its txid,
+    commits, then relays; a retry relays the stored bytes again and never builds a second
+    transaction. ``amount`` is what the owner assigns to this payout; the network fee
+    comes out of it, so the recipient receives ``amount - network_fee``.
+    """
+
+    key = models.CharField(
+        max_length=96,
+        unique=True,
+        help_text="one payout per owner and purpose, e.g. order_12:release",
+    )
+    chain = models.CharField(max_length=16, choices=Chain.choices)
+    source_account = models.ForeignKey(
+        WalletAccount, on_delete=models.PROTECT, related_name="payouts"
+    )
+    owner_kind = models.CharField(max_length=16)
+    owner_id = models.BigIntegerField()
+    kind = models.CharField(max_length=24, help_text="release, refund, excess, late_refund, ...")
+    address = models.CharField(max_length=128)
+    amount = models.PositiveBigIntegerField(help_text="base units, network fee included")
+    state = models.CharField(
+        max_length=16, choices=PayoutState.choices, default=PayoutState.PENDING
+    )
+    txid = models.CharField(max_length=64, blank=True, default="")
+    raw_tx = models.TextField(
+        blank=True, default="", help_text="the signed bytes relayed (bcoin hex, Monero metadata)"
+    )
+    network_fee = models.PositiveBigIntegerField(default=0)
+    sent_amount = models.PositiveBigIntegerField(default=0, help_text="what the recipient receives")
+    key_images = models.JSONField(default=list, blank=True)
+    confirmations = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    relayed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "updated_at"], name="payout_state"),
+            models.Index(fields=["owner_kind", "owner_id"], name="payout_owner"),
+            models.Index(fields=["chain", "txid"], name="payout_txid"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"payout {self.id} {self.key} ({self.state})"
+
+    @property
+    def currency(self) -> str:
+        return CURRENCY_OF_CHAIN[self.chain]

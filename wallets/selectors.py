@@ -45,7 +45,19 @@ def expected_balances(*, master_wallet_id: int) -> dict[int, int]:
 
 def payouts_spent(*, master_wallet_id: int) -> dict[int, int]:
     """Base units that relayed payouts took out of each account (amount plus network fee)."""
-    return {}
+    from django.db.models import Sum
+
+    from wallets.models import Payout, PayoutState
+
+    rows = (
+        Payout.objects.filter(
+            source_account__master_wallet_id=master_wallet_id,
+            state__in=[PayoutState.RELAYED, PayoutState.CONFIRMED],
+        )
+        .values("source_account_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["source_account_id"]: int(row["total"]) for row in rows}
 
 
 def pool_status() -> dict[str, dict[str, int]]:

@@ -74,3 +74,19 @@ def balances_sync_task(chain: str) -> dict:
         logger.warning("balance sync of %s skipped: %s", chain, exc)
         return {"chain": chain, "skipped": str(exc)}
     return {"chain": chain, "accounts": run.accounts, "drift_accounts": run.drift_accounts}
+
+
+@shared_task(name="wallets.payout_process", autoretry_for=(RetryLater,), **TRANSACTIONS)
+def payout_process_task(payout_id: int) -> str:
+    """One saga step of a payout. Transient errors retry (3 attempts); after that the
+    payout waits as it is and the sweep enqueues it again."""
+    from wallets.services.payouts import payout_process
+
+    return payout_process(payout_id=payout_id).state
+
+
+@shared_task(name="wallets.payouts_sweep", **SCHEDULED)
+def payouts_sweep_task() -> int:
+    from wallets.services.payouts import payouts_sweep
+
+    return payouts_sweep()

@@ -100,14 +100,16 @@ def test_a_refill_interrupted_after_the_node_call_finishes_the_same_account(wall
     refill adopts the node's account instead of making another."""
     btc_wallet = master_wallet_ensure(chain=Chain.BITCOIN)
     xmr_wallet = master_wallet_ensure(chain=Chain.MONERO)
-    btc_row = WalletAccount.objects.create(
-        master_wallet=btc_wallet, chain=Chain.BITCOIN, node_name=f"crash-{next_owner_id()}"
-    )
-    xmr_row = WalletAccount.objects.create(
-        master_wallet=xmr_wallet, chain=Chain.MONERO, node_name=f"crash-{next_owner_id()}"
-    )
-    btc_index, btc_address = get_bitcoin_client().create_account(btc_row.node_name)
-    xmr_index, xmr_address = get_monero_client().create_account(xmr_row.node_name)
+    # What a refill does up to its crash, holding the writer locks as a refill does.
+    with wallet_writer(btc_wallet.id), wallet_writer(xmr_wallet.id):
+        btc_row = WalletAccount.objects.create(
+            master_wallet=btc_wallet, chain=Chain.BITCOIN, node_name=f"crash-{next_owner_id()}"
+        )
+        xmr_row = WalletAccount.objects.create(
+            master_wallet=xmr_wallet, chain=Chain.MONERO, node_name=f"crash-{next_owner_id()}"
+        )
+        btc_index, btc_address = get_bitcoin_client().create_account(btc_row.node_name)
+        xmr_index, xmr_address = get_monero_client().create_account(xmr_row.node_name)
 
     pool_refill(chain=Chain.BITCOIN, batch_size=1)
     pool_refill(chain=Chain.MONERO, batch_size=1)

@@ -188,14 +188,18 @@ class BitcoinClient(HttpNode):
                 "PUT", self.wallet_url, f"/wallet/{wallet_id}", method="create_wallet", body={}
             )
 
-    def create_account(self, name: str) -> tuple[int, str]:
+    def create_account(self, name: str, *, wallet_id: str | None = None) -> tuple[int, str]:
         """Create account ``name``; returns (account index, receive address)."""
-        data = self._wallet("PUT", f"/account/{name}", method="create_account", body={})
+        data = self._wallet(
+            "PUT", f"/account/{name}", wallet_id=wallet_id, method="create_account", body={}
+        )
         return int(data["accountIndex"]), data["receiveAddress"]
 
-    def get_account(self, name: str) -> tuple[int, str]:
+    def get_account(self, name: str, *, wallet_id: str | None = None) -> tuple[int, str]:
         try:
-            data = self._wallet("GET", f"/account/{name}", method="get_account")
+            data = self._wallet(
+                "GET", f"/account/{name}", wallet_id=wallet_id, method="get_account"
+            )
         except NotFound as exc:
             raise UnknownAccount(f"bcoin account {name} not found", chain=self.chain) from exc
         return int(data["accountIndex"]), data["receiveAddress"]

@@ -231,15 +231,12 @@ class MoneroClient(HttpNode):
     def tag_accounts(self, tag: str, accounts: list[int]) -> None:
         self.wallet("tag_accounts", {"tag": tag, "accounts": accounts})
 
-    def transfers(self, *, min_height: int = 0) -> dict:
-        """Incoming transfers of every account (confirmed from ``min_height`` and pool)."""
+    def transfers(self, *, min_height: int = 0, outgoing: bool = False) -> dict:
+        """Incoming transfers of every account (confirmed from ``min_height`` and pool);
+        with ``outgoing`` also the wallet's own sent (``out``) and unmined (``pending``)."""
         params: dict[str, Any] = {"in": True, "pool": True, "all_accounts": True}
-        if min_height > 0:
-            params.update({"filter_by_height": True, "min_height": min_height})
-        return self.wallet("get_transfers", params)
-
-    def outgoing(self, *, min_height: int = 0) -> dict:
-        params: dict[str, Any] = {"out": True, "pending": True, "all_accounts": True}
+        if outgoing:
+            params.update({"out": True, "pending": True})
         if min_height > 0:
             params.update({"filter_by_height": True, "min_height": min_height})
         return self.wallet("get_transfers", params)

@@ -10,7 +10,8 @@ updates confirmations (which may go down after a reorg), marks deposits the node
 reports as dropped, and flags deposits to accounts that are not assigned. Monero scans
 resume from the last scanned height minus a reorg margin, and never from above the lowest
 deposit still waiting for confirmations or unlock. Changed accounts are announced with the
-``deposits_changed`` signal after commit.
+``deposits_changed`` signal after commit. The same answers carry the wallet's outgoing
+transactions, which give the relayed payouts their confirmations.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from wallets.clients.base import node_calls
 from wallets.locks import scan_lock
 from wallets.models import AccountPurpose, AccountState, Chain, Deposit, MasterWallet, WalletAccount
 from wallets.nodes import client_for
+from wallets.services.payouts import payouts_track
 from wallets.signals import deposits_changed
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class ScanResult:
     node_calls: int = 0
     height: int = 0
     accounts_changed: list[int] = field(default_factory=list)
+    payouts_changed: list[int] = field(default_factory=list)
 
 
 def final_confirmations(chain: str) -> int:
@@ -81,12 +84,14 @@ def _scan_window(wallet: MasterWallet, from_height: int | None) -> int:
     return min(margin_height, open_min) if open_min is not None else margin_height
 
 
-def _bitcoin_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int]:
+def _bitcoin_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int, dict[str, int]]:
     client = client_for(wallet)
     tip = client.height()
     cap = final_confirmations(Chain.BITCOIN)
     seen: list[Seen] = []
+    txs: dict[str, int] = {}
     for tx in client.history():
+        txs[tx["hash"]] = int(tx.get("confirmations") or 0)
         height = int(tx["height"]) if int(tx.get("height", -1)) >= 0 else None
         if height is not None and height < window:
             continue
@@ -106,16 +111,18 @@ def _bitcoin_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int]:
                     unlocked=confirmations >= 1,
                 )
             )
-    return seen, tip
+    return seen, tip, txs
 
 
-def _monero_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int]:
+def _monero_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int, dict[str, int]]:
     client = client_for(wallet)
     client.refresh()
     tip = client.wallet_height() - 1
-    result = client.transfers(min_height=window)
+    result = client.transfers(min_height=window, outgoing=True)
     cap = final_confirmations(Chain.MONERO)
     seen: list[Seen] = []
+    txs = {t["txid"]: int(t.get("confirmations") or 0) for t in result.get("out", [])}
+    txs.update({t["txid"]: 0 for t in result.get("pending", [])})
     for kind in ("in", "pool"):
         for t in result.get(kind, []):
             if t.get("type") not in ("in", "pool"):
@@ -135,7 +142,7 @@ def _monero_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int]:
                     double_spend_seen=bool(t.get("double_spend_seen")),
                 )
             )
-    return seen, tip
+    return seen, tip, txs
 
 
 def deposits_scan(*, chain: str, from_height: int | None = None) -> ScanResult:
@@ -150,10 +157,11 @@ def deposits_scan(*, chain: str, from_height: int | None = None) -> ScanResult:
         for wallet in MasterWallet.objects.filter(chain=chain).order_by("id"):
             window = _scan_window(wallet, from_height)
             if chain == Chain.BITCOIN:
-                seen, tip = _bitcoin_seen(wallet, window)
+                seen, tip, txs = _bitcoin_seen(wallet, window)
             else:
-                seen, tip = _monero_seen(wallet, window)
+                seen, tip, txs = _monero_seen(wallet, window)
             _record(wallet, seen, tip, window, result)
+            result.payouts_changed.extend(payouts_track(chain=chain, confirmations_by_txid=txs))
     result.node_calls = node_calls(chain) - calls_before
     return result
 

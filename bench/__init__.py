@@ -1,0 +1,1 @@
+"""Benchmarks against a regtest stack of their own (see bench/env.py for the isolation)."""

@@ -1,0 +1,287 @@
+"""The escrow order API: one small view per endpoint, one service call each."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exchange.fields import BaseUnitsField
+from exchange.idempotency import idempotent
+from exchange.money import payment_uri, to_display
+from orders import services
+from orders.models import Currency, EscrowOrder, OrderState
+from orders.selectors import order_history, order_payment, order_payouts, orders_visible_to
+
+
+class DepositSerializer(serializers.Serializer):
+    txid = serializers.CharField()
+    output = serializers.CharField(source="output_key")
+    amount = serializers.SerializerMethodField()
+    confirmations = serializers.IntegerField()
+    unlocked = serializers.BooleanField()
+    dropped = serializers.BooleanField()
+    credited = serializers.SerializerMethodField()
+    flag = serializers.CharField(source="flag_reason")
+    seen_at = serializers.DateTimeField(source="first_seen_at")
+
+    def get_amount(self, deposit) -> str:
+        return str(deposit.amount)
+
+    def get_credited(self, deposit) -> bool:
+        return deposit.credited_at is not None
+
+
+class PayoutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    state = serializers.CharField()
+    address = serializers.CharField()
+    amount = serializers.SerializerMethodField()
+    network_fee = serializers.SerializerMethodField()
+    txid = serializers.CharField()
+    confirmations = serializers.IntegerField()
+
+    def get_amount(self, payout) -> str:
+        return str(payout.amount)
+
+    def get_network_fee(self, payout) -> str:
+        return str(payout.network_fee)
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.CharField()
+    currency = serializers.CharField()
+    amount = serializers.SerializerMethodField()
+    amount_display = serializers.SerializerMethodField()
+    fee_amount = serializers.SerializerMethodField()
+    escrowed_amount = serializers.SerializerMethodField()
+    buyer = serializers.CharField(source="buyer.username")
+    vendor = serializers.CharField(source="vendor.username")
+    description = serializers.CharField()
+    refund_address = serializers.CharField()
+    deposit_address = serializers.CharField(source="account.address")
+    account_index = serializers.IntegerField(source="account.account_index")
+    payment_uri = serializers.SerializerMethodField()
+    confirmations_required = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    payment = serializers.SerializerMethodField()
+    payouts = serializers.SerializerMethodField()
+
+    def get_amount(self, order) -> str:
+        return str(order.amount)
+
+    def get_amount_display(self, order) -> str:
+        return to_display(order.amount, order.currency)
+
+    def get_fee_amount(self, order) -> str:
+        return str(order.fee_amount)
+
+    def get_escrowed_amount(self, order) -> str:
+        return str(order.escrowed_amount)
+
+    def get_payment_uri(self, order) -> str:
+        return payment_uri(
+            currency=order.currency, address=order.account.address, amount=order.amount
+        )
+
+    def get_payment(self, order) -> dict:
+        payment = order_payment(order)
+        return {
+            "seen": str(payment.seen),
+            "credited": str(payment.credited),
+            "missing": str(payment.missing),
+            "missing_display": to_display(payment.missing, order.currency),
+            "deposits": DepositSerializer(payment.deposits, many=True).data,
+        }
+
+    def get_payouts(self, order) -> list:
+        return PayoutSerializer(order_payouts(order), many=True).data
+
+
+class OrderListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        currency = serializers.ChoiceField(choices=Currency.values)
+        amount = BaseUnitsField()
+        vendor = serializers.CharField(max_length=150)
+        description = serializers.CharField(
+            max_length=500, required=False, allow_blank=True, default=""
+        )
+        refund_address = serializers.CharField(
+            max_length=128, required=False, allow_blank=True, default=""
+        )
+
+    class FilterSerializer(serializers.Serializer):
+        state = serializers.ChoiceField(choices=OrderState.values, required=False)
+        currency = serializers.ChoiceField(choices=Currency.values, required=False)
+        role = serializers.ChoiceField(choices=["buyer", "vendor"], required=False)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("state", enum=OrderState.values),
+            OpenApiParameter("currency", enum=Currency.values),
+            OpenApiParameter("role", enum=["buyer", "vendor"]),
+        ],
+        responses=OrderOutputSerializer(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        orders = orders_visible_to(request.user).order_by("-id")
+        data = filters.validated_data
+        if "state" in data:
+            orders = orders.filter(state=data["state"])
+        if "currency" in data:
+            orders = orders.filter(currency=data["currency"])
+        if data.get("role") == "buyer":
+            orders = orders.filter(buyer=request.user)
+        elif data.get("role") == "vendor":
+            orders = orders.filter(vendor=request.user)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
+    @idempotent
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = services.order_create(
+            buyer=request.user,
+            vendor_username=data["vendor"],
+            currency=data["currency"],
+            amount=data["amount"],
+            description=data["description"],
+            refund_address=data["refund_address"],
+        )
+        order = orders_visible_to(request.user).get(id=order.id)
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+def _order(request, order_id: int) -> EscrowOrder:
+    """The order if the caller may see it; 404 otherwise (never 403, to hide its existence)."""
+    return get_object_or_404(orders_visible_to(request.user), id=order_id)
+
+
+class OrderDetailApi(APIView):
+    class PatchSerializer(serializers.Serializer):
+        refund_address = serializers.CharField(max_length=128)
+
+    @extend_schema(responses=OrderOutputSerializer)
+    def get(self, request, order_id: int):
+        return Response(OrderOutputSerializer(_order(request, order_id)).data)
+
+    @extend_schema(request=PatchSerializer, responses=OrderOutputSerializer)
+    def patch(self, request, order_id: int):
+        order = _order(request, order_id)
+        serializer = self.PatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.order_set_refund_address(
+            order_id=order.id,
+            actor=request.user,
+            refund_address=serializer.validated_data["refund_address"],
+        )
+        return Response(OrderOutputSerializer(_order(request, order_id)).data)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class _OrderActionApi(APIView):
+    action: str = ""
+
+    @extend_schema(request=ReasonSerializer, responses=OrderOutputSerializer)
+    @idempotent
+    def post(self, request, order_id: int):
+        order = _order(request, order_id)
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        action = getattr(services, f"order_{self.action}")
+        action(order_id=order.id, actor=request.user, reason=serializer.validated_data["reason"])
+        return Response(OrderOutputSerializer(_order(request, order_id)).data)
+
+
+class OrderReleaseApi(_OrderActionApi):
+    """Release the escrow to the vendor (the buyer, or staff)."""
+
+    action = "release"
+
+
+class OrderRefundApi(_OrderActionApi):
+    """Refund the escrow to the buyer (the vendor, or staff)."""
+
+    action = "refund"
+
+
+class OrderDisputeApi(_OrderActionApi):
+    """Open a dispute (the buyer or the vendor); a reason is required."""
+
+    action = "dispute"
+
+
+class OrderHistoryApi(APIView):
+    class EventSerializer(serializers.Serializer):
+        at = serializers.DateTimeField(source="created_at")
+        kind = serializers.CharField()
+        from_state = serializers.CharField()
+        to_state = serializers.CharField()
+        actor = serializers.CharField(source="actor.username", default=None)
+        reason = serializers.CharField()
+        data = serializers.JSONField()
+
+    class TransferSerializer(serializers.Serializer):
+        at = serializers.DateTimeField(source="created_at")
+        from_party = serializers.CharField()
+        to_party = serializers.CharField()
+        amount = serializers.SerializerMethodField()
+        reason = serializers.CharField()
+
+        def get_amount(self, transfer) -> str:
+            return str(transfer.amount)
+
+    @extend_schema(responses=serializers.DictField())
+    def get(self, request, order_id: int):
+        history = order_history(_order(request, order_id))
+        return Response(
+            {
+                "events": self.EventSerializer(history["events"], many=True).data,
+                "ownership": self.TransferSerializer(history["ownership"], many=True).data,
+            }
+        )
+
+
+class OrderAccountApi(APIView):
+    """The deposit account of an order on one chain: address, balances, deposits."""
+
+    currency: str = ""
+
+    @extend_schema(responses=serializers.DictField())
+    def get(self, request, order_id: int):
+        order = _order(request, order_id)
+        if order.currency != self.currency:
+            return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        payment = order_payment(order)
+        account = order.account
+        return Response(
+            {
+                "order": order.id,
+                "account_index": account.account_index,
+                "address": account.address,
+                "state": account.state,
+                "balance": {
+                    "seen": str(payment.seen),
+                    "credited": str(payment.credited),
+                    "node": str(account.node_balance),
+                    "node_spendable": str(account.node_spendable),
+                    "synced_at": account.balance_synced_at,
+                },
+                "deposits": DepositSerializer(payment.deposits, many=True).data,
+            }
+        )

@@ -1,0 +1,50 @@
+"""Reads of orders that combine tables (deposits, payouts, ownership)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from orders.models import EscrowOrder
+from ownership.models import OwnershipTransfer
+from wallets.models import Deposit, Payout
+
+
+def orders_visible_to(user) -> QuerySet[EscrowOrder]:
+    """Staff see every order; anyone else only those they buy or sell."""
+    orders = EscrowOrder.objects.select_related("buyer", "vendor", "account")
+    if user.is_staff:
+        return orders
+    return orders.filter(Q(buyer=user) | Q(vendor=user))
+
+
+@dataclass(frozen=True)
+class Payment:
+    seen: int  # every deposit the node reports, unconfirmed included
+    credited: int  # deposits counted (enough confirmations, unlocked)
+    missing: int  # what the order still lacks
+    deposits: list[Deposit]
+
+
+def order_payment(order: EscrowOrder) -> Payment:
+    deposits = list(Deposit.objects.filter(account_id=order.account_id).order_by("id"))
+    live = [d for d in deposits if not d.dropped]
+    seen = sum(d.amount for d in live)
+    credited = sum(d.amount for d in live if d.credited_at)
+    return Payment(
+        seen=seen, credited=credited, missing=max(0, order.amount - seen), deposits=deposits
+    )
+
+
+def order_payouts(order: EscrowOrder) -> list[Payout]:
+    return list(Payout.objects.filter(owner_kind="order", owner_id=order.id).order_by("id"))
+
+
+def order_history(order: EscrowOrder) -> dict:
+    return {
+        "events": list(order.events.select_related("actor").order_by("id")),
+        "ownership": list(
+            OwnershipTransfer.objects.filter(owner_kind="order", owner_id=order.id).order_by("id")
+        ),
+    }

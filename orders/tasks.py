@@ -1,0 +1,29 @@
+"""Thin tasks: ids in, one service call. All are safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from exchange.celery import SCHEDULED, TRANSACTIONS
+from wallets.locks import LockTimeout
+
+
+@shared_task(name="orders.apply_deposits", autoretry_for=(LockTimeout,), **TRANSACTIONS)
+def order_apply_deposits_task(order_id: int) -> str:
+    from orders.services import order_apply_deposits
+
+    return order_apply_deposits(order_id=order_id).state
+
+
+@shared_task(name="orders.advance", autoretry_for=(LockTimeout,), **TRANSACTIONS)
+def order_advance_task(order_id: int) -> str:
+    from orders.services import order_advance
+
+    return order_advance(order_id=order_id).state
+
+
+@shared_task(name="orders.expire", **SCHEDULED)
+def orders_expire_task() -> int:
+    from orders.services import orders_expire
+
+    return orders_expire()

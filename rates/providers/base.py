@@ -1,0 +1,287 @@
+"""What every market data provider shares: typed errors, the timed session, the registry.
+
+A provider answers one question: the price of 1 XMR in BTC, as a ``Decimal``. Its errors
+say what went wrong:
+- ``ProviderUnavailable``: refused connection, timeout, HTTP 5xx, HTTP 429, or an error the
+  provider itself calls temporary (rate limit, maintenance). Asking again later may work.
+- ``ProviderBadResponse``: an answer we cannot trust: not JSON, an unexpected shape, an
+  unknown pair, a price that is not positive or not plausible. Asking again will not help.
+
+Prices are parsed from JSON with ``parse_float=Decimal`` and never pass through float.
+Providers are named in RATES_PROVIDERS; ``configured_providers()`` resolves the names and
+refuses unknown or duplicate ones by name.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+import requests
+import urllib3
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+from requests.adapters import HTTPAdapter
+
+# Provider name -> class. Each module parses that provider's public API format.
+PROVIDER_CLASSES: dict[str, str] = {
+    "bitfinex": "rates.providers.bitfinex.BitfinexProvider",
+    "coingecko": "rates.providers.coingecko.CoingeckoProvider",
+    "kraken": "rates.providers.kraken.KrakenProvider",
+    "kucoin": "rates.providers.kucoin.KucoinProvider",
+    "static": "rates.providers.static.StaticProvider",
+}
+
+# An XMR/BTC price outside this range is a broken answer, not a market move.
+PLAUSIBLE_MIN = Decimal("1e-12")
+PLAUSIBLE_MAX = Decimal("1e6")
+# A ticker answer is a few hundred bytes; anything this big is not one.
+MAX_BODY_BYTES = 256 * 1024
+USER_AGENT = "exchange-engine-rates/1.0"
+
+
+class ProviderError(Exception):
+    """Base of every provider error; ``provider`` names the source."""
+
+    kind = "error"
+
+    def __init__(self, message: str, *, provider: str):
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+
+
+class ProviderUnavailable(ProviderError):
+    """Transient: connection error, timeout, HTTP 5xx or 429, a temporary provider error."""
+
+    kind = "unavailable"
+
+
+class ProviderBadResponse(ProviderError):
+    """The provider answered something we cannot use as a price."""
+
+    kind = "bad response"
+
+
+def snippet(body: bytes | str, limit: int = 120) -> str:
+    """The start of a response body, on one line, for error messages."""
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def decode_json(body: bytes, *, provider: str) -> Any:
+    """Parse a JSON body: decimals become ``Decimal``, NaN and Infinity are refused."""
+    try:
+        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ProviderBadResponse(
+            f"not JSON: {snippet(body) or '(empty body)'}", provider=provider
+        ) from exc
+
+
+def to_price(value: Any, *, provider: str, field: str) -> Decimal:
+    """A positive, finite, plausible XMR/BTC price from a JSON string, integer or decimal."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ProviderBadResponse(f"{field} is {value!r}, not a price", provider=provider)
+    try:
+        price = Decimal(value)
+    except InvalidOperation as exc:
+        raise ProviderBadResponse(f"{field} is {value!r}, not a price", provider=provider) from exc
+    if not price.is_finite() or price <= 0:
+        raise ProviderBadResponse(f"{field} {value!r} is not a positive price", provider=provider)
+    if not PLAUSIBLE_MIN <= price < PLAUSIBLE_MAX:
+        raise ProviderBadResponse(
+            f"{field} {value!r} is outside the plausible XMR/BTC range", provider=provider
+        )
+    return price
+
+
+def mid_price(*, bid: Decimal, ask: Decimal, provider: str) -> Decimal:
+    """The middle of the best bid and the best ask; a crossed book is refused."""
+    if bid > ask:
+        raise ProviderBadResponse(f"crossed book: bid {bid} > ask {ask}", provider=provider)
+    return (bid + ask) / 2
+
+
+class Provider:
+    """A source of the XMR/BTC price. Subclasses set ``name`` and implement ``fetch``."""
+
+    name: ClassVar[str] = ""
+
+    def check(self) -> None:
+        """Raise ``ImproperlyConfigured`` if the settings this provider needs are missing."""
+
+    def fetch(self) -> Decimal:
+        """The current price of 1 XMR in BTC, or a ``ProviderError``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{self.__class__.__name__} {self.name}>"
+
+
+def new_session() -> requests.Session:
+    """A keep-alive session that never retries on its own (the refresh task retries)."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    # Tickers are small: ask for them uncompressed (a compressed one is still decoded).
+    session.headers.update(
+        {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "identity"}
+    )
+    return session
+
+
+class HttpProvider(Provider):
+    """A provider behind one HTTP GET: its own session, the (connect, read) timeouts from
+    RATES_PROVIDER_TIMEOUT on every call, and a total deadline on reading the body, so a
+    server that trickles bytes cannot hold the call past the timeout either."""
+
+    path: ClassVar[str] = ""
+    params: ClassVar[dict[str, str]] = {}
+
+    def __init__(self) -> None:
+        self.session = new_session()
+
+    @property
+    def base_url(self) -> str:
+        """The provider's API root from RATES_PROVIDER_URLS (read on every call)."""
+        url = settings.RATES_PROVIDER_URLS.get(self.name)
+        if not url:
+            raise ImproperlyConfigured(f"RATES_PROVIDER_URLS has no URL for provider {self.name!r}")
+        return url.rstrip("/")
+
+    def check(self) -> None:
+        self.base_url  # noqa: B018 - raises when the URL is missing
+
+    def headers(self) -> dict[str, str]:
+        """Extra request headers (an API key, for instance)."""
+        return {}
+
+    def fetch(self) -> Decimal:
+        return self.parse(self.get_json())
+
+    def parse(self, payload: Any) -> Decimal:
+        """The price in a decoded, successful answer, or a ``ProviderError``."""
+        raise NotImplementedError
+
+    def error_for_status(self, status: int, body: bytes) -> ProviderError | None:
+        """The error an HTTP status means, or None for a success."""
+        if 200 <= status < 300:
+            return None
+        message = f"HTTP {status}: {snippet(body) or '(empty body)'}"
+        if status in (408, 429) or status >= 500:
+            return ProviderUnavailable(message, provider=self.name)
+        return ProviderBadResponse(message, provider=self.name)
+
+    def get_json(self) -> Any:
+        """GET the provider's endpoint and decode its JSON answer."""
+        timeout = float(settings.RATES_PROVIDER_TIMEOUT)
+        deadline = time.monotonic() + timeout
+        try:
+            with self.session.get(
+                self.base_url + self.path,
+                params=self.params,
+                headers=self.headers(),
+                timeout=(timeout, timeout),
+                stream=True,
+                allow_redirects=False,
+            ) as response:
+                status = response.status_code
+                body = self._read_body(response, deadline=deadline, timeout=timeout)
+        except requests.Timeout as exc:
+            raise ProviderUnavailable(
+                f"no answer within {timeout:g} s", provider=self.name
+            ) from exc
+        except requests.ConnectionError as exc:
+            raise ProviderUnavailable(
+                f"unreachable: {snippet(str(exc), 200)}", provider=self.name
+            ) from exc
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(
+                f"request failed: {exc.__class__.__name__}: {snippet(str(exc), 200)}",
+                provider=self.name,
+            ) from exc
+        error = self.error_for_status(status, body)
+        if error is not None:
+            raise error
+        return decode_json(body, provider=self.name)
+
+    def _read_body(self, response: requests.Response, *, deadline: float, timeout: float) -> bytes:
+        """The whole body, read one network read at a time so the deadline is checked
+        between reads (``iter_content`` would wait to fill each chunk)."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                chunk = response.raw.read1(16 * 1024, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise ProviderBadResponse(
+                        f"answer larger than {MAX_BODY_BYTES} bytes", provider=self.name
+                    )
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise ProviderUnavailable(
+                        f"no full answer within {timeout:g} s", provider=self.name
+                    )
+        except urllib3.exceptions.DecodeError as exc:
+            raise ProviderBadResponse(f"undecodable body: {exc}", provider=self.name) from exc
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise ProviderUnavailable(
+                f"no full answer within {timeout:g} s", provider=self.name
+            ) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ProviderUnavailable(
+                f"connection broken: {snippet(str(exc), 200)}", provider=self.name
+            ) from exc
+        return b"".join(chunks)
+
+
+# --- registry ---------------------------------------------------------------------
+
+_instances: dict[str, Provider] = {}
+_instances_lock = threading.Lock()
+
+
+def get_provider(name: str) -> Provider:
+    """The provider called ``name`` (one instance, and so one session, per process)."""
+    path = PROVIDER_CLASSES.get(name)
+    if path is None:
+        raise ImproperlyConfigured(
+            f"RATES_PROVIDERS: unknown provider {name!r} "
+            f"(known providers: {', '.join(sorted(PROVIDER_CLASSES))})"
+        )
+    with _instances_lock:
+        provider = _instances.get(name)
+        if provider is None:
+            provider = _instances[name] = import_string(path)()
+    return provider
+
+
+def configured_providers() -> list[Provider]:
+    """The providers RATES_PROVIDERS names, in order; a bad list raises ImproperlyConfigured."""
+    names = [str(name).strip().lower() for name in settings.RATES_PROVIDERS]
+    names = [name for name in names if name]
+    if not names:
+        raise ImproperlyConfigured("RATES_PROVIDERS is empty: name at least one provider")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ImproperlyConfigured(f"RATES_PROVIDERS lists provider {name!r} twice")
+        seen.add(name)
+    providers = [get_provider(name) for name in names]
+    for provider in providers:
+        provider.check()
+    return providers

@@ -1,0 +1,72 @@
+"""Driving the regtest chains from tests: pay, mine, scan, and receivers to check payouts."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from tests.processes import wait_until
+from wallets.clients.bitcoin import get_bitcoin_client
+from wallets.clients.monero import get_customer_monero_client
+from wallets.models import Chain
+from wallets.regtest import regtest_mine, regtest_pay
+from wallets.services import deposits_scan
+from wallets.services.payouts import payouts_sweep
+
+CHAIN_OF = {"BTC": Chain.BITCOIN, "XMR": Chain.MONERO}
+_names = itertools.count(int(time.time()) % 10**6 * 100)
+
+
+@dataclass
+class Receiver:
+    """A fresh account in the customer's wallet: where vendors and buyers get paid."""
+
+    chain: str
+    address: str
+    account: str | int
+
+    def received(self) -> int:
+        """Base units received in blocks."""
+        if self.chain == Chain.BITCOIN:
+            balance = get_bitcoin_client().balance(
+                account=self.account, wallet_id=settings.BITCOIN["customer_wallet_id"]
+            )
+            return int(balance["confirmed"])
+        customer = get_customer_monero_client()
+        customer.refresh()
+        return int(customer.balance(self.account)["balance"])
+
+
+def receiver(chain: str) -> Receiver:
+    name = f"recv-{next(_names)}"
+    if chain == Chain.BITCOIN:
+        _, address = get_bitcoin_client().create_account(
+            name, wallet_id=settings.BITCOIN["customer_wallet_id"]
+        )
+        return Receiver(chain, address, name)
+    index, address = get_customer_monero_client().create_account(name)
+    return Receiver(chain, address, index)
+
+
+def pay(chain: str, address: str, amount: int) -> str:
+    return regtest_pay(chain=chain, address=address, amount=amount)
+
+
+def mine(chain: str, blocks: int = 1) -> None:
+    regtest_mine(chain=chain, blocks=blocks)
+
+
+def drive(chain: str, predicate, *, what: str, timeout: float = 90, mine_each: int = 0):
+    """Scan (and sweep waiting payouts, and optionally mine) until ``predicate()`` holds."""
+
+    def step():
+        if mine_each:
+            mine(chain, mine_each)
+        deposits_scan(chain=chain)
+        payouts_sweep()
+        return predicate()
+
+    return wait_until(step, timeout=timeout, interval=0.5, what=what)

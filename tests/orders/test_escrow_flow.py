@@ -1,0 +1,121 @@
+"""End to end on both chains: real nodes, real worker, the API."""
+
+from __future__ import annotations
+
+import pytest
+
+from orders.models import EscrowOrder, OrderState
+from tests.chain import CHAIN_OF, drive, mine, pay, receiver
+from tests.orders.conftest import assert_books_match
+from wallets.models import Payout, PayoutState
+
+AMOUNT = {"BTC": 5_000_000, "XMR": 500_000_000_000}
+# Blocks until a deposit of AMOUNT is credited: 1 confirmation; Monero also unlocks at 10.
+CREDIT_BLOCKS = {"BTC": 1, "XMR": 10}
+
+
+def create(person, vendor, currency, amount=None, **extra):
+    body = {
+        "currency": currency,
+        "amount": str(amount or AMOUNT[currency]),
+        "vendor": vendor.user.username,
+    }
+    body.update(extra)
+    response = person.api.post("/api/orders", body, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def state_of(order_id):
+    return EscrowOrder.objects.get(id=order_id).state
+
+
+def pay_and_escrow(order, currency, amount=None):
+    chain = CHAIN_OF[currency]
+    pay(chain, order["deposit_address"], amount or int(order["amount"]))
+    drive(chain, lambda: state_of(order["id"]) == OrderState.CONFIRMING, what="confirming")
+    mine(chain, CREDIT_BLOCKS[currency])
+    drive(chain, lambda: state_of(order["id"]) == OrderState.ESCROWED, what="escrowed")
+
+
+def settle(currency, order_id, final_state):
+    """Mine until the order's payouts confirm and the order reaches ``final_state``."""
+    drive(
+        CHAIN_OF[currency],
+        lambda: state_of(order_id) == final_state,
+        what=final_state,
+        mine_each=1,
+        timeout=180,
+    )
+
+
+@pytest.mark.parametrize("currency", ["BTC", "XMR"])
+def test_create_pay_escrow_release_pays_the_vendor_exactly(buyer, vendor, celery_worker, currency):
+    order = create(buyer, vendor, currency)
+    assert order["state"] == "awaiting_deposit"
+    assert order["payment_uri"].startswith("bitcoin:" if currency == "BTC" else "monero:")
+
+    pay_and_escrow(order, currency)
+    response = buyer.api.post(f"/api/orders/{order['id']}/release", {}, format="json")
+    assert response.status_code == 200, response.json()
+    settle(currency, order["id"], OrderState.COMPLETED)
+
+    row = EscrowOrder.objects.get(id=order["id"])
+    (payout,) = Payout.objects.filter(owner_kind="order", owner_id=row.id)
+    assert payout.state == PayoutState.CONFIRMED
+    assert payout.network_fee > 0
+    expected = row.amount - row.fee_amount - payout.network_fee
+    assert vendor.receivers[currency].received() == expected
+    assert_books_match(row)
+
+
+@pytest.mark.parametrize("currency", ["BTC", "XMR"])
+def test_refund_by_the_vendor_pays_the_buyer_back(buyer, vendor, celery_worker, currency):
+    refund_to = receiver(CHAIN_OF[currency])
+    order = create(buyer, vendor, currency, refund_address=refund_to.address)
+    pay_and_escrow(order, currency)
+
+    response = vendor.api.post(
+        f"/api/orders/{order['id']}/refund", {"reason": "out of stock"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    settle(currency, order["id"], OrderState.REFUNDED)
+
+    (payout,) = Payout.objects.filter(owner_kind="order", owner_id=order["id"])
+    assert refund_to.received() == int(order["amount"]) - payout.network_fee
+    assert_books_match(EscrowOrder.objects.get(id=order["id"]))
+
+
+@pytest.mark.parametrize("currency", ["BTC", "XMR"])
+def test_a_dispute_split_pays_each_side_its_share(buyer, vendor, staff, celery_worker, currency):
+    refund_to = receiver(CHAIN_OF[currency])
+    order = create(buyer, vendor, currency, refund_address=refund_to.address)
+    pay_and_escrow(order, currency)
+    response = buyer.api.post(
+        f"/api/orders/{order['id']}/dispute", {"reason": "half arrived"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["state"] == "disputed"
+
+    from orders.services import order_split
+
+    amount = int(order["amount"])
+    vendor_share, buyer_share = amount * 6 // 10, amount - amount * 6 // 10
+    order_split(
+        order_id=order["id"],
+        actor=staff.user,
+        vendor_amount=vendor_share,
+        buyer_amount=buyer_share,
+        reason="60/40",
+    )
+    settle(currency, order["id"], OrderState.COMPLETED)
+
+    row = EscrowOrder.objects.get(id=order["id"])
+    payouts = {p.kind: p for p in Payout.objects.filter(owner_kind="order", owner_id=row.id)}
+    fee = vendor_share * row.fee_bps // 10_000
+    assert (
+        vendor.receivers[currency].received()
+        == vendor_share - fee - payouts["split_vendor"].network_fee
+    )
+    assert refund_to.received() == buyer_share - payouts["split_buyer"].network_fee
+    assert_books_match(row)
