@@ -20,6 +20,8 @@ Celery worker plus ``manage.py chain_listener`` show the push path latency.
 from __future__ import annotations
 
 import argparse
+import collections
+import functools
 import itertools
 import json
 import math
@@ -51,7 +53,7 @@ from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from exchange.redis import get_redis  # noqa: E402
-from wallets.clients.base import node_calls, node_calls_by_method  # noqa: E402
+from wallets.clients.base import HttpNode, node_calls, node_calls_by_method  # noqa: E402
 from wallets.clients.bitcoin import get_bitcoin_client  # noqa: E402
 from wallets.clients.monero import get_customer_monero_client, get_monero_client  # noqa: E402
 from wallets.models import AccountState, Chain, Deposit, MasterWallet, WalletAccount  # noqa: E402
@@ -87,6 +89,25 @@ TARGETS = {
 
 owner_ids = itertools.count(1)
 
+# Seconds spent inside node calls, by "chain.method" (this process only): tells the node's
+# share of an operation's wall time from the database's.
+node_seconds: collections.Counter[str] = collections.Counter()
+
+
+def _timed(http):
+    @functools.wraps(http)
+    def timed_http(self, verb, url, *, method, **kwargs):
+        started = time.perf_counter()
+        try:
+            return http(self, verb, url, method=method, **kwargs)
+        finally:
+            node_seconds[f"{self.chain}.{method}"] += time.perf_counter() - started
+
+    return timed_http
+
+
+HttpNode.http = _timed(HttpNode.http)
+
 
 class BenchError(Exception):
     pass
@@ -99,16 +120,25 @@ def say(text: str = "") -> None:
 def table(headers: list[str], rows: list[list]) -> str:
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [all(_is_number(row[i]) for row in cells[1:] if row[i]) for i in range(len(headers))]
 
     def line(row: list[str]) -> str:
         return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
+            c.rjust(w) if numeric[i] else c.ljust(w)
             for i, (c, w) in enumerate(zip(row, widths, strict=True))
         )
 
     out = [line(cells[0]), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in cells[1:]]
     return "\n".join(out)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def calls_delta(before: dict[str, int], chain: str | None = None) -> dict[str, int]:
@@ -123,8 +153,25 @@ def calls_delta(before: dict[str, int], chain: str | None = None) -> dict[str, i
     return out
 
 
-def methods_text(by_method: dict[str, int]) -> str:
-    return ", ".join(f"{m}={n}" for m, n in sorted(by_method.items())) or "-"
+def seconds_delta(before: dict[str, float], chain: str) -> dict[str, float]:
+    out = {}
+    for key, seconds in node_seconds.items():
+        prefix, _, method = key.partition(".")
+        diff = seconds - before.get(key, 0.0)
+        if prefix == chain and diff > 0:
+            out[method] = ms(diff)
+    return out
+
+
+def methods_text(by_method: dict[str, int], by_method_ms: dict[str, float] | None = None) -> str:
+    by_method_ms = by_method_ms or {}
+    return (
+        ", ".join(
+            f"{m}={n}" + (f" ({by_method_ms[m]} ms)" if m in by_method_ms else "")
+            for m, n in sorted(by_method.items())
+        )
+        or "-"
+    )
 
 
 def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.2):
@@ -274,14 +321,17 @@ def assign_all(chain: str, n: int) -> tuple[list[WalletAccount], dict]:
 
 
 def scan_measured(chain: str) -> dict:
-    before = node_calls_by_method()
+    before, before_seconds = node_calls_by_method(), dict(node_seconds)
     started = time.perf_counter()
     result = deposits_scan(chain=chain)
     seconds = time.perf_counter() - started
+    by_method_ms = seconds_delta(before_seconds, chain)
     return {
         "ms": ms(seconds),
+        "node_ms": round(sum(by_method_ms.values()), 1),
         "node_calls": result.node_calls,
         "by_method": calls_delta(before, chain),
+        "by_method_ms": by_method_ms,
         "new": result.new,
         "updated": result.updated,
         "dropped": result.dropped,
@@ -290,14 +340,17 @@ def scan_measured(chain: str) -> dict:
 
 
 def sync_measured(chain: str) -> dict:
-    before = node_calls_by_method()
+    before, before_seconds = node_calls_by_method(), dict(node_seconds)
     started = time.perf_counter()
     run = balances_sync(chain=chain)
     seconds = time.perf_counter() - started
+    by_method_ms = seconds_delta(before_seconds, chain)
     return {
         "ms": ms(seconds),
+        "node_ms": round(sum(by_method_ms.values()), 1),
         "node_calls": run.node_calls,
         "by_method": calls_delta(before, chain),
+        "by_method_ms": by_method_ms,
         "accounts_compared": run.accounts,
         "drift_accounts": run.drift_accounts,
         "drift_total": run.drift_total,
@@ -405,9 +458,15 @@ def print_scale(n: int, rows: dict[str, dict]) -> None:
     say()
     say(
         table(
-            ["chain", "operation", "node calls by method"],
+            ["chain", "operation", "wall ms", "in node calls ms", "node calls by method (ms)"],
             [
-                [r["chain"], op, methods_text(r[key]["by_method"])]
+                [
+                    r["chain"],
+                    op,
+                    r[key]["ms"],
+                    r[key]["node_ms"],
+                    methods_text(r[key]["by_method"], r[key]["by_method_ms"]),
+                ]
                 for r in rows.values()
                 for op, key in (
                     ("scan (mempool)", "scan_mempool"),

@@ -98,4 +98,11 @@ SCHEDULES: list[Schedule] = [
         queue="scheduled",
         description="Expires unpaid orders and retires accounts after the late-deposit window.",
     ),
+    Schedule(
+        name="rate refresh",
+        task="rates.refresh",
+        every_seconds=900,
+        queue="rates",
+        description="Asks every configured rate provider and stores the agreed XMR/BTC rate.",
+    ),
 ]

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class RatesConfig(AppConfig):
     name = "rates"
     verbose_name = "Rates and quotes"
+
+    def ready(self) -> None:
+        from rates import checks  # noqa: F401 - registers the start-up check

@@ -443,3 +443,19 @@ def regtest_pay(*, chain: str, address: str, amount: int) -> str:
     customer = _customer_monero()
     customer.refresh()
     return customer.send(address=address, amount=amount)
+
+
+def regtest_customer_address(*, chain: str, name: str) -> str:
+    """An address of a named account in the customer wallet (created on first use):
+    demo vendors and buyers are paid there."""
+    if chain == "bitcoin":
+        btc, wallet_id = _bitcoin(), settings.BITCOIN["customer_wallet_id"]
+        try:
+            return btc.get_account(name, wallet_id=wallet_id)[1]
+        except NodeError:
+            return btc.create_account(name, wallet_id=wallet_id)[1]
+    customer = _customer_monero()
+    for account in customer.accounts():
+        if account.get("label") == name:
+            return account["base_address"]
+    return customer.create_account(name)[1]

@@ -30,3 +30,27 @@ class Command(BaseCommand):
             token, _ = Token.objects.get_or_create(user=user)
             self.stdout.write(f"  {username:7} token {token.key}")
         self.stdout.write(f"  password for all three: {password}  (admin: user 'staff')")
+        self._vendor_profile(User.objects.get(username="vendor"))
+
+    def _vendor_profile(self, vendor) -> None:
+        """On regtest the demo vendor is paid into accounts of the customer wallet."""
+        from django.conf import settings
+
+        from orders.models import VendorProfile
+        from wallets.regtest import regtest_customer_address
+
+        if settings.BITCOIN["network"] != "regtest" or settings.MONERO["network"] != "regtest":
+            return
+        profile, _ = VendorProfile.objects.get_or_create(user=vendor)
+        if not profile.btc_payout_address:
+            profile.btc_payout_address = regtest_customer_address(
+                chain="bitcoin", name="demo-vendor"
+            )
+        if not profile.xmr_payout_address:
+            profile.xmr_payout_address = regtest_customer_address(
+                chain="monero", name="demo-vendor"
+            )
+        profile.save()
+        self.stdout.write(
+            "  vendor payout addresses: accounts 'demo-vendor' of the customer wallets"
+        )
