@@ -171,7 +171,9 @@ def test_list_shows_own_orders_by_role_with_pagination(buyer, vendor):
     as_buyer = buyer.api.get("/api/orders?role=buyer&limit=2").json()
     as_vendor = vendor.api.get("/api/orders?role=vendor&currency=BTC").json()
 
-    assert as_buyer["count"] == 3 and len(as_buyer["results"]) == 2 and as_buyer["next"]
+    assert as_buyer["count"] == 3
+    assert len(as_buyer["results"]) == 2
+    assert as_buyer["next"]
     assert as_vendor["count"] == 3
     assert buyer.api.get("/api/orders?state=nonsense").status_code == 400
 

@@ -85,7 +85,8 @@ def test_a_worker_killed_mid_payout_and_restarted_pays_exactly_once(
     wait_until(lambda: not celery_worker.alive(), timeout=60, what=f"the worker to die at {point}")
     (payout,) = Payout.objects.filter(owner_kind="order", owner_id=order["id"])
     assert payout.state == PayoutState.SIGNED
-    assert payout.txid and payout.raw_tx
+    assert payout.txid
+    assert payout.raw_tx
 
     celery_worker.restart()
     payouts_sweep()

@@ -9,7 +9,7 @@ from django.utils import timezone
 from orders.models import EscrowOrder, OrderState
 from orders.selectors import order_payment
 from orders.services import orders_expire
-from tests.chain import CHAIN_OF, drive, mine, pay, receiver
+from tests.chain import drive, mine, pay, receiver
 from tests.orders.conftest import assert_books_match
 from tests.orders.test_escrow_flow import AMOUNT, create, pay_and_escrow, settle, state_of
 from wallets.models import Deposit, Payout, PayoutState
@@ -98,7 +98,8 @@ def test_a_deposit_after_expiry_is_recorded_the_order_stays_expired_and_it_is_re
 
     assert state_of(order["id"]) == OrderState.EXPIRED
     (deposit,) = Deposit.objects.filter(account__escrow_order__id=order["id"])
-    assert deposit.flagged and deposit.credited_at
+    assert deposit.flagged
+    assert deposit.credited_at
     assert (
         refund_to.received() == AMOUNT["BTC"] - payouts_of(order["id"])["late_refund"].network_fee
     )
