@@ -105,4 +105,11 @@ SCHEDULES: list[Schedule] = [
         queue="rates",
         description="Asks every configured rate provider and stores the agreed XMR/BTC rate.",
     ),
+    Schedule(
+        name="swap expiry",
+        task="orders.swaps_expire",
+        every_seconds=60,
+        queue="scheduled",
+        description="Expires unpaid swaps and frees the liquidity they reserved.",
+    ),
 ]

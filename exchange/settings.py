@@ -274,6 +274,28 @@ RATES_PROVIDER_URLS = {
 }
 RATES_COINGECKO_API_KEY = env.str("RATES_COINGECKO_API_KEY", default="")
 
+# --- Swaps ---
+# Spread per direction, basis points below the market rate.
+SWAP_SPREAD_BPS = {
+    "BTC-XMR": env.int("SWAP_SPREAD_BPS_BTC_XMR", default=50),
+    "XMR-BTC": env.int("SWAP_SPREAD_BPS_XMR_BTC", default=50),
+}
+SWAP_QUOTE_TTL_SECONDS = env.int("SWAP_QUOTE_TTL_SECONDS", default=900)
+# Estimated network fee of a payout, base units (shown in quotes, taken from the payout).
+SWAP_NETWORK_FEE = {
+    "BTC": env.int("SWAP_NETWORK_FEE_BTC", default=10_000),
+    "XMR": env.int("SWAP_NETWORK_FEE_XMR", default=4_000_000_000),
+}
+# A deposit this close to the quoted amount (base units) matches a fixed quote.
+SWAP_AMOUNT_TOLERANCE = {
+    "BTC": env.int("SWAP_AMOUNT_TOLERANCE_BTC", default=0),
+    "XMR": env.int("SWAP_AMOUNT_TOLERANCE_XMR", default=0),
+}
+# Floating swaps reserve this much more than the quote, for the rate to move.
+SWAP_FLOATING_RESERVE_MARGIN_BPS = env.int("SWAP_FLOATING_RESERVE_MARGIN_BPS", default=500)
+# Swaps (and quotes) without an account; the swap's public id is then the way to read it.
+SWAPS_ALLOW_ANONYMOUS = env.bool("SWAPS_ALLOW_ANONYMOUS", default=True)
+
 # --- API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

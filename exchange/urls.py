@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("wallets.urls")),
     path("api/", include("orders.urls")),
+    path("api/", include("rates.urls")),
 ]

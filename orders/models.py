@@ -5,6 +5,8 @@ Amounts are integers in base units (satoshi for BTC, piconero for XMR).
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -125,6 +127,8 @@ class EscrowOrder(models.Model):
 class OrderEvent(models.Model):
     """The audit trail: every transition, and every staff action, with who and why."""
 
+    OWNER_FIELD = "order"
+
     order = models.ForeignKey(EscrowOrder, on_delete=models.PROTECT, related_name="events")
     from_state = models.CharField(max_length=24, blank=True, default="")
     to_state = models.CharField(max_length=24, blank=True, default="")
@@ -141,3 +145,123 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_id}: {self.from_state} → {self.to_state} ({self.kind})"
+
+
+class SwapState(models.TextChoices):
+    AWAITING_DEPOSIT = "awaiting_deposit"
+    CONFIRMING = "confirming"
+    EXCHANGING = "exchanging"
+    SENDING = "sending"
+    COMPLETED = "completed"
+    ACTION_REQUIRED = "action_required"
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+# The one table of allowed swap transitions (applied only by orders.states.swap_transition).
+SWAP_TRANSITIONS: dict[str, set[str]] = {
+    SwapState.AWAITING_DEPOSIT: {SwapState.CONFIRMING, SwapState.EXPIRED},
+    SwapState.CONFIRMING: {
+        SwapState.EXCHANGING,
+        SwapState.ACTION_REQUIRED,
+        SwapState.AWAITING_DEPOSIT,
+    },
+    SwapState.EXCHANGING: {SwapState.SENDING, SwapState.ACTION_REQUIRED},
+    SwapState.SENDING: {SwapState.COMPLETED, SwapState.FAILED},
+    SwapState.ACTION_REQUIRED: {SwapState.EXCHANGING, SwapState.REFUNDING},
+    SwapState.REFUNDING: {SwapState.REFUNDED, SwapState.FAILED},
+    SwapState.EXPIRED: {SwapState.ACTION_REQUIRED},
+    SwapState.FAILED: {SwapState.SENDING, SwapState.REFUNDING},
+    SwapState.COMPLETED: set(),
+    SwapState.REFUNDED: set(),
+}
+
+
+class SwapKind(models.TextChoices):
+    FIXED = "fixed", "Fixed rate (locked by the quote)"
+    FLOATING = "floating", "Floating rate (the rate when the deposit confirms)"
+
+
+class SwapOrder(models.Model):
+    """A customer sends one currency and receives the other from the house's liquidity."""
+
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, help_text="the capability to read it"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="swaps",
+    )
+    quote = models.OneToOneField("rates.Quote", on_delete=models.PROTECT, related_name="swap")
+    kind = models.CharField(max_length=16, choices=SwapKind.choices)
+    from_currency = models.CharField(max_length=3, choices=Currency.choices)
+    to_currency = models.CharField(max_length=3, choices=Currency.choices)
+    amount_from = models.PositiveBigIntegerField(help_text="expected deposit, base units")
+    amount_to_gross = models.PositiveBigIntegerField(
+        help_text="payout before its network fee, base units (final once exchanged)"
+    )
+    rate = models.DecimalField(
+        max_digits=40, decimal_places=18, help_text="to-currency per from-currency, whole units"
+    )
+    market_rate = models.DecimalField(
+        max_digits=40, decimal_places=18, help_text="XMR price in BTC"
+    )
+    spread_bps = models.PositiveIntegerField()
+    payout_address = models.CharField(max_length=128)
+    refund_address = models.CharField(max_length=128)
+    account = models.OneToOneField(
+        "wallets.WalletAccount", on_delete=models.PROTECT, related_name="swap", null=True
+    )
+    state = models.CharField(
+        max_length=24, choices=SwapState.choices, default=SwapState.AWAITING_DEPOSIT
+    )
+    confirmations_required = models.PositiveIntegerField()
+    expires_at = models.DateTimeField()
+    received_amount = models.PositiveBigIntegerField(default=0, help_text="credited, base units")
+    reserved_amount = models.PositiveBigIntegerField(
+        default=0, help_text="liquidity reserved for the payout, base units"
+    )
+    action_reason = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    exchanged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "expires_at"], name="swap_state_expiry")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_currency=models.F("to_currency")), name="swap_two_currencies"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"swap {self.id} {self.from_currency}→{self.to_currency} ({self.state})"
+
+
+class SwapEvent(models.Model):
+    """The audit trail of a swap."""
+
+    OWNER_FIELD = "swap"
+
+    swap = models.ForeignKey(SwapOrder, on_delete=models.PROTECT, related_name="events")
+    from_state = models.CharField(max_length=24, blank=True, default="")
+    to_state = models.CharField(max_length=24, blank=True, default="")
+    kind = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["swap", "id"], name="swap_event_swap")]
+
+    def __str__(self) -> str:
+        return f"swap {self.swap_id}: {self.from_state} → {self.to_state} ({self.kind})"

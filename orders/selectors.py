@@ -48,3 +48,37 @@ def order_history(order: EscrowOrder) -> dict:
             OwnershipTransfer.objects.filter(owner_kind="order", owner_id=order.id).order_by("id")
         ),
     }
+
+
+@dataclass(frozen=True)
+class SwapPayment:
+    seen: int
+    credited: int
+    confirmations: int  # the least confirmed live deposit's
+    deposits: list[Deposit]
+
+
+def swap_payment(swap) -> SwapPayment:
+    deposits = list(Deposit.objects.filter(account_id=swap.account_id).order_by("id"))
+    live = [d for d in deposits if not d.dropped]
+    return SwapPayment(
+        seen=sum(d.amount for d in live),
+        credited=sum(d.amount for d in live if d.credited_at),
+        confirmations=min((d.confirmations for d in live), default=0),
+        deposits=deposits,
+    )
+
+
+def swap_payouts(swap) -> list[Payout]:
+    return list(Payout.objects.filter(owner_kind="swap", owner_id=swap.id).order_by("id"))
+
+
+def swap_amount_to(swap) -> int:
+    """What the customer receives: the payout less its actual fee once built, else less
+    the estimated fee."""
+    from django.conf import settings
+
+    payout = next((p for p in swap_payouts(swap) if p.kind == "swap"), None)
+    if payout and payout.network_fee:
+        return payout.sent_amount
+    return max(0, swap.amount_to_gross - settings.SWAP_NETWORK_FEE[swap.to_currency])

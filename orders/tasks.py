@@ -27,3 +27,24 @@ def orders_expire_task() -> int:
     from orders.services import orders_expire
 
     return orders_expire()
+
+
+@shared_task(name="orders.swap_apply_deposits", autoretry_for=(LockTimeout,), **TRANSACTIONS)
+def swap_apply_deposits_task(swap_id: int) -> str:
+    from orders.services import swap_apply_deposits
+
+    return swap_apply_deposits(swap_id=swap_id).state
+
+
+@shared_task(name="orders.swap_advance", autoretry_for=(LockTimeout,), **TRANSACTIONS)
+def swap_advance_task(swap_id: int) -> str:
+    from orders.services import swap_advance
+
+    return swap_advance(swap_id=swap_id).state
+
+
+@shared_task(name="orders.swaps_expire", **SCHEDULED)
+def swaps_expire_task() -> int:
+    from orders.services import swaps_expire
+
+    return swaps_expire()

@@ -20,3 +20,12 @@ urlpatterns = [
         name="monero-account",
     ),
 ]
+
+from orders import swaps_api  # noqa: E402
+
+urlpatterns += [
+    path("swaps", swaps_api.SwapCreateApi.as_view(), name="swaps"),
+    path("swaps/<uuid:public_id>", swaps_api.SwapDetailApi.as_view(), name="swap"),
+    path("swaps/<uuid:public_id>/accept", swaps_api.SwapAcceptApi.as_view(), name="swap-accept"),
+    path("swaps/<uuid:public_id>/refund", swaps_api.SwapRefundApi.as_view(), name="swap-refund"),
+]

@@ -48,7 +48,10 @@ def ledger_post(
         raise UnbalancedPosting(f"{memo}: legs sum to {dict(totals)}, not zero")
     with transaction.atomic():
         tx = LedgerTransaction.objects.create(
-            memo=memo[:200], owner_kind=owner_kind, owner_id=owner_id, created_by=actor
+            memo=memo[:200],
+            owner_kind=owner_kind,
+            owner_id=owner_id,
+            created_by=actor if getattr(actor, "pk", None) else None,
         )
         LedgerEntry.objects.bulk_create(
             [

@@ -6,4 +6,4 @@ class RatesConfig(AppConfig):
     verbose_name = "Rates and quotes"
 
     def ready(self) -> None:
-        from rates import checks  # noqa: F401 - registers the start-up check
+        from rates import checks, receivers  # noqa: F401 - registers the check and receivers

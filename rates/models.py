@@ -1,3 +1,6 @@
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -49,3 +52,89 @@ class RateSnapshot(models.Model):
     def sources_used(self) -> int:
         """How many providers' values formed the rate."""
         return sum(1 for entry in (self.sources or {}).values() if entry.get("used"))
+
+
+class QuoteKind(models.TextChoices):
+    FIXED = "fixed", "Fixed"
+    FLOATING = "floating", "Floating"
+
+
+class Quote(models.Model):
+    """A price offered for a swap. Fixed quotes lock the rate until ``expires_at``."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=QuoteKind.choices)
+    from_currency = models.CharField(max_length=3)
+    to_currency = models.CharField(max_length=3)
+    amount_from = models.PositiveBigIntegerField(help_text="base units the customer sends")
+    amount_to = models.PositiveBigIntegerField(help_text="base units the customer gets (estimate)")
+    amount_to_gross = models.PositiveBigIntegerField(help_text="payout before its network fee")
+    network_fee = models.PositiveBigIntegerField(
+        help_text="estimated payout fee, to-currency base units"
+    )
+    rate = models.DecimalField(
+        max_digits=40, decimal_places=18, help_text="to per from, whole units"
+    )
+    market_rate = models.DecimalField(
+        max_digits=40, decimal_places=18, help_text="XMR price in BTC"
+    )
+    spread_bps = models.PositiveIntegerField()
+    min_from = models.PositiveBigIntegerField()
+    max_from = models.PositiveBigIntegerField()
+    snapshot = models.ForeignKey(RateSnapshot, on_delete=models.PROTECT, related_name="quotes")
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return (
+            f"quote {self.public_id} {self.amount_from} {self.from_currency} → {self.to_currency}"
+        )
+
+
+class Liquidity(models.Model):
+    """The house's spendable balance of one currency and what swaps have reserved of it.
+
+    ``balance`` is the liquidity account's spendable node balance less house payouts not
+    relayed yet (set by the balance sync, lowered when a reservation is consumed);
+    reservations are taken with ``UPDATE … WHERE balance - reserved >= amount``.
+    """
+
+    currency = models.CharField(max_length=3, unique=True)
+    balance = models.BigIntegerField(default=0, help_text="base units")
+    reserved = models.BigIntegerField(default=0, help_text="base units")
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "liquidity"
+        constraints = [
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="liquidity_reserved_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency}: {self.balance - self.reserved} available"
+
+    @property
+    def available(self) -> int:
+        return max(0, self.balance - self.reserved)
+
+
+class LiquidityReservation(models.Model):
+    """One swap's hold on the house's liquidity: active → consumed (paid) or released."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        CONSUMED = "consumed"
+        RELEASED = "released"
+
+    swap_id = models.BigIntegerField(unique=True)
+    currency = models.CharField(max_length=3)
+    amount = models.PositiveBigIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"swap {self.swap_id}: {self.amount} {self.currency} ({self.state})"

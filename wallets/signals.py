@@ -7,3 +7,6 @@ deposits_changed = Signal()
 # Sent after commit when payouts changed state (relayed, confirmed, failed).
 # Arguments: payout_ids (list[int]).
 payouts_changed = Signal()
+
+# Sent after a balance sync of a chain stored the node balances. Arguments: chain (str).
+balances_synced = Signal()

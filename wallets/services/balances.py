@@ -16,6 +16,7 @@ from wallets.clients.base import node_calls
 from wallets.models import AccountPurpose, BalanceSync, Chain, MasterWallet, WalletAccount
 from wallets.nodes import client_for
 from wallets.selectors import expected_balances
+from wallets.signals import balances_synced
 
 
 def _bitcoin_balances(wallet: MasterWallet) -> dict[str, tuple[int, int]]:
@@ -88,6 +89,7 @@ def balances_sync(*, chain: str) -> BalanceSync:
                 ["node_balance", "node_spendable", "drift", "balance_synced_at"],
                 batch_size=500,
             )
+    balances_synced.send(sender=BalanceSync, chain=chain)
     return BalanceSync.objects.create(
         chain=chain,
         started_at=started,

@@ -1,0 +1,51 @@
+"""Order actions: escrow orders (``escrow``) and swaps (``swaps``)."""
+
+from orders.services.escrow import (
+    OrderPermissionDenied,
+    confirmations_required,
+    order_advance,
+    order_apply_deposits,
+    order_cancel,
+    order_create,
+    order_dispute,
+    order_refund,
+    order_release,
+    order_retry_payout,
+    order_set_refund_address,
+    order_split,
+    orders_expire,
+    orders_for_accounts,
+)
+from orders.services.swaps import (
+    swap_accept,
+    swap_advance,
+    swap_apply_deposits,
+    swap_create,
+    swap_refund,
+    swaps_expire,
+    swaps_for_accounts,
+)
+
+__all__ = [
+    "OrderPermissionDenied",
+    "confirmations_required",
+    "order_advance",
+    "order_apply_deposits",
+    "order_cancel",
+    "order_create",
+    "order_dispute",
+    "order_refund",
+    "order_release",
+    "order_retry_payout",
+    "order_set_refund_address",
+    "order_split",
+    "orders_expire",
+    "orders_for_accounts",
+    "swap_accept",
+    "swap_advance",
+    "swap_apply_deposits",
+    "swap_create",
+    "swap_refund",
+    "swaps_expire",
+    "swaps_for_accounts",
+]

@@ -1,0 +1,150 @@
+"""The swap API. A swap is addressed by its public id, which is also the capability to read
+it when it was created without an account."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exchange.idempotency import idempotent
+from exchange.money import payment_uri, to_display
+from exchange.permissions import SwapsOpen
+from orders import services
+from orders.models import SwapOrder
+from orders.selectors import swap_payment, swap_payouts
+
+
+class SwapOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    state = serializers.CharField()
+    type = serializers.CharField(source="kind")
+    from_currency = serializers.CharField()
+    to_currency = serializers.CharField()
+    amount_from = serializers.SerializerMethodField()
+    amount_from_display = serializers.SerializerMethodField()
+    amount_to = serializers.SerializerMethodField()
+    amount_to_display = serializers.SerializerMethodField()
+    rate = serializers.DecimalField(max_digits=40, decimal_places=18, coerce_to_string=True)
+    deposit_address = serializers.CharField(source="account.address")
+    payment_uri = serializers.SerializerMethodField()
+    payout_address = serializers.CharField()
+    refund_address = serializers.CharField()
+    confirmations_required = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    action_required = serializers.SerializerMethodField()
+    payment = serializers.SerializerMethodField()
+    payouts = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_amount_from(self, s) -> str:
+        return str(s.amount_from)
+
+    def get_amount_from_display(self, s) -> str:
+        return to_display(s.amount_from, s.from_currency)
+
+    def get_amount_to(self, s) -> str:
+        """What the customer receives: the payout less its (estimated, then actual) fee."""
+        from orders.selectors import swap_amount_to
+
+        return str(swap_amount_to(s))
+
+    def get_amount_to_display(self, s) -> str:
+        from orders.selectors import swap_amount_to
+
+        return to_display(swap_amount_to(s), s.to_currency)
+
+    def get_payment_uri(self, s) -> str:
+        return payment_uri(
+            currency=s.from_currency, address=s.account.address, amount=s.amount_from
+        )
+
+    def get_action_required(self, s) -> dict | None:
+        if s.state != "action_required":
+            return None
+        return {"reason": s.action_reason, "choices": ["accept", "refund"]}
+
+    def get_payment(self, s) -> dict:
+        payment = swap_payment(s)
+        return {
+            "seen": str(payment.seen),
+            "credited": str(payment.credited),
+            "confirmations": payment.confirmations,
+            "deposits": len(payment.deposits),
+        }
+
+    def get_payouts(self, s) -> list:
+        from orders.api import PayoutSerializer
+
+        return PayoutSerializer(swap_payouts(s), many=True).data
+
+
+def _swap(request, public_id) -> SwapOrder:
+    """The swap if the caller may see it: its owner or staff; anyone holding the id of a
+    swap made without an account. 404 otherwise."""
+    swap = SwapOrder.objects.select_related("account").filter(public_id=public_id).first()
+    if swap is None:
+        raise Http404
+    if swap.user_id and not (request.user.is_staff or request.user.pk == swap.user_id):
+        raise Http404
+    return swap
+
+
+class SwapCreateApi(APIView):
+    permission_classes = [SwapsOpen]
+
+    class InputSerializer(serializers.Serializer):
+        quote_id = serializers.UUIDField()
+        payout_address = serializers.CharField(max_length=128)
+        refund_address = serializers.CharField(max_length=128)
+
+    @extend_schema(request=InputSerializer, responses={201: SwapOutputSerializer})
+    @idempotent
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        swap = services.swap_create(
+            quote_id=data["quote_id"],
+            payout_address=data["payout_address"],
+            refund_address=data["refund_address"],
+            user=request.user,
+        )
+        swap = SwapOrder.objects.select_related("account").get(id=swap.id)
+        return Response(SwapOutputSerializer(swap).data, status=status.HTTP_201_CREATED)
+
+
+class SwapDetailApi(APIView):
+    permission_classes = [SwapsOpen]
+
+    @extend_schema(responses=SwapOutputSerializer)
+    def get(self, request, public_id):
+        return Response(SwapOutputSerializer(_swap(request, public_id)).data)
+
+
+class SwapAcceptApi(APIView):
+    """action_required: continue at the current rate."""
+
+    permission_classes = [SwapsOpen]
+
+    @extend_schema(request=None, responses=SwapOutputSerializer)
+    @idempotent
+    def post(self, request, public_id):
+        swap = _swap(request, public_id)
+        services.swap_accept(swap_id=swap.id, actor=request.user)
+        return Response(SwapOutputSerializer(_swap(request, public_id)).data)
+
+
+class SwapRefundApi(APIView):
+    """action_required: send the deposit back to the refund address (less the network fee)."""
+
+    permission_classes = [SwapsOpen]
+
+    @extend_schema(request=None, responses=SwapOutputSerializer)
+    @idempotent
+    def post(self, request, public_id):
+        swap = _swap(request, public_id)
+        services.swap_refund(swap_id=swap.id, actor=request.user)
+        return Response(SwapOutputSerializer(_swap(request, public_id)).data)

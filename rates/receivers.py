@@ -1,0 +1,15 @@
+"""Wallet events the rates app follows (connected in RatesConfig.ready)."""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+
+from wallets.signals import balances_synced
+
+
+@receiver(balances_synced)
+def on_balances_synced(sender, *, chain: str, **kwargs) -> None:
+    """The house's liquidity follows its account's node balance."""
+    from rates.liquidity import liquidity_sync
+
+    liquidity_sync(chain=chain)
