@@ -5,10 +5,10 @@ from django.utils.html import format_html_join
 from exchange.admin_actions import ReasonForm, confirmed_action
 from exchange.money import to_display
 from orders import services
-from orders.models import EscrowOrder, OrderEvent, VendorProfile
+from orders.models import EscrowOrder, OrderEvent, SwapEvent, SwapOrder, VendorProfile
 from orders.selectors import order_payouts
 from ownership.models import OwnershipTransfer
-from wallets.models import Deposit, PayoutState
+from wallets.models import Deposit, Payout, PayoutState
 
 
 class OrderEventInline(admin.TabularInline):
@@ -209,3 +209,93 @@ class EscrowOrderAdmin(admin.ModelAdmin):
 class VendorProfileAdmin(admin.ModelAdmin):
     list_display = ("user", "btc_payout_address", "xmr_payout_address", "updated_at")
     search_fields = ("user__username",)
+
+
+class SwapEventInline(admin.TabularInline):
+    model = SwapEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "kind", "from_state", "to_state", "actor", "reason", "data")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _retry_swap_payouts(swap, user, reason, address=""):
+    failed = Payout.objects.filter(owner_kind="swap", owner_id=swap.id, state=PayoutState.FAILED)
+    if not failed:
+        raise ValueError("no failed payout")
+    for payout in failed:
+        services.swap_retry_payout(
+            payout_id=payout.id, actor=user, reason=reason, address=address or None
+        )
+
+
+@admin.register(SwapOrder)
+class SwapOrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "state",
+        "kind",
+        "from_currency",
+        "amount_from",
+        "to_currency",
+        "amount_to_gross",
+        "user",
+        "created_at",
+        "expires_at",
+    )
+    list_filter = ("state", "kind", "from_currency")
+    search_fields = ("=id", "=public_id", "account__address", "payout_address", "refund_address")
+    date_hierarchy = "created_at"
+    inlines = [SwapEventInline]
+    readonly_fields = [f.name for f in SwapOrder._meta.fields] + ["payouts"]
+    actions = [
+        confirmed_action(
+            name="refund",
+            title="Refund to the customer",
+            explanation="Sends what the customer paid back to their refund address "
+            "(swaps waiting for the customer's choice, or failed).",
+            call=lambda s, u, reason: services.swap_refund(swap_id=s.id, actor=u, reason=reason),
+        ),
+        confirmed_action(
+            name="retry_payout",
+            title="Retry failed payouts",
+            explanation="Puts failed payouts back to work; stored transactions are relayed "
+            "again as they are, never rebuilt.",
+            call=_retry_swap_payouts,
+            form_class=RetryForm,
+        ),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="payouts")
+    def payouts(self, swap):
+        return (
+            format_html_join(
+                "\n",
+                "<div>#{} {} {} → {}: {} base units (fee {}), txid {} {}</div>",
+                (
+                    (
+                        p.id,
+                        p.kind,
+                        p.state,
+                        p.address,
+                        p.amount,
+                        p.network_fee,
+                        p.txid or "—",
+                        p.last_error,
+                    )
+                    for p in Payout.objects.filter(owner_kind="swap", owner_id=swap.id).order_by(
+                        "id"
+                    )
+                ),
+            )
+            or "—"
+        )

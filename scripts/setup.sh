@@ -20,7 +20,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # --- system packages ---------------------------------------------------------------
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in monero libmariadb-dev pkg-config chromium; do
+for pkg in monero libmariadb-dev pkg-config chromium wrk; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 || need+=(build-essential)

@@ -22,6 +22,7 @@ from orders.services.swaps import (
     swap_apply_deposits,
     swap_create,
     swap_refund,
+    swap_retry_payout,
     swaps_expire,
     swaps_for_accounts,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "swap_apply_deposits",
     "swap_create",
     "swap_refund",
+    "swap_retry_payout",
     "swaps_expire",
     "swaps_for_accounts",
 ]

@@ -429,3 +429,26 @@ def swaps_expire(*, batch: int = 500) -> int:
 
 def swaps_for_accounts(account_ids: list[int]) -> list[int]:
     return list(SwapOrder.objects.filter(account_id__in=account_ids).values_list("id", flat=True))
+
+
+def swap_retry_payout(*, payout_id: int, actor, reason: str, address: str | None = None) -> Payout:
+    """Staff put a failed payout of a swap back to work; the swap follows it."""
+    from wallets.services.payouts import payout_retry
+
+    if not getattr(actor, "is_staff", False):
+        raise ApplicationError(
+            "only staff retry a payout", status_code=403, code="permission_denied"
+        )
+    if not (reason or "").strip():
+        raise ApplicationError("a reason is required", field="reason")
+    with transaction.atomic():
+        payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
+        swap = _lock(payout.owner_id)
+        back_to = {"swap": SwapState.SENDING, "refund": SwapState.REFUNDING}.get(payout.kind)
+        if swap.state == SwapState.FAILED and back_to:
+            swap_transition(swap, back_to, actor=actor, reason=reason)
+        else:
+            swap_note(
+                swap, kind="payout_retry", actor=actor, reason=reason, data={"payout": payout.id}
+            )
+    return payout

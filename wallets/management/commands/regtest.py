@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from wallets.clients.base import NodeError
 from wallets.regtest import (
     RegtestError,
+    regtest_customer_address,
     regtest_down,
     regtest_mine,
     regtest_pay,
@@ -34,6 +35,9 @@ class Command(BaseCommand):
         pay.add_argument("address")
         pay.add_argument("amount", help="amount in base units (satoshi or piconero)")
         pay.add_argument("--chain", choices=CHAINS, required=True)
+        address = sub.add_parser("address", help="an address of a customer wallet account")
+        address.add_argument("--chain", choices=CHAINS, required=True)
+        address.add_argument("--name", default="demo", help="the account (created on first use)")
 
     def handle(self, *args, action: str, **opts):
         try:
@@ -57,6 +61,8 @@ class Command(BaseCommand):
                     raise CommandError("amount: a positive whole number of base units is required")
                 txid = regtest_pay(chain=opts["chain"], address=opts["address"], amount=int(amount))
                 self.stdout.write(txid)
+            elif action == "address":
+                self.stdout.write(regtest_customer_address(chain=opts["chain"], name=opts["name"]))
         except (RegtestError, NodeError) as exc:
             raise CommandError(str(exc)) from exc
 
