@@ -190,3 +190,281 @@ def start_listener(*, timeout: float = 30.0) -> Process:
         time.sleep(0.1)
     proc.stop()
     raise RuntimeError(f"the chain listener did not start:\n{proc.log_tail()}")
+
+
+# --- shared by the HTTP benchmarks (order_create.py, quotes.py) -----------------------------
+
+WEB_PORT = int(BENCH_ENV["WEB_PORT"])
+WEB_URL = f"http://127.0.0.1:{WEB_PORT}"
+# Every port the bench regtest stack listens on (bcoin node and wallet, monerod RPC and ZMQ,
+# the master and customer monero-wallet-rpc).
+NODE_PORTS = {
+    "bcoin node": PORT_BASE + 32,
+    "bcoin wallet": PORT_BASE + 34,
+    "monerod": PORT_BASE + 81,
+    "monerod zmq": PORT_BASE + 82,
+    "monero-wallet-rpc": PORT_BASE + 83,
+    "monero-wallet-rpc customer": PORT_BASE + 84,
+}
+
+
+def environment_prepare(say=print) -> None:
+    """Drop, re-create and migrate the bench database, flush Redis database 8 and start a
+    fresh regtest stack in var/regtest-bench (Django must be set up)."""
+    import shutil
+
+    from django.core.management import call_command
+    from django.db import connections
+
+    from exchange.redis import get_redis
+    from wallets.regtest import home, regtest_down, regtest_up
+
+    say(f"database {DB_NAME}: drop, create, migrate")
+    connections.close_all()
+    database_recreate()
+    call_command("migrate", verbosity=0)
+    get_redis().flushdb()
+    say(f"regtest stack: fresh in {home()} (ports {PORT_BASE}+)")
+    nodes_resume()
+    regtest_down(echo=lambda *_: None)
+    shutil.rmtree(home(), ignore_errors=True)
+    started = time.perf_counter()
+    regtest_up(echo=lambda line: say(f"  {line}"))
+    say(f"regtest stack up in {time.perf_counter() - started:.1f} s")
+
+
+def stack_down(say=print) -> None:
+    """Stop the bench regtest stack (continuing any frozen node first)."""
+    from wallets.regtest import regtest_down
+
+    nodes_resume()
+    try:
+        regtest_down(echo=lambda line: say(f"  {line}"))
+    except Exception as exc:  # noqa: BLE001 - reported, the caller is cleaning up
+        say(f"  regtest_down failed: {exc}")
+
+
+def start_web(*, workers: int = 3, threads: int = 4, timeout: float = 90.0, **env: str) -> Process:
+    """gunicorn as the Procfile's ``web`` line starts it, on WEB_PORT, with the bench
+    environment; returns once every worker has booted and the port answers HTTP."""
+    import http.client
+
+    proc = Process(
+        "web",
+        [
+            str(Path(PYTHON).parent / "gunicorn"),
+            "exchange.wsgi",
+            "--bind",
+            f"127.0.0.1:{WEB_PORT}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "30",
+            "--access-logfile",
+            "-",
+        ],
+        **env,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"gunicorn died:\n{proc.log_tail()}")
+        if len(descendants(proc.pid)) >= workers:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", WEB_PORT, timeout=2)
+                conn.request("GET", "/api/orders")  # 401 without a token; no side effects
+                conn.getresponse().read()
+                conn.close()
+                return proc
+            except OSError:
+                pass
+        time.sleep(0.2)
+    proc.stop()
+    raise RuntimeError(f"gunicorn did not answer on port {WEB_PORT}:\n{proc.log_tail()}")
+
+
+# --- processes: trees and memory -------------------------------------------------------------
+
+
+def _ppid_and_name(pid: int) -> tuple[int, str] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    return int(stat.rsplit(")", 1)[1].split()[1]), name
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (children, grandchildren, ...)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            info = _ppid_and_name(int(entry.name))
+            if info:
+                children.setdefault(info[0], []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of one process in KiB (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss(pid: int) -> dict:
+    """VmRSS summed over ``pid`` and its descendants, with the per-process figures."""
+    pids = [pid, *descendants(pid)]
+    per = {p: rss_kib(p) for p in pids}
+    return {
+        "total_kib": sum(per.values()),
+        "processes": [
+            {"pid": p, "name": (_ppid_and_name(p) or (0, "?"))[1], "rss_kib": kib}
+            for p, kib in per.items()
+        ],
+    }
+
+
+# --- freezing the nodes ------------------------------------------------------------------------
+
+
+def node_processes() -> list[dict]:
+    """The bench regtest stack's processes from their pid files (name, pid, port)."""
+    from wallets.regtest import processes, running_pid
+
+    out = []
+    for proc in processes():
+        pid = running_pid(proc)
+        if pid:
+            out.append({"name": proc.name, "pid": pid, "port": proc.port})
+    return out
+
+
+def process_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "?"
+
+
+_frozen: list[int] = []
+
+
+def nodes_freeze(timeout: float = 10.0) -> list[dict]:
+    """SIGSTOP every regtest node process group (bcoin, monerod, both monero-wallet-rpc;
+    each leads its own group); returns them once the kernel reports them stopped.
+    ``nodes_resume`` undoes it, and runs at exit too."""
+    import atexit
+
+    procs = node_processes()
+    if len(procs) != 4:
+        raise RuntimeError(f"expected 4 regtest processes, found {procs}")
+    if not _frozen:
+        atexit.register(nodes_resume)
+    for proc in procs:
+        _frozen.append(proc["pid"])
+        os.killpg(proc["pid"], signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    while any(process_state(p["pid"]) != "T" for p in procs):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the regtest processes did not stop")
+        time.sleep(0.05)
+    for proc in procs:
+        proc["state"] = process_state(proc["pid"])
+    return procs
+
+
+def nodes_resume() -> None:
+    """SIGCONT every process group ``nodes_freeze`` stopped (safe to call twice)."""
+    while _frozen:
+        pid = _frozen.pop()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGCONT)
+
+
+# --- who talks to the nodes ---------------------------------------------------------------------
+
+
+def tcp_sockets(ports: set[int]) -> list[dict]:
+    """``ss -tanp``: every TCP socket with a local or peer port in ``ports``."""
+    out = subprocess.run(
+        ["ss", "-tanpH"], capture_output=True, text=True, check=True, timeout=10
+    ).stdout
+    rows = []
+    for line in out.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) < 5:
+            continue
+        state, recv_q, send_q, local, peer = parts[:5]
+        lport = int(local.rsplit(":", 1)[1])
+        pport = peer.rsplit(":", 1)[1]
+        pport = int(pport) if pport.isdigit() else 0
+        if lport in ports or pport in ports:
+            rows.append(
+                {
+                    "state": state,
+                    "recv_q": int(recv_q),
+                    "send_q": int(send_q),
+                    "local": local,
+                    "peer": peer,
+                    "local_port": lport,
+                    "peer_port": pport,
+                    "owner": parts[5] if len(parts) > 5 else "",
+                }
+            )
+    return rows
+
+
+def node_traffic(before: list[dict], after: list[dict], *, node_pids: set[int]) -> dict:
+    """What reached the frozen nodes between two ``tcp_sockets`` snapshots.
+
+    A stopped process cannot accept or read, so every connection made to it stays in its
+    listening socket's accept queue (``Recv-Q`` of the LISTEN row) and every request sent
+    on an open connection stays unread in the node side's ``Recv-Q``: both only grow
+    while the nodes are frozen. Client sockets to node ports owned by anything other than
+    the nodes themselves are listed too.
+    """
+
+    def node_side(rows):
+        return {
+            (r["local"], r["peer"], r["state"] == "LISTEN"): r["recv_q"]
+            for r in rows
+            if r["local_port"] in set(NODE_PORTS.values())
+        }
+
+    def foreign_clients(rows):
+        found = {}
+        for r in rows:
+            if r["peer_port"] in set(NODE_PORTS.values()) and not any(
+                f"pid={p}," in r["owner"] for p in node_pids
+            ):
+                found[(r["local"], r["peer"])] = r
+        return found
+
+    b, a = node_side(before), node_side(after)
+    accept_queued = sum(q - b.get(k, 0) for k, q in a.items() if k[2] and q > b.get(k, 0))
+    new_conns = [k for k in a if not k[2] and k not in b]
+    unread = sum(q - b.get(k, 0) for k, q in a.items() if not k[2] and q > b.get(k, 0))
+    known = foreign_clients(before)
+    clients = [r for k, r in foreign_clients(after).items() if k not in known]
+    return {
+        "connections_queued_at_listeners": accept_queued,
+        "new_node_side_connections": len(new_conns),
+        "request_bytes_unread_by_nodes": unread,
+        "new_client_sockets_to_node_ports": [
+            {k: " ".join(r[k].split()) for k in ("state", "local", "peer", "owner")}
+            for r in clients
+        ],
+    }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings")
@@ -44,3 +44,31 @@ RATES = {
     "retry_backoff_max": 120,
     "retry_jitter": True,
 }
+
+
+@signals.task_prerun.connect
+def _bind_log_context(sender=None, task=None, args=None, kwargs=None, **_):
+    from exchange.logging import bind_task_context
+
+    bind_task_context(task, args, kwargs)
+
+
+@signals.task_success.connect
+def _count_success(sender=None, **_):
+    from exchange.metrics import metric_incr
+
+    metric_incr("task_outcomes", {"task": sender.name, "outcome": "success"})
+
+
+@signals.task_failure.connect
+def _count_failure(sender=None, **_):
+    from exchange.metrics import metric_incr
+
+    metric_incr("task_outcomes", {"task": sender.name, "outcome": "failure"})
+
+
+@signals.task_retry.connect
+def _count_retry(sender=None, **_):
+    from exchange.metrics import metric_incr
+
+    metric_incr("task_outcomes", {"task": sender.name, "outcome": "retry"})

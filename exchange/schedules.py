@@ -112,4 +112,26 @@ SCHEDULES: list[Schedule] = [
         queue="scheduled",
         description="Expires unpaid swaps and frees the liquidity they reserved.",
     ),
+    Schedule(
+        name="recovery sweep",
+        task="operations.recovery_sweep",
+        every_seconds=120,
+        queue="scheduled",
+        description="Enqueues the next step of every order, swap and payout gone quiet "
+        "(a lost broker message delays work, never loses it) and restores Redis keys.",
+    ),
+    Schedule(
+        name="reconcile",
+        task="operations.reconcile",
+        every_seconds=600,
+        queue="scheduled",
+        description="Compares the books with the nodes and stores the result (admin, /metrics).",
+    ),
+    Schedule(
+        name="webhook retries",
+        task="webhooks.retry_due",
+        every_seconds=60,
+        queue="scheduled",
+        description="Enqueues webhook deliveries whose retry is due (a lost message loses none).",
+    ),
 ]

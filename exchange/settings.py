@@ -47,9 +47,12 @@ INSTALLED_APPS = [
     "ownership",
     "orders",
     "rates",
+    "operations",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
+    "exchange.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -252,6 +255,19 @@ PAYOUT_RERELAY_AFTER_SECONDS = env.int("PAYOUT_RERELAY_AFTER_SECONDS", default=6
 # First fee guess for Monero payouts (piconero) before a payout has measured one.
 MONERO_FEE_GUESS = env.int("MONERO_FEE_GUESS", default=30_000_000)
 
+# --- Webhooks ---
+# Seconds before each retry of a failed delivery: 10 s, 1 min, then 10 min, up to 6 retries
+# (7 attempts in all). The longest must stay under CELERY_VISIBILITY_TIMEOUT.
+WEBHOOK_RETRY_DELAYS = [
+    int(x)
+    for x in env.list("WEBHOOK_RETRY_DELAYS", default=["10", "60", "600", "600", "600", "600"])
+]
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+
+# The recovery sweep enqueues the next step of work quiet for this long.
+RECOVERY_AFTER_SECONDS = env.int("RECOVERY_AFTER_SECONDS", default=60)
+
 # --- Rates ---
 # Providers in use, by name (rates/providers/<name>.py). ``static`` reads RATES_STATIC_*.
 RATES_PROVIDERS = env.list("RATES_PROVIDERS", default=["static"])
@@ -351,11 +367,21 @@ X_FRAME_OPTIONS = "DENY"
 FAULT_INJECTION = env.bool("FAULT_INJECTION", default=False)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# json: one JSON object per line (with request, task, order, swap and payout ids); plain: text.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING_CONFIG = None  # applied below, after structlog is configured
+
+
+def _configure_logging() -> None:
+    import logging.config
+
+    from exchange.logging import logging_config
+
+    logging.config.dictConfig(logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT))
+
+
+_configure_logging()
+
+# /metrics answers staff sessions and ``Authorization: Bearer <METRICS_TOKEN>``.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+FLOWER_URL = env.str("FLOWER_URL", default=f"http://127.0.0.1:{FLOWER_PORT}/")

@@ -4,9 +4,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from exchange.api import ApiRoot
 from exchange.health import healthz
+from operations.metrics import metrics_view
+from operations.views import operations_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
+    path("admin/operations/", operations_view, name="operations"),
     path("admin/", admin.site.urls),
     path("api/", ApiRoot.as_view(), name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -14,4 +18,5 @@ urlpatterns = [
     path("api/", include("wallets.urls")),
     path("api/", include("orders.urls")),
     path("api/", include("rates.urls")),
+    path("api/", include("webhooks.urls")),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models, transaction
 
 from exchange.errors import ConflictError
+from webhooks.publish import state_changed_publish
 
 
 class StateConflict(ConflictError):
@@ -60,6 +61,7 @@ def transition(
             reason=reason[:500],
             data=data or {},
         )
+        state_changed_publish(obj, from_state=from_state, to_state=to_state, event_id=event.pk)
     obj.state = to_state
     for field, value in fields.items():
         setattr(obj, field, value)

@@ -19,11 +19,14 @@ python manage.py regtest up
 echo "==> demo users"
 python manage.py bootstrap_demo
 flower_auth=$(grep -E '^FLOWER_BASIC_AUTH=' .env | cut -d= -f2-)
+metrics_token=$(grep -E '^METRICS_TOKEN=' .env | cut -d= -f2-)
 cat <<EOF
 ==> the exchange engine on regtest
   web and API   http://127.0.0.1:$WEB_PORT/           (API root: /api/, docs: /api/docs/)
   admin         http://127.0.0.1:$WEB_PORT/admin/     (user staff)
   health        http://127.0.0.1:$WEB_PORT/healthz
+  operations    http://127.0.0.1:$WEB_PORT/admin/operations/
+  metrics       http://127.0.0.1:$WEB_PORT/metrics        (Authorization: Bearer $metrics_token)
   flower        http://127.0.0.1:${FLOWER_PORT:-5555}/  (basic auth $flower_auth)
   Ctrl-C stops everything.
 EOF

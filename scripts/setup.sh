@@ -93,6 +93,7 @@ add_secret SECRET_KEY "$(gen 48)"
 add_secret BITCOIN_API_KEY "$(gen 24)"
 add_secret FLOWER_BASIC_AUTH "operator:$(gen 12)"
 add_secret DEMO_PASSWORD "$(gen 12)"
+add_secret METRICS_TOKEN "$(gen 24)"
 
 # --- database ------------------------------------------------------------------------
 if [ "$MODE" = "run" ]; then

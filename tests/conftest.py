@@ -4,7 +4,10 @@ import shutil
 
 import pytest
 
+from orders.models import VendorProfile
+from tests.chain import CHAIN_OF, receiver
 from tests.factories import fill_pool
+from tests.people import make_person
 from tests.processes import start_worker
 from wallets.models import Chain
 from wallets.services import master_wallet_ensure
@@ -105,3 +108,34 @@ def wallets(live_db, regtest):
     for chain in Chain.values:
         master_wallet_ensure(chain=chain)
         fill_pool(chain)
+
+
+# --- people ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def buyer(live_db):
+    return make_person()
+
+
+@pytest.fixture
+def staff(live_db):
+    return make_person(staff=True)
+
+
+@pytest.fixture
+def stranger(live_db):
+    return make_person()
+
+
+@pytest.fixture
+def vendor(wallets):
+    """A vendor paid into fresh accounts of the customer wallet (one per chain)."""
+    person = make_person()
+    person.receivers = {"BTC": receiver(CHAIN_OF["BTC"]), "XMR": receiver(CHAIN_OF["XMR"])}
+    VendorProfile.objects.create(
+        user=person.user,
+        btc_payout_address=person.receivers["BTC"].address,
+        xmr_payout_address=person.receivers["XMR"].address,
+    )
+    return person

@@ -31,6 +31,7 @@ class Process:
         self.name = name
         self.log_path = LOG_DIR / f"{name}.log"
         self._log = open(self.log_path, "ab")  # noqa: SIM115
+        self.log_start = self._log.tell()
         self.popen = subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -68,6 +69,12 @@ class Process:
         """SIGKILL the whole process group: a crash, nothing gets to clean up."""
         self.signal(signal.SIGKILL)
         self.popen.wait(10)
+
+    def log_text(self) -> str:
+        """What this process wrote (the file also holds earlier runs' output)."""
+        with open(self.log_path, "rb") as log:
+            log.seek(self.log_start)
+            return log.read().decode(errors="replace")
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -37,6 +37,9 @@ TEST_ENV = {
     "FAULT_INJECTION": "1",
     "PAYOUT_SWEEP_AFTER_SECONDS": "2",
     "PAYOUT_RERELAY_AFTER_SECONDS": "30",
+    "RECOVERY_AFTER_SECONDS": "1",
+    "WEBHOOK_RETRY_DELAYS": "1,1,1,1,1,1",
+    "METRICS_TOKEN": "tests-metrics-token",
     "POOL_BATCH_SIZE": "6",
 }
 os.environ.update(TEST_ENV)

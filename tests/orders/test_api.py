@@ -10,8 +10,8 @@ from django.db import connections
 
 from exchange.models import IdempotencyKey
 from orders.models import EscrowOrder
-from tests.orders.conftest import make_person
-from tests.orders.test_escrow_flow import AMOUNT
+from tests.flows import AMOUNT
+from tests.people import make_person
 
 MAINNET_BTC = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"
 

@@ -5,48 +5,9 @@ from __future__ import annotations
 import pytest
 
 from orders.models import EscrowOrder, OrderState
-from tests.chain import CHAIN_OF, drive, mine, pay, receiver
-from tests.orders.conftest import assert_books_match
+from tests.chain import CHAIN_OF, receiver
+from tests.flows import assert_books_match, create, pay_and_escrow, settle
 from wallets.models import Payout, PayoutState
-
-AMOUNT = {"BTC": 5_000_000, "XMR": 500_000_000_000}
-# Blocks until a deposit of AMOUNT is credited: 1 confirmation; Monero also unlocks at 10.
-CREDIT_BLOCKS = {"BTC": 1, "XMR": 10}
-
-
-def create(person, vendor, currency, amount=None, **extra):
-    body = {
-        "currency": currency,
-        "amount": str(amount or AMOUNT[currency]),
-        "vendor": vendor.user.username,
-    }
-    body.update(extra)
-    response = person.api.post("/api/orders", body, format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()
-
-
-def state_of(order_id):
-    return EscrowOrder.objects.get(id=order_id).state
-
-
-def pay_and_escrow(order, currency, amount=None):
-    chain = CHAIN_OF[currency]
-    pay(chain, order["deposit_address"], amount or int(order["amount"]))
-    drive(chain, lambda: state_of(order["id"]) == OrderState.CONFIRMING, what="confirming")
-    mine(chain, CREDIT_BLOCKS[currency])
-    drive(chain, lambda: state_of(order["id"]) == OrderState.ESCROWED, what="escrowed")
-
-
-def settle(currency, order_id, final_state):
-    """Mine until the order's payouts confirm and the order reaches ``final_state``."""
-    drive(
-        CHAIN_OF[currency],
-        lambda: state_of(order_id) == final_state,
-        what=final_state,
-        mine_each=1,
-        timeout=180,
-    )
 
 
 @pytest.mark.parametrize("currency", ["BTC", "XMR"])

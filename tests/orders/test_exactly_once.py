@@ -10,8 +10,7 @@ from django.db import connections
 from exchange.faults import fault_arm
 from orders.models import EscrowOrder, OrderState
 from tests.chain import receiver
-from tests.orders.conftest import assert_books_match
-from tests.orders.test_escrow_flow import create, pay_and_escrow, settle, state_of
+from tests.flows import assert_books_match, create, pay_and_escrow, settle, state_of
 from tests.processes import wait_until
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import get_monero_client

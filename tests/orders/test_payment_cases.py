@@ -10,8 +10,7 @@ from orders.models import EscrowOrder, OrderState
 from orders.selectors import order_payment
 from orders.services import orders_expire
 from tests.chain import drive, mine, pay, receiver
-from tests.orders.conftest import assert_books_match
-from tests.orders.test_escrow_flow import AMOUNT, create, pay_and_escrow, settle, state_of
+from tests.flows import AMOUNT, assert_books_match, create, pay_and_escrow, settle, state_of
 from wallets.models import Deposit, Payout, PayoutState
 
 

@@ -96,11 +96,13 @@ _calls_lock = threading.Lock()
 
 
 def count_call(chain: str, method: str) -> None:
+    """Count a node call in this process and in the shared /metrics series."""
     with _calls_lock:
         _calls[(chain, method)] += 1
-    from exchange.metrics import NODE_CALLS
+    from exchange.metrics import NODE_CALLS, metric_incr
 
     NODE_CALLS.labels(chain=chain, method=method).inc()
+    metric_incr("node_calls", {"chain": chain, "method": method})
 
 
 def node_calls(chain: str | None = None) -> int:

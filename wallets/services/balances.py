@@ -19,24 +19,26 @@ from wallets.selectors import expected_balances
 from wallets.signals import balances_synced
 
 
-def _bitcoin_balances(wallet: MasterWallet) -> dict[str, tuple[int, int]]:
+def node_balances(wallet: MasterWallet, *, refresh: bool = False) -> dict:
+    """Every account's (total, spendable) balance in base units, in one node call: keyed by
+    bcoin account name or Monero account index. ``refresh`` first brings a Monero wallet up
+    to the chain's tip (one more call)."""
     client = client_for(wallet)
-    if wallet.name != "primary":
-        client.wallet_rpc("selectwallet", wallet.name)
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for coin in client.unspent():
-        totals[coin["account"]][0] += coin["value"]
-        if coin["confirmations"] >= 1:
-            totals[coin["account"]][1] += coin["value"]
-    return {name: (t[0], t[1]) for name, t in totals.items()}
-
-
-def _monero_balances(wallet: MasterWallet) -> dict[int, tuple[int, int]]:
-    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for sub in client_for(wallet).balances().get("per_subaddress", []):
-        totals[int(sub["account_index"])][0] += int(sub["balance"])
-        totals[int(sub["account_index"])][1] += int(sub["unlocked_balance"])
-    return {index: (t[0], t[1]) for index, t in totals.items()}
+    totals: dict = defaultdict(lambda: [0, 0])
+    if wallet.chain == Chain.BITCOIN:
+        if wallet.name != "primary":
+            client.wallet_rpc("selectwallet", wallet.name)
+        for coin in client.unspent():
+            totals[coin["account"]][0] += coin["value"]
+            if coin["confirmations"] >= 1:
+                totals[coin["account"]][1] += coin["value"]
+    else:
+        if refresh:
+            client.refresh()
+        for sub in client.balances().get("per_subaddress", []):
+            totals[int(sub["account_index"])][0] += int(sub["balance"])
+            totals[int(sub["account_index"])][1] += int(sub["unlocked_balance"])
+    return {key: (t[0], t[1]) for key, t in totals.items()}
 
 
 def balances_sync(*, chain: str) -> BalanceSync:
@@ -45,12 +47,8 @@ def balances_sync(*, chain: str) -> BalanceSync:
     calls_before = node_calls(chain)
     compared = drift_accounts = drift_total = 0
     for wallet in MasterWallet.objects.filter(chain=chain).order_by("id"):
-        if chain == Chain.BITCOIN:
-            by_name = _bitcoin_balances(wallet)
-            key = "node_name"
-        else:
-            by_name = _monero_balances(wallet)
-            key = "account_index"
+        by_name = node_balances(wallet)
+        key = "node_name" if chain == Chain.BITCOIN else "account_index"
         expected = expected_balances(master_wallet_id=wallet.id)
         now = timezone.now()
         # Only accounts that hold something on the node or in the books, or did last time.

@@ -4,8 +4,9 @@ import json
 
 import redis
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from wallets.cache import rebuild_redis
+from exchange.cache_rebuild import rebuild_all
 
 
 class Command(BaseCommand):
@@ -16,12 +17,20 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the counts as JSON")
 
     def handle(self, *args, dry_run: bool, **options):
+        from exchange.redis import get_redis
+        from operations.recovery import REDIS_SENTINEL
+
         try:
-            counts = rebuild_redis(dry_run=dry_run)
+            counts = rebuild_all(dry_run=dry_run)
+            if not dry_run:
+                get_redis().set(REDIS_SENTINEL, timezone.now().isoformat())
         except redis.RedisError as exc:
             raise CommandError(f"Redis is unreachable: {exc}") from exc
         if options["json"]:
             self.stdout.write(json.dumps({"dry_run": dry_run, **counts}, sort_keys=True))
             return
         verb = "would write" if dry_run else "wrote"
-        self.stdout.write(f"{verb} {counts['keys']} keys for {counts['accounts']} accounts")
+        self.stdout.write(
+            f"{verb} {counts['keys']} keys for {counts['accounts']} accounts and "
+            f"{counts['histories']} ownership histories ({counts['transfers']} transfers)"
+        )

@@ -1,0 +1,114 @@
+"""Printing and recording the benchmarks' figures: plain tables, pass/fail checks, JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [all(_is_number(row[i]) for row in cells[1:] if row[i]) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if numeric[i] else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+
+    out = [line(cells[0]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells[1:]]
+    return "\n".join(out)
+
+
+def load_table(runs: list[dict]) -> str:
+    """One row per load run (bench/load.py results)."""
+    return table(
+        [
+            "run",
+            "tool",
+            "conns",
+            "requests",
+            "seconds",
+            "req/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+            "errors",
+            "status codes",
+            "client cpu s",
+        ],
+        [
+            [
+                r["label"],
+                r["tool"],
+                r.get("connections") or f"<={r.get('max_connections')}",
+                r["requests"],
+                r["seconds"],
+                r["throughput_rps"],
+                r["p50_ms"],
+                r["p95_ms"],
+                r["p99_ms"],
+                r["max_ms"],
+                r["errors"],
+                " ".join(f"{k}:{v}" for k, v in r["status"].items()),
+                r.get("client_cpu_s"),
+            ]
+            for r in runs
+        ],
+    )
+
+
+class Checks:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, what: str, value, target: str, ok: bool | None, *, info: bool = False) -> None:
+        """``ok`` None: not measured (counted as missed). ``info``: an expectation, not a
+        target (shown as "as expected" or "unexpected", never failing the run)."""
+        self.rows.append({"check": what, "value": value, "target": target, "ok": ok, "info": info})
+
+    @property
+    def all_ok(self) -> bool:
+        return all(r["ok"] for r in self.rows if not r["info"])
+
+    @staticmethod
+    def _result(row: dict) -> str:
+        if row["info"]:
+            return "as expected" if row["ok"] else "unexpected (info)"
+        return "PASS" if row["ok"] else ("n/a" if row["ok"] is None else "FAIL")
+
+    def text(self) -> str:
+        return table(
+            ["check", "value", "target", "result"],
+            [[r["check"], r["value"], r["target"], self._result(r)] for r in self.rows],
+        )
+
+
+def loadavg() -> dict:
+    one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+    return {"1min": float(one), "5min": float(five), "15min": float(fifteen)}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def write_json(path: Path, results: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")

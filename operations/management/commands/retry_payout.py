@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from exchange.errors import ApplicationError
+from wallets.models import Payout, PayoutState
+
+
+class Command(BaseCommand):
+    help = (
+        "Put a failed payout back to work (stored transactions are relayed again, never rebuilt)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("payout_id", type=int)
+        parser.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
+        parser.add_argument("--staff", required=True, help="the staff username taking the action")
+        parser.add_argument("--address", help="a new address (only for a payout never built)")
+        parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(
+        self,
+        *args,
+        payout_id: int,
+        reason: str,
+        staff: str,
+        address: str | None,
+        dry_run: bool,
+        **options,
+    ):
+        from orders.services import order_retry_payout, swap_retry_payout
+
+        payout = Payout.objects.filter(id=payout_id).first()
+        if payout is None:
+            raise CommandError(f"payout {payout_id}: no such payout")
+        actor = get_user_model().objects.filter(username=staff, is_staff=True).first()
+        if actor is None:
+            raise CommandError(f"--staff: {staff!r} is not a staff user")
+        if payout.state != PayoutState.FAILED:
+            raise CommandError(
+                f"payout {payout_id} is {payout.state}, not failed: nothing to retry"
+            )
+        if not dry_run:
+            retry = order_retry_payout if payout.owner_kind == "order" else swap_retry_payout
+            try:
+                payout = retry(payout_id=payout.id, actor=actor, reason=reason, address=address)
+            except ApplicationError as exc:
+                raise CommandError(f"payout {payout_id}: {exc.message}") from exc
+        result = {"payout": payout.id, "state": payout.state, "dry_run": dry_run}
+        self.stdout.write(
+            json.dumps(result) if options["json"] else f"payout {payout.id}: {payout.state}"
+        )

@@ -1,0 +1,225 @@
+"""Self-healing: find every piece of work that should be moving and enqueue its next step.
+
+A lost broker message (Redis wiped, a worker killed) delays work but never loses it: the
+database says what is in flight, and this sweep (every 2 minutes) enqueues the next saga
+step of each. Every step it enqueues is safe to run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from exchange.redis import get_redis
+from exchange.single_flight import single_flight
+from orders.models import PAYING_STATES, EscrowOrder, OrderState, SwapOrder, SwapState
+from wallets.models import (
+    AccountPurpose,
+    AccountState,
+    Chain,
+    Deposit,
+    Payout,
+    PayoutState,
+    WalletAccount,
+)
+
+logger = logging.getLogger(__name__)
+
+REDIS_SENTINEL = "cache:built"
+
+
+def _owners_with_uncredited_deposits(kind: str, cutoff) -> set[int]:
+    return set(
+        Deposit.objects.filter(
+            credited_at__isnull=True,
+            dropped=False,
+            account__owner_kind=kind,
+            updated_at__lt=cutoff,
+        ).values_list("account__owner_id", flat=True)
+    )
+
+
+@single_flight("recovery-sweep", ttl=300)
+def recovery_sweep() -> dict[str, int]:
+    """Enqueue the next step of everything quiet for RECOVERY_AFTER_SECONDS."""
+    from orders.tasks import (
+        order_advance_task,
+        order_apply_deposits_task,
+        swap_advance_task,
+        swap_apply_deposits_task,
+    )
+    from wallets.services.payouts import payouts_sweep
+    from wallets.tasks import account_label_task
+
+    cutoff = timezone.now() - timedelta(seconds=settings.RECOVERY_AFTER_SECONDS)
+    counts: dict[str, int] = {}
+
+    orders = _owners_with_uncredited_deposits("order", cutoff) | set(
+        EscrowOrder.objects.filter(state=OrderState.CONFIRMING, updated_at__lt=cutoff).values_list(
+            "id", flat=True
+        )
+    )
+    for order_id in orders:
+        order_apply_deposits_task.delay(order_id)
+    counts["order deposits"] = len(orders)
+    paying = list(
+        EscrowOrder.objects.filter(
+            state__in=[*PAYING_STATES, OrderState.RELEASED], updated_at__lt=cutoff
+        ).values_list("id", flat=True)
+    )
+    for order_id in paying:
+        order_advance_task.delay(order_id)
+    counts["order payouts"] = len(paying)
+
+    swaps = _owners_with_uncredited_deposits("swap", cutoff) | set(
+        SwapOrder.objects.filter(state=SwapState.CONFIRMING, updated_at__lt=cutoff).values_list(
+            "id", flat=True
+        )
+    )
+    for swap_id in swaps:
+        swap_apply_deposits_task.delay(swap_id)
+    counts["swap deposits"] = len(swaps)
+    sending = list(
+        SwapOrder.objects.filter(
+            state__in=[SwapState.SENDING, SwapState.REFUNDING], updated_at__lt=cutoff
+        ).values_list("id", flat=True)
+    )
+    for swap_id in sending:
+        swap_advance_task.delay(swap_id)
+    counts["swap payouts"] = len(sending)
+
+    counts["payouts"] = payouts_sweep()
+
+    unlabelled = list(
+        WalletAccount.objects.filter(
+            chain=Chain.MONERO,
+            purpose=AccountPurpose.DEPOSIT,
+            state=AccountState.ASSIGNED,
+            labelled_at__isnull=True,
+            assigned_at__lt=cutoff,
+        ).values_list("id", flat=True)[:500]
+    )
+    for account_id in unlabelled:
+        account_label_task.delay(account_id)
+    counts["monero labels"] = len(unlabelled)
+    counts["redis rebuilt"] = int(redis_rebuild_if_lost())
+    logger.info("recovery sweep: %s", counts)
+    return counts
+
+
+def redis_rebuild_if_lost() -> bool:
+    """Rewrite the Redis cache keys if Redis lost them (its sentinel key is gone)."""
+    from exchange.cache_rebuild import rebuild_all
+
+    try:
+        if get_redis().exists(REDIS_SENTINEL):
+            return False
+        rebuild_all()
+        get_redis().set(REDIS_SENTINEL, timezone.now().isoformat())
+    except redis.RedisError as exc:
+        logger.warning("recovery sweep: Redis unavailable (%s)", exc)
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class StuckItem:
+    kind: str
+    id: int
+    state: str
+    since: str
+    minutes: int
+    reason: str
+    next_action: str
+
+
+def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
+    """Orders, swaps and payouts in an intermediate state for longer than the threshold."""
+    now = timezone.now()
+    cutoff = now - timedelta(minutes=older_than_minutes)
+    items: list[StuckItem] = []
+
+    def add(kind, obj, reason, action):
+        items.append(
+            StuckItem(
+                kind=kind,
+                id=obj.id,
+                state=obj.state,
+                since=obj.updated_at.isoformat(),
+                minutes=int((now - obj.updated_at).total_seconds() // 60),
+                reason=reason,
+                next_action=action,
+            )
+        )
+
+    order_reasons = {
+        OrderState.CONFIRMING: ("deposits seen, not all confirmed", "wait for blocks, or `rescan`"),
+        OrderState.RELEASING: (
+            "release payout not relayed yet",
+            "see the payout below; `retry_payout ID`",
+        ),
+        OrderState.RELEASED: (
+            "release payout not confirmed yet",
+            "wait for a block; the sweep relays it again",
+        ),
+        OrderState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
+        OrderState.SPLITTING: ("split payouts not confirmed yet", "see the payouts below"),
+        OrderState.FAILED: (
+            "a payout was refused by the node",
+            "fix the cause, then `retry_payout ID`",
+        ),
+        OrderState.DISPUTED: ("waiting for staff", "resolve it in the admin"),
+    }
+    for order in EscrowOrder.objects.filter(
+        state__in=order_reasons, updated_at__lt=cutoff
+    ).order_by("id"):
+        add("order", order, *order_reasons[order.state])
+    swap_reasons = {
+        SwapState.CONFIRMING: (
+            "deposit seen, not confirmed (or no fresh rate)",
+            "wait, check /api/rates",
+        ),
+        SwapState.EXCHANGING: ("exchange not finished", "the sweep retries it"),
+        SwapState.SENDING: ("payout not confirmed yet", "see the payout below"),
+        SwapState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
+        SwapState.ACTION_REQUIRED: (
+            "waiting for the customer",
+            "the customer accepts or refunds; staff may refund",
+        ),
+        SwapState.FAILED: (
+            "a payout was refused by the node",
+            "fix the cause, then `retry_payout ID`",
+        ),
+    }
+    for swap in SwapOrder.objects.filter(state__in=swap_reasons, updated_at__lt=cutoff).order_by(
+        "id"
+    ):
+        add("swap", swap, *swap_reasons[swap.state])
+    payout_reasons = {
+        PayoutState.PENDING: (
+            "not built: the node was unreachable or funds locked",
+            "the sweep retries; check /healthz",
+        ),
+        PayoutState.SIGNED: (
+            "built, not relayed",
+            "the sweep relays the stored bytes; check /healthz",
+        ),
+        PayoutState.RELAYED: (
+            "relayed, not confirmed",
+            "wait for a block; relayed again after PAYOUT_RERELAY_AFTER_SECONDS",
+        ),
+        PayoutState.FAILED: ("refused by the node", "fix the cause, then `retry_payout ID`"),
+    }
+    for payout in Payout.objects.filter(state__in=payout_reasons, updated_at__lt=cutoff).order_by(
+        "id"
+    ):
+        reason, action = payout_reasons[payout.state]
+        if payout.last_error:
+            reason = f"{reason} ({payout.last_error[:120]})"
+        add("payout", payout, reason, action)
+    return items
