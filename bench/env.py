@@ -468,3 +468,75 @@ def node_traffic(before: list[dict], after: list[dict], *, node_pids: set[int]) 
             for r in clients
         ],
     }
+
+
+# --- CPU accounting ------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes (all their threads), so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLOCK_TICKS
+
+
+def pids_named(name: str) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            info = _ppid_and_name(int(entry.name))
+            if info and info[1] == name:
+                out.append(int(entry.name))
+    return out
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds per group of processes over a stretch of time, and what the rest of the
+    machine (anything not in a group: another user's test run, say) used meanwhile.
+
+    ``groups`` maps a name to a function returning the group's pids (called at start and
+    at stop; a process that exits in between loses its share)."""
+
+    def __init__(self, groups: dict):
+        self.groups = groups
+
+    def __enter__(self) -> CpuMeter:
+        self.pids = {name: list(fn()) for name, fn in self.groups.items()}
+        self.started = time.monotonic()
+        self.before = {name: cpu_seconds(pids) for name, pids in self.pids.items()}
+        self.busy_before = machine_busy_seconds()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.monotonic() - self.started
+        pids = {name: sorted(set(self.pids[name]) | set(fn())) for name, fn in self.groups.items()}
+        self.used = {name: max(0.0, cpu_seconds(p) - self.before[name]) for name, p in pids.items()}
+        self.busy = machine_busy_seconds() - self.busy_before
+
+    def result(self, requests: int, *, extra: dict | None = None) -> dict:
+        """Cores used per group, CPU ms per request per group, and the rest of the machine."""
+        used = dict(self.used)
+        used.update(extra or {})
+        used["other"] = max(0.0, self.busy - sum(used.values()))
+        return {
+            "seconds": round(self.seconds, 2),
+            "machine_busy_cores": round(self.busy / self.seconds, 2) if self.seconds else None,
+            "cores": {k: round(v / self.seconds, 2) for k, v in used.items()},
+            "ms_per_request": {
+                k: round(v * 1000 / requests, 2) if requests else None for k, v in used.items()
+            },
+        }

@@ -7,7 +7,8 @@ error count (transport errors, timeouts and non-2xx answers).
 
 - ``open_loop``: requests are *scheduled* at a fixed rate (request i at start + i/rate),
   whatever the server does, on a pool of keep-alive connections (a new one opens when
-  every open one is busy, up to ``max_connections``). Latency runs from the scheduled
+  every open one is busy, up to ``max_connections``; one idle for over a second is not
+  reused, as gunicorn may be closing it). Latency runs from the scheduled
   time, so a slow server or a late client shows up in the figures instead of lowering
   the rate (no coordinated omission). Python asyncio over raw sockets: at 100-1,000
   requests/s it uses a few percent of a core (``client_cpu_s`` says how much).

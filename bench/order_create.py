@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import signal
 import socket
 import statistics
@@ -63,7 +64,16 @@ from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from bench import load  # noqa: E402
-from bench.report import Checks, load_table, loadavg, now_iso, say, table, write_json  # noqa: E402
+from bench.report import (  # noqa: E402
+    Checks,
+    cpu_table,
+    load_table,
+    loadavg,
+    now_iso,
+    say,
+    table,
+    write_json,
+)
 from exchange.models import IdempotencyKey  # noqa: E402
 from exchange.redis import get_redis  # noqa: E402
 from orders.models import EscrowOrder, OrderEvent, VendorProfile  # noqa: E402
@@ -345,6 +355,26 @@ def drain_queues(timeout: float = 120.0) -> float:
     return round(time.monotonic() - started, 1)
 
 
+def cpu_groups(web: env.Process, worker: env.Process) -> dict:
+    return {
+        "web": lambda: [web.pid, *env.descendants(web.pid)],
+        "worker": lambda: [worker.pid, *env.descendants(worker.pid)],
+        "mariadb": lambda: env.pids_named("mariadbd"),
+        "redis": lambda: env.pids_named("redis-server"),
+        "bench": lambda: [os.getpid()],
+    }
+
+
+def metered(groups: dict, run_fn) -> dict:
+    """Run one load run and add the CPU it cost, per process group (``cpu``)."""
+    with env.CpuMeter(groups) as meter:
+        run = run_fn()
+    extra = {"wrk": run["client_cpu_s"]} if run["tool"] == "wrk" else None
+    run["cpu"] = meter.result(run["answered"], extra=extra)
+    run["loadavg_after"] = loadavg()
+    return run
+
+
 def rss(web: env.Process, worker: env.Process) -> dict:
     return {"web": env.tree_rss(web.pid), "worker": env.tree_rss(worker.pid)}
 
@@ -400,13 +430,17 @@ def run_load(args, people: dict, web: env.Process, worker: env.Process, results:
 
     ensure_pool(WARMUP_ORDERS, "warm-up")
     say(f"  warm-up: {WARMUP_ORDERS} orders, {TOPUP_CONNECTIONS} connections")
-    warm = load.closed_loop(
-        url,
-        with_keys(templates),
-        connections=TOPUP_CONNECTIONS,
-        requests=WARMUP_ORDERS,
-        duration=120,
-        label="warm-up",
+    groups = cpu_groups(web, worker)
+    warm = metered(
+        groups,
+        lambda: load.closed_loop(
+            url,
+            with_keys(templates),
+            connections=TOPUP_CONNECTIONS,
+            requests=WARMUP_ORDERS,
+            duration=120,
+            label="warm-up",
+        ),
     )
     runs.append(warm)
     results["drain_after_warmup_s"] = drain_queues()
@@ -417,15 +451,18 @@ def run_load(args, people: dict, web: env.Process, worker: env.Process, results:
         cap = args.saturation_cap
         ensure_pool(cap, f"saturation {conns}")
         say(f"  saturation: wrk, {conns} connections, {args.saturation_seconds:g} s (<= {cap})")
-        run = load.saturate(
-            url,
-            templates,
-            tool=args.tool,
-            connections=conns,
-            duration=args.saturation_seconds,
-            requests=cap,
-            key_header="Idempotency-Key",
-            label=f"saturation c={conns}",
+        run = metered(
+            groups,
+            lambda conns=conns, cap=cap: load.saturate(
+                url,
+                templates,
+                tool=args.tool,
+                connections=conns,
+                duration=args.saturation_seconds,
+                requests=cap,
+                key_header="Idempotency-Key",
+                label=f"saturation c={conns}",
+            ),
         )
         runs.append(run)
         say(f"    {run['throughput_rps']} req/s, p99 {run['p99_ms']} ms, errors {run['errors']}")
@@ -434,12 +471,15 @@ def run_load(args, people: dict, web: env.Process, worker: env.Process, results:
     planned = int(args.rate * args.steady_seconds)
     ensure_pool(planned, "steady rate")
     say(f"  steady: {args.rate:g} requests/s for {args.steady_seconds:g} s (open loop)")
-    steady = load.open_loop(
-        url,
-        with_keys(templates),
-        rate=args.rate,
-        duration=args.steady_seconds,
-        label=f"steady {args.rate:g}/s",
+    steady = metered(
+        groups,
+        lambda: load.open_loop(
+            url,
+            with_keys(templates),
+            rate=args.rate,
+            duration=args.steady_seconds,
+            label=f"steady {args.rate:g}/s",
+        ),
     )
     runs.append(steady)
     say(f"    p50 {steady['p50_ms']} ms, p99 {steady['p99_ms']} ms, errors {steady['errors']}")
@@ -450,13 +490,16 @@ def run_load(args, people: dict, web: env.Process, worker: env.Process, results:
         ensure_pool(remaining, "top-up")
         say(f"  top-up: {remaining} more orders to reach {args.orders:,} since the warm-up")
         runs.append(
-            load.closed_loop(
-                url,
-                with_keys(templates),
-                connections=TOPUP_CONNECTIONS,
-                requests=remaining,
-                duration=300,
-                label="top-up",
+            metered(
+                groups,
+                lambda: load.closed_loop(
+                    url,
+                    with_keys(templates),
+                    connections=TOPUP_CONNECTIONS,
+                    requests=remaining,
+                    duration=300,
+                    label="top-up",
+                ),
             )
         )
     results["drain_after_load_s"] = drain_queues()
@@ -501,6 +544,8 @@ def print_results(results: dict) -> None:
         "(latency: wrk and the closed loop from send to answer; the open loop from each "
         "request's scheduled time; client cpu s: the load generator's own CPU time)"
     )
+    say()
+    say(cpu_table(results["runs"]))
     rs = results["rss_summary"]
     say()
     say(f"== RSS across {results['orders_since_warmup']:,} orders (VmRSS, MiB) ==")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import signal
 import statistics
 import sys
@@ -55,7 +56,16 @@ from django.db import connections, transaction  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from bench import load  # noqa: E402
-from bench.report import Checks, load_table, loadavg, now_iso, say, table, write_json  # noqa: E402
+from bench.report import (  # noqa: E402
+    Checks,
+    cpu_table,
+    load_table,
+    loadavg,
+    now_iso,
+    say,
+    table,
+    write_json,
+)
 from rates.liquidity import liquidity_available  # noqa: E402
 from rates.providers.base import _instances as provider_instances  # noqa: E402
 from rates.services import rate_cache_clear, rates_refresh  # noqa: E402
@@ -126,7 +136,23 @@ def market_prepare() -> dict:
 # --- HTTP ------------------------------------------------------------------------------------------
 
 
-def http_runs(args, results: dict) -> None:
+def metered(web: env.Process, run_fn) -> dict:
+    """Run one load run and add the CPU it cost, per process group (``cpu``)."""
+    groups = {
+        "web": lambda: [web.pid, *env.descendants(web.pid)],
+        "mariadb": lambda: env.pids_named("mariadbd"),
+        "redis": lambda: env.pids_named("redis-server"),
+        "bench": lambda: [os.getpid()],
+    }
+    with env.CpuMeter(groups) as meter:
+        run = run_fn()
+    extra = {"wrk": run["client_cpu_s"]} if run["tool"] == "wrk" else None
+    run["cpu"] = meter.result(run["answered"], extra=extra)
+    run["loadavg_after"] = loadavg()
+    return run
+
+
+def http_runs(args, web: env.Process, results: dict) -> None:
     url = env.WEB_URL
     runs: list[dict] = []
     results["runs"] = runs
@@ -159,8 +185,11 @@ def http_runs(args, results: dict) -> None:
         ("POST /api/quotes", "quotes", load.cycle(quote_requests())),
     ):
         say(f"  {name}: {args.rate:g}/s for {args.seconds:g} s (open loop)")
-        run = load.open_loop(
-            url, factory, rate=args.rate, duration=args.seconds, label=f"{path} {args.rate:g}/s"
+        run = metered(
+            web,
+            lambda factory=factory, path=path: load.open_loop(
+                url, factory, rate=args.rate, duration=args.seconds, label=f"{path} {args.rate:g}/s"
+            ),
         )
         runs.append(run)
         say(f"    p50 {run['p50_ms']} ms, p99 {run['p99_ms']} ms, errors {run['errors']}")
@@ -169,13 +198,16 @@ def http_runs(args, results: dict) -> None:
         ("POST /api/quotes", "quotes", quote_requests()),
     ):
         say(f"  {name}: saturation, {args.connections} connections, {args.saturation_seconds:g} s")
-        run = load.saturate(
-            url + templates[0].path,
-            templates,
-            tool=args.tool,
-            connections=args.connections,
-            duration=args.saturation_seconds,
-            label=f"{path} saturation",
+        run = metered(
+            web,
+            lambda templates=templates, path=path: load.saturate(
+                url + templates[0].path,
+                templates,
+                tool=args.tool,
+                connections=args.connections,
+                duration=args.saturation_seconds,
+                label=f"{path} saturation",
+            ),
         )
         runs.append(run)
         say(f"    {run['throughput_rps']} req/s, p99 {run['p99_ms']} ms, errors {run['errors']}")
@@ -389,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         say()
         say("-- HTTP --")
         results["loadavg_before_load"] = loadavg()
-        http_runs(args, results)
+        http_runs(args, web, results)
         results["loadavg_after_load"] = loadavg()
         web.stop()
         web = None
@@ -419,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
             "(latency: the open loop from each request's scheduled time, wrk and the closed "
             "loop from send to answer; client cpu s: the load generator's own CPU time)"
         )
+        say()
+        say(cpu_table(results["runs"]))
     if results.get("refresh"):
         print_refresh(results["refresh"])
     checks = verdicts(results)

@@ -74,6 +74,30 @@ def load_table(runs: list[dict]) -> str:
     )
 
 
+CPU_GROUPS = ("web", "worker", "mariadb", "redis", "bench", "wrk", "other")
+
+
+def cpu_table(runs: list[dict]) -> str:
+    """CPU per request by process group for the runs that were metered."""
+    metered = [r for r in runs if r.get("cpu")]
+    groups = [g for g in CPU_GROUPS if any(g in r["cpu"]["ms_per_request"] for r in metered)]
+    rows = []
+    for r in metered:
+        per = r["cpu"]["ms_per_request"]
+        known = sum(v for k, v in per.items() if k != "other" and v is not None)
+        rows.append(
+            [r["label"], r["cpu"]["machine_busy_cores"]]
+            + [per.get(g, "") for g in groups]
+            + [round(known, 2), r.get("loadavg_after", {}).get("1min")]
+        )
+    return "CPU per request, ms (machine: 2 cores; other = everything else on the machine)\n" + (
+        table(
+            ["run", "busy cores", *groups, "ours total", "load 1m after"],
+            rows,
+        )
+    )
+
+
 class Checks:
     def __init__(self) -> None:
         self.rows: list[dict] = []

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rates",
     "operations",
     "webhooks",
+    "web",
 ]
 
 MIDDLEWARE = [

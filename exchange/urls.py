@@ -19,4 +19,6 @@ urlpatterns = [
     path("api/", include("orders.urls")),
     path("api/", include("rates.urls")),
     path("api/", include("webhooks.urls")),
+    path("", include("web.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
 ]

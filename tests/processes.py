@@ -10,6 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+import kombu.exceptions
+import redis
+
 from tests.testenv import ROOT, SLOT, TEST_DATABASE_URL
 
 LOG_DIR = ROOT / "var" / f"test-logs-{SLOT}"
@@ -119,8 +122,13 @@ def wait_for_worker(proc: Process, timeout: float = 60.0) -> None:
     while time.monotonic() < deadline:
         if not proc.alive():
             raise RuntimeError(f"worker {proc.name} died:\n{proc.log_tail()}")
-        if app.control.ping(destination=destination, timeout=0.5):
-            return
+        try:
+            # A fresh connection each time: the broker may just have been restarted.
+            with app.connection_for_write() as connection:
+                if app.control.ping(destination=destination, timeout=0.5, connection=connection):
+                    return
+        except (OSError, redis.RedisError, kombu.exceptions.KombuError):
+            time.sleep(0.2)
     raise RuntimeError(f"worker {proc.name} did not answer a ping:\n{proc.log_tail()}")
 
 

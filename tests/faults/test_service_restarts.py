@@ -1,0 +1,96 @@
+"""Redis wiped and restarted, MariaDB restarted, in the middle of work: nothing is lost."""
+
+from __future__ import annotations
+
+import time
+
+from django.db import connections
+
+from operations.recovery import recovery_sweep
+from orders.models import EscrowOrder, OrderState
+from tests.chain import drive, mine, pay
+from tests.faults.services import mariadb_restart, redis_restart
+from tests.flows import AMOUNT, assert_books_match, create, pay_and_escrow, state_of
+from tests.orders.test_exactly_once import spends_from
+from wallets.models import Deposit, Payout
+from wallets.services import deposits_scan
+
+
+def _mid_flow(buyer, vendor, celery_worker):
+    """One order with a payout waiting in the queue, one with a deposit not yet credited."""
+    released = create(buyer, vendor, "BTC")
+    pay_and_escrow(released, "BTC")
+    confirming = create(buyer, vendor, "BTC")
+    celery_worker.proc.stop()
+    buyer.api.post(f"/api/orders/{released['id']}/release", {}, format="json")
+    pay("bitcoin", confirming["deposit_address"], AMOUNT["BTC"])
+    mine("bitcoin")
+    deposits_scan(chain="bitcoin")
+    return released, confirming
+
+
+def _finish(released, confirming, proof) -> None:
+    time.sleep(2.5)
+    recovery_sweep()
+    drive(
+        "bitcoin",
+        lambda: state_of(confirming["id"]) == OrderState.ESCROWED,
+        what="escrowed",
+        timeout=120,
+    )
+    drive(
+        "bitcoin",
+        lambda: state_of(released["id"]) == OrderState.COMPLETED,
+        what="completed",
+        mine_each=1,
+        timeout=120,
+    )
+    row = EscrowOrder.objects.get(id=released["id"])
+    payouts = list(Payout.objects.filter(owner_kind="order", owner_id=row.id))
+    spends = spends_from(row.account)
+    proof.update(
+        expected=1,
+        made=len(payouts),
+        duplicated=max(0, len(spends) - 1),
+        lost=sum(
+            1
+            for o in (released, confirming)
+            if state_of(o["id"]) not in (OrderState.COMPLETED, OrderState.ESCROWED)
+        ),
+    )
+    assert len(payouts) == 1
+    assert spends == {payouts[0].txid}
+    assert (
+        Deposit.objects.filter(
+            account__escrow_order__id=confirming["id"], credited_at__isnull=False
+        ).count()
+        == 1
+    )
+    assert_books_match(row)
+
+
+def test_redis_wiped_and_restarted_mid_flow_loses_nothing(buyer, vendor, celery_worker, proof):
+    proof.update(
+        scenario="Redis wiped and restarted mid-flow",
+        injected="SHUTDOWN NOSAVE + start, with a payout queued and a deposit confirming",
+    )
+    released, confirming = _mid_flow(buyer, vendor, celery_worker)
+
+    redis_restart()
+    celery_worker.restart()
+
+    _finish(released, confirming, proof)
+
+
+def test_mariadb_restarted_mid_flow_loses_nothing(buyer, vendor, celery_worker, proof):
+    proof.update(
+        scenario="MariaDB restarted mid-flow",
+        injected="clean shutdown, 2 s down, start, with a payout queued and a deposit confirming",
+    )
+    released, confirming = _mid_flow(buyer, vendor, celery_worker)
+    celery_worker.restart()  # the worker meets the restart while it works
+
+    mariadb_restart(down_for=2.0)
+    connections.close_all()
+
+    _finish(released, confirming, proof)

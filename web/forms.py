@@ -1,0 +1,75 @@
+"""Forms of the order pages. Amounts are typed in whole units and leave as base units."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django import forms
+
+from exchange.money import DECIMALS
+from orders.models import Currency
+
+_WHOLE_UNITS = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,12})?$")
+
+
+def whole_to_base_units(text: str, currency: str) -> int:
+    """``"0.05", "BTC"`` → ``5000000``. Decimal arithmetic only; raises ValidationError
+    for anything that is not a plain positive decimal with at most the currency's places."""
+    text = (text or "").strip().replace(",", ".")
+    if not _WHOLE_UNITS.match(text):
+        raise forms.ValidationError(f"enter an amount in {currency}, such as 0.05")
+    places = DECIMALS[currency]
+    if "." in text and len(text.split(".", 1)[1]) > places:
+        raise forms.ValidationError(f"{currency} has at most {places} decimal places")
+    base = int(Decimal(text).scaleb(places))
+    if base <= 0:
+        raise forms.ValidationError("must be more than zero")
+    return base
+
+
+class OrderCreateForm(forms.Form):
+    """A new escrow order, as the buyer types it."""
+
+    currency = forms.ChoiceField(choices=Currency.choices, initial=Currency.BTC)
+    amount = forms.CharField(
+        max_length=32,
+        help_text="In whole units, e.g. 0.05 BTC.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    vendor = forms.CharField(
+        max_length=150,
+        label="Vendor username",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+    description = forms.CharField(max_length=500, required=False)
+    refund_address = forms.CharField(
+        max_length=128,
+        required=False,
+        help_text="Where a refund goes. You can also set it later.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "data-validate": "address",
+                "data-currency-source": "id_currency",
+            }
+        ),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "currency" in data and "amount" in data:
+            try:
+                data["amount_base_units"] = whole_to_base_units(data["amount"], data["currency"])
+            except forms.ValidationError as error:
+                self.add_error("amount", error)
+        return data
+
+
+class OrderActionForm(forms.Form):
+    """Release, refund or dispute: an optional reason (the dispute service requires one)
+    and the confirmation that the customer has seen what the action does."""
+
+    reason = forms.CharField(max_length=500, required=False)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)

@@ -1,0 +1,36 @@
+"""URLs of the web pages (mounted at the site root, after the API and the admin)."""
+
+from django.urls import path
+
+from web import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.swap_page, name="swap"),
+    path("swaps/<uuid:public_id>/", views.swap_checkout, name="swap-checkout"),
+    path("swaps/<uuid:public_id>/status.json", views.swap_status_json, name="swap-status"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/new/", views.order_new, name="order-new"),
+    path("orders/<int:order_id>/", views.order_detail, name="order"),
+    path("orders/<int:order_id>/pay/", views.order_checkout, name="order-pay"),
+    path("orders/<int:order_id>/status.json", views.order_status_json, name="order-status"),
+    path(
+        "orders/<int:order_id>/release/",
+        views.order_action,
+        {"action": "release"},
+        name="order-release",
+    ),
+    path(
+        "orders/<int:order_id>/refund/",
+        views.order_action,
+        {"action": "refund"},
+        name="order-refund",
+    ),
+    path(
+        "orders/<int:order_id>/dispute/",
+        views.order_action,
+        {"action": "dispute"},
+        name="order-dispute",
+    ),
+]
