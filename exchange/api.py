@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -34,6 +35,7 @@ class ApiRoot(APIView):
 
     permission_classes = [permissions.AllowAny]
 
+    @extend_schema(exclude=True)
     def get(self, request, format=None):  # noqa: A002 - DRF's signature
         return Response(
             {

@@ -104,8 +104,21 @@ class OrderOutputSerializer(serializers.Serializer):
         return PayoutSerializer(order_payouts(order), many=True).data
 
 
+class OrderPageSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "OrderPage"
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OrderOutputSerializer(many=True)
+
+
 class OrderListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OrderCreate"
+
         currency = serializers.ChoiceField(choices=Currency.values)
         amount = BaseUnitsField()
         vendor = serializers.CharField(max_length=150)
@@ -117,6 +130,9 @@ class OrderListCreateApi(APIView):
         )
 
     class FilterSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OrderFilter"
+
         state = serializers.ChoiceField(choices=OrderState.values, required=False)
         currency = serializers.ChoiceField(choices=Currency.values, required=False)
         role = serializers.ChoiceField(choices=["buyer", "vendor"], required=False)
@@ -127,7 +143,7 @@ class OrderListCreateApi(APIView):
             OpenApiParameter("currency", enum=Currency.values),
             OpenApiParameter("role", enum=["buyer", "vendor"]),
         ],
-        responses=OrderOutputSerializer(many=True),
+        responses=OrderPageSerializer,
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
@@ -171,6 +187,9 @@ def _order(request, order_id: int) -> EscrowOrder:
 
 class OrderDetailApi(APIView):
     class PatchSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OrderPatch"
+
         refund_address = serializers.CharField(max_length=128)
 
     @extend_schema(responses=OrderOutputSerializer)
@@ -228,6 +247,9 @@ class OrderDisputeApi(_OrderActionApi):
 
 class OrderHistoryApi(APIView):
     class EventSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OrderEvent"
+
         at = serializers.DateTimeField(source="created_at")
         kind = serializers.CharField()
         from_state = serializers.CharField()
@@ -237,6 +259,9 @@ class OrderHistoryApi(APIView):
         data = serializers.JSONField()
 
     class TransferSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OwnershipTransfer"
+
         at = serializers.DateTimeField(source="created_at")
         from_party = serializers.CharField()
         to_party = serializers.CharField()
@@ -246,7 +271,14 @@ class OrderHistoryApi(APIView):
         def get_amount(self, transfer) -> str:
             return str(transfer.amount)
 
-    @extend_schema(responses=serializers.DictField())
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OrderHistory"
+
+        events = serializers.ListField(child=serializers.DictField())
+        ownership = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request, order_id: int):
         history = order_history(_order(request, order_id))
         return Response(
@@ -262,7 +294,18 @@ class OrderAccountApi(APIView):
 
     currency: str = ""
 
-    @extend_schema(responses=serializers.DictField())
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OrderAccount"
+
+        order = serializers.IntegerField()
+        account_index = serializers.IntegerField(allow_null=True)
+        address = serializers.CharField()
+        state = serializers.CharField()
+        balance = serializers.DictField()
+        deposits = DepositSerializer(many=True)
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request, order_id: int):
         order = _order(request, order_id)
         if order.currency != self.currency:

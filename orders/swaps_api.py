@@ -96,6 +96,9 @@ class SwapCreateApi(APIView):
     permission_classes = [SwapsOpen]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "SwapCreate"
+
         quote_id = serializers.UUIDField()
         payout_address = serializers.CharField(max_length=128)
         refund_address = serializers.CharField(max_length=128)

@@ -12,6 +12,7 @@ from exchange.fields import BaseUnitsField
 from exchange.idempotency import idempotent
 from exchange.money import to_display
 from exchange.permissions import SwapsOpen
+from orders.models import Currency
 from rates.liquidity import liquidity_available
 from rates.models import QuoteKind, RateSnapshot
 from rates.quotes import CURRENCIES, quote_create
@@ -23,7 +24,19 @@ class RatesApi(APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses=serializers.DictField())
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "Rates"
+
+        pair = serializers.CharField()
+        rate = serializers.CharField()
+        fetched_at = serializers.DateTimeField()
+        age_seconds = serializers.FloatField()
+        sources = serializers.ListField(child=serializers.DictField())
+        spread_bps = serializers.DictField(child=serializers.IntegerField())
+        available = serializers.DictField(child=serializers.CharField())
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request):
         current = rate_current()
         snapshot = RateSnapshot.objects.filter(id=current.snapshot_id).first()
@@ -89,8 +102,11 @@ class QuoteCreateApi(APIView):
     permission_classes = [SwapsOpen]
 
     class InputSerializer(serializers.Serializer):
-        from_currency = serializers.ChoiceField(choices=CURRENCIES)
-        to_currency = serializers.ChoiceField(choices=CURRENCIES)
+        class Meta:
+            ref_name = "QuoteCreate"
+
+        from_currency = serializers.ChoiceField(choices=Currency.choices)
+        to_currency = serializers.ChoiceField(choices=Currency.choices)
         amount_from = BaseUnitsField(required=False)
         amount_to = BaseUnitsField(required=False)
         type = serializers.ChoiceField(choices=QuoteKind.values, default=QuoteKind.FIXED)

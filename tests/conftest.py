@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import json
 import shutil
+import time
+from pathlib import Path
 
 import pytest
+import requests
 
 from orders.models import VendorProfile
 from tests.chain import CHAIN_OF, receiver
 from tests.factories import fill_pool
 from tests.people import make_person
-from tests.processes import start_worker
+from tests.processes import PYTHON, Process, start_worker, wait_until
+from tests.testenv import PORT_BASE, ROOT, SLOT
 from wallets.models import Chain
 from wallets.services import master_wallet_ensure
 
@@ -139,3 +144,68 @@ def vendor(wallets):
         xmr_payout_address=person.receivers["XMR"].address,
     )
     return person
+
+
+# --- the proof record and the API server (fault, security and fuzz suites) ------------
+
+PROOF_DIR = ROOT / "var" / "proof"
+SCENARIOS = PROOF_DIR / f"scenarios-{SLOT}.jsonl"
+API_PORT = PORT_BASE + 90
+
+
+def pytest_collection_finish(session):
+    """A run that includes proof scenarios starts their record afresh."""
+    if any("proof" in getattr(item, "fixturenames", ()) for item in session.items):
+        PROOF_DIR.mkdir(parents=True, exist_ok=True)
+        SCENARIOS.write_text("")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.when == "call":
+        item.proof_passed = report.passed
+    return report
+
+
+@pytest.fixture
+def proof(request):
+    """A test fills this dict (scenario, injected, counts); it is written with the outcome."""
+    record: dict = {"test": request.node.nodeid}
+    started = time.monotonic()
+    yield record
+    record["passed"] = getattr(request.node, "proof_passed", False)
+    record["seconds"] = round(time.monotonic() - started, 1)
+    with Path(SCENARIOS).open("a") as out:
+        out.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+@pytest.fixture(scope="session")
+def api_server(_worker_handle):
+    """gunicorn serving the app on loopback, as the Procfile runs it."""
+    server = Process(
+        "proof-web",
+        [
+            str(Path(PYTHON).parent / "gunicorn"),
+            "exchange.wsgi",
+            "--bind",
+            f"127.0.0.1:{API_PORT}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "30",
+        ],
+    )
+    base = f"http://127.0.0.1:{API_PORT}"
+
+    def up():
+        try:
+            return requests.get(f"{base}/api/", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_until(up, timeout=30, what=f"gunicorn\n{server.log_tail()}")
+    yield base
+    server.stop()

@@ -20,6 +20,9 @@ class ChainStatusApi(APIView):
     chain: str = ""
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ChainStatus"
+
         chain = serializers.CharField()
         network = serializers.CharField()
         reachable = serializers.BooleanField()
@@ -64,9 +67,15 @@ class ValidateAddressApi(APIView):
     chain: str = ""
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AddressInput"
+
         address = serializers.CharField(max_length=256, trim_whitespace=True)
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AddressCheck"
+
         valid = serializers.BooleanField()
         network = serializers.CharField(allow_null=True)
         type = serializers.CharField(allow_null=True)

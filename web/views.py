@@ -93,7 +93,7 @@ def swap_page(request: HttpRequest) -> HttpResponse:
     """Pick a direction and an amount, see the quote, give the addresses, create the swap."""
     if not _swaps_open(request):
         return redirect_to_login(request.get_full_path())
-    return render(request, "web/swap.html", {"currencies": ("BTC", "XMR")})
+    return render(request, "web/swap.html")
 
 
 @require_GET

@@ -28,6 +28,9 @@ class EndpointCreatedSerializer(EndpointSerializer):
 
 class WebhookListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "WebhookCreate"
+
         url = serializers.URLField(max_length=500)
         events = serializers.ListField(
             child=serializers.ChoiceField(choices=EVENT_TYPES), required=False, default=list

@@ -12,9 +12,9 @@ import requests
 from orders.models import OrderState
 from tests.chain import drive
 from tests.factories import fill_pool
-from tests.faults.conftest import measure
 from tests.faults.test_payout_crashes import escrow_many
 from tests.flows import AMOUNT, state_of
+from tests.load import measure
 from wallets.models import Payout, PayoutState
 from wallets.regtest import processes, regtest_up, running_pid
 
