@@ -1,4 +1,4 @@
-.PHONY: setup run test lint format bench
+.PHONY: setup run test proof lint format
 
 # Install and set up everything (idempotent).
 setup:
@@ -11,6 +11,10 @@ run:
 # Set up, then run the whole test suite against real MariaDB, Redis and regtest nodes.
 test:
 	scripts/test.sh $(ARGS)
+
+# The fault, security, fuzzing and load suites, with one summary table (ARGS=--long: longer).
+proof:
+	scripts/proof.sh $(ARGS)
 
 lint:
 	.venv/bin/ruff check .

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from orders.models import EscrowOrder
+from orders.models import EscrowOrder, SwapOrder
 from ownership.models import OwnershipTransfer
 from wallets.models import Deposit, Payout
 
@@ -82,3 +82,13 @@ def swap_amount_to(swap) -> int:
     if payout and payout.network_fee:
         return payout.sent_amount
     return max(0, swap.amount_to_gross - settings.SWAP_NETWORK_FEE[swap.to_currency])
+
+
+def swap_visible_to(user, public_id) -> SwapOrder | None:
+    """The swap if ``user`` may see it: its owner or staff for a swap made by a signed-in
+    user; anyone holding the id of a swap made without an account (the id is the
+    capability). None otherwise, or when there is no such swap."""
+    swap = SwapOrder.objects.select_related("account").filter(public_id=public_id).first()
+    if swap is None or (swap.user_id and not (user.is_staff or user.pk == swap.user_id)):
+        return None
+    return swap

@@ -14,7 +14,7 @@ from exchange.money import payment_uri, to_display
 from exchange.permissions import SwapsOpen
 from orders import services
 from orders.models import SwapOrder
-from orders.selectors import swap_payment, swap_payouts
+from orders.selectors import swap_payment, swap_payouts, swap_visible_to
 
 
 class SwapOutputSerializer(serializers.Serializer):
@@ -84,10 +84,8 @@ class SwapOutputSerializer(serializers.Serializer):
 def _swap(request, public_id) -> SwapOrder:
     """The swap if the caller may see it: its owner or staff; anyone holding the id of a
     swap made without an account. 404 otherwise."""
-    swap = SwapOrder.objects.select_related("account").filter(public_id=public_id).first()
+    swap = swap_visible_to(request.user, public_id)
     if swap is None:
-        raise Http404
-    if swap.user_id and not (request.user.is_staff or request.user.pk == swap.user_id):
         raise Http404
     return swap
 

@@ -23,7 +23,13 @@ from exchange.errors import ApplicationError
 from exchange.money import payment_uri
 from orders import services
 from orders.models import HELD_STATES, EscrowOrder, OrderState, SwapOrder
-from orders.selectors import order_history, order_payment, orders_visible_to, swap_amount_to
+from orders.selectors import (
+    order_history,
+    order_payment,
+    orders_visible_to,
+    swap_amount_to,
+    swap_visible_to,
+)
 from web.forms import OrderActionForm, OrderCreateForm
 from web.status import ORDER_STEPS, SWAP_STEPS, order_status, swap_status
 
@@ -72,10 +78,8 @@ def _swaps_open(request: HttpRequest) -> bool:
 def _swap_or_404(request: HttpRequest, public_id: UUID) -> SwapOrder:
     """The swap if the caller may see it, by the API's rule: the owner or staff for a swap
     made by a signed-in user; anyone holding the id of a swap made without an account."""
-    swap = SwapOrder.objects.select_related("account").filter(public_id=public_id).first()
+    swap = swap_visible_to(request.user, public_id)
     if swap is None:
-        raise Http404
-    if swap.user_id and not (request.user.is_staff or request.user.pk == swap.user_id):
         raise Http404
     return swap
 
