@@ -23,7 +23,8 @@ def _junit() -> dict[str, dict]:
     if not path.exists():
         return {}
     by_file: dict[str, dict] = defaultdict(lambda: {"tests": 0, "failed": 0, "skipped": 0})
-    for case in ET.parse(path).getroot().iter("testcase"):
+    # The junit report is the one pytest just wrote here, not outside input.
+    for case in ET.parse(path).getroot().iter("testcase"):  # noqa: S314
         name = case.get("classname", "").split(".")
         module = ".".join(name[:3]) if len(name) >= 3 else ".".join(name)
         row = by_file[module]
