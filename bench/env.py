@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -192,7 +193,7 @@ def start_listener(*, timeout: float = 30.0) -> Process:
     raise RuntimeError(f"the chain listener did not start:\n{proc.log_tail()}")
 
 
-# --- shared by the HTTP benchmarks (order_create.py, quotes.py) -----------------------------
+# --- shared by the HTTP benchmarks (order_create.py, quotes.py) ---------------------------
 
 WEB_PORT = int(BENCH_ENV["WEB_PORT"])
 WEB_URL = f"http://127.0.0.1:{WEB_PORT}"
@@ -285,7 +286,7 @@ def start_web(*, workers: int = 3, threads: int = 4, timeout: float = 90.0, **en
     raise RuntimeError(f"gunicorn did not answer on port {WEB_PORT}:\n{proc.log_tail()}")
 
 
-# --- processes: trees and memory -------------------------------------------------------------
+# --- processes: trees and memory ----------------------------------------------------------
 
 
 def _ppid_and_name(pid: int) -> tuple[int, str] | None:
@@ -337,7 +338,7 @@ def tree_rss(pid: int) -> dict:
     }
 
 
-# --- freezing the nodes ------------------------------------------------------------------------
+# --- freezing the nodes -------------------------------------------------------------------
 
 
 def node_processes() -> list[dict]:
@@ -394,7 +395,7 @@ def nodes_resume() -> None:
             os.killpg(pid, signal.SIGCONT)
 
 
-# --- who talks to the nodes ---------------------------------------------------------------------
+# --- who talks to the nodes ---------------------------------------------------------------
 
 
 def tcp_sockets(ports: set[int]) -> list[dict]:
@@ -470,7 +471,7 @@ def node_traffic(before: list[dict], after: list[dict], *, node_pids: set[int]) 
     }
 
 
-# --- CPU accounting ------------------------------------------------------------------------------
+# --- CPU accounting -----------------------------------------------------------------------
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -539,4 +540,57 @@ class CpuMeter:
             "ms_per_request": {
                 k: round(v * 1000 / requests, 2) if requests else None for k, v in used.items()
             },
+        }
+
+
+class ConnectionSampler:
+    """Every ``interval`` s while active: how many established connections on ``port`` each
+    process holds (``ss -tnp``). gunicorn's gthread workers keep a keep-alive connection
+    for its whole life, so this shows how a closed-loop client's connections spread over
+    the workers."""
+
+    def __init__(self, port: int = WEB_PORT, interval: float = 1.0, max_samples: int = 900):
+        import threading
+
+        self.port, self.interval, self.max_samples = port, interval, max_samples
+        self.samples: list[dict[int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="conn-sampler", daemon=True)
+
+    def _sample(self) -> dict[int, int]:
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{self.port} )"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout
+        counts: dict[int, int] = {}
+        for pid in (int(p) for p in re.findall(r"pid=(\d+),", out)):
+            counts[pid] = counts.get(pid, 0) + 1
+        return counts
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval) and len(self.samples) < self.max_samples:
+            self.samples.append(self._sample())
+
+    def __enter__(self) -> ConnectionSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def summary(self, worker_pids: list[int]) -> dict:
+        """Per worker, the connections it held in the middle sample and at most."""
+        if not self.samples:
+            return {}
+        middle = self.samples[len(self.samples) // 2]
+        return {
+            str(pid): {
+                "middle": middle.get(pid, 0),
+                "max": max(s.get(pid, 0) for s in self.samples),
+            }
+            for pid in worker_pids
         }

@@ -165,7 +165,7 @@ def summary(rec: Recorder, **about) -> dict:
     return out
 
 
-# --- the raw HTTP/1.1 client -------------------------------------------------------------
+# --- the raw HTTP/1.1 client --------------------------------------------------------------
 
 
 class Conn:
@@ -332,7 +332,7 @@ def open_loop(
     )
 
 
-# --- closed loop (saturation), Python ------------------------------------------------------
+# --- closed loop (saturation), Python -----------------------------------------------------
 
 
 async def _closed_loop(
@@ -406,7 +406,7 @@ def closed_loop(
     )
 
 
-# --- closed loop (saturation), wrk ----------------------------------------------------------
+# --- closed loop (saturation), wrk --------------------------------------------------------
 
 
 def wrk_available() -> bool:
@@ -592,7 +592,7 @@ def saturate(url: str, templates: list[Req], *, tool: str = "auto", **kwargs) ->
     return closed_loop(url, factory, **kwargs)
 
 
-# --- command line --------------------------------------------------------------------------
+# --- command line -------------------------------------------------------------------------
 
 
 def _cli_request(args) -> Req:

@@ -1,13 +1,13 @@
 """Order creation benchmark: POST /api/orders through gunicorn with both nodes frozen.
 
-    cd /work/main && .venv/bin/python bench/order_create.py [--connections 16,64] [--orders 10000]
+    cd /work/main && .venv/bin/python bench/order_create.py [--connections 16,48] [--orders 10000]
 
 Isolated like bench/wallet_scale.py (bench/env.py): slot 7 (ports 20700+), Redis database
 8, regtest data in var/regtest-bench, MariaDB database ``exchange_bench`` (dropped,
-re-created and migrated at start). It shares all of that with wallet_scale.py and
-quotes.py: run one benchmark at a time. Everything it starts (the regtest stack,
-gunicorn, a Celery worker) is stopped at the end, also on an error or Ctrl-C, and frozen
-nodes are continued.
+re-created and migrated at start). It shares all of that with the other benchmarks
+(wallet_scale.py, quotes.py, proof_load.py): run one benchmark at a time. Everything it
+starts (the regtest stack, gunicorn, a Celery worker) is stopped at the end, also on an
+error or Ctrl-C, and frozen nodes are continued.
 
 1. Baseline on the live nodes: one Monero ``create_account`` and one bcoin account
    creation, each timed sequentially N times: the orders/s ceiling of a design that
@@ -107,7 +107,7 @@ class BenchError(Exception):
     pass
 
 
-# --- baseline: creating the node account on the request -------------------------------------
+# --- baseline: creating the node account on the request -----------------------------------
 
 
 def _spread(seconds: list[float]) -> dict:
@@ -181,7 +181,7 @@ def print_baseline(base: dict) -> None:
     )
 
 
-# --- people and pool ------------------------------------------------------------------------------
+# --- people and pool ----------------------------------------------------------------------
 
 
 def make_people() -> dict:
@@ -263,7 +263,7 @@ def ensure_pool(needed_orders: int, what: str) -> None:
             raise BenchError(f"{what}: {have} pooled {chain} accounts, {need} needed")
 
 
-# --- requests ---------------------------------------------------------------------------------------
+# --- requests -----------------------------------------------------------------------------
 
 
 def order_templates(token: str) -> list[load.Req]:
@@ -309,7 +309,7 @@ def check_one_order(token: str) -> dict:
     return body
 
 
-# --- frozen nodes ----------------------------------------------------------------------------------
+# --- frozen nodes -------------------------------------------------------------------------
 
 
 def probe_frozen() -> list[dict]:
@@ -366,11 +366,14 @@ def cpu_groups(web: env.Process, worker: env.Process) -> dict:
 
 
 def metered(groups: dict, run_fn) -> dict:
-    """Run one load run and add the CPU it cost, per process group (``cpu``)."""
-    with env.CpuMeter(groups) as meter:
+    """Run one load run; add the CPU it cost per process group (``cpu``) and how its
+    connections spread over the gunicorn workers (``connections_per_worker``)."""
+    workers = groups["web"]()[1:]
+    with env.CpuMeter(groups) as meter, env.ConnectionSampler() as sampler:
         run = run_fn()
     extra = {"wrk": run["client_cpu_s"]} if run["tool"] == "wrk" else None
     run["cpu"] = meter.result(run["answered"], extra=extra)
+    run["connections_per_worker"] = sampler.summary(workers)
     run["loadavg_after"] = loadavg()
     return run
 
@@ -396,7 +399,7 @@ def access_log_statuses(web: env.Process, offset: int) -> dict:
     return dict(sorted(counts.items()))
 
 
-# --- the run ----------------------------------------------------------------------------------------
+# --- the run ------------------------------------------------------------------------------
 
 
 def run_load(args, people: dict, web: env.Process, worker: env.Process, results: dict) -> None:
@@ -465,7 +468,42 @@ def run_load(args, people: dict, web: env.Process, worker: env.Process, results:
             ),
         )
         runs.append(run)
-        say(f"    {run['throughput_rps']} req/s, p99 {run['p99_ms']} ms, errors {run['errors']}")
+        say(
+            f"    {run['throughput_rps']} req/s, p99 {run['p99_ms']} ms, errors {run['errors']}; "
+            f"connections per worker {spread_text(run)}"
+        )
+        drain_queues()
+    if args.close_run:
+        conns = args.connections[0]
+        cap = args.saturation_cap
+        ensure_pool(cap, "saturation without keep-alive")
+        say(
+            f"  diagnostic: wrk, {conns} connections, 'Connection: close' on every request "
+            f"(each request accepted anew, so spread over the workers), "
+            f"{args.saturation_seconds:g} s"
+        )
+        closing = [
+            load.Req(t.method, t.path, (*t.headers, ("Connection", "close")), t.body)
+            for t in templates
+        ]
+        run = metered(
+            groups,
+            lambda: load.saturate(
+                url,
+                closing,
+                tool=args.tool,
+                connections=conns,
+                duration=args.saturation_seconds,
+                requests=cap,
+                key_header="Idempotency-Key",
+                label=f"diagnostic c={conns} no keep-alive",
+            ),
+        )
+        runs.append(run)
+        say(
+            f"    {run['throughput_rps']} req/s, p99 {run['p99_ms']} ms, errors {run['errors']}; "
+            f"connections per worker {spread_text(run)}"
+        )
         drain_queues()
 
     planned = int(args.rate * args.steady_seconds)
@@ -521,6 +559,12 @@ def run_load(args, people: dict, web: env.Process, worker: env.Process, results:
     results["access_log"] = access_log_statuses(web, log_offset)
 
 
+def spread_text(run: dict) -> str:
+    """Connections each gunicorn worker held in the middle of the run (and at most)."""
+    spread = run.get("connections_per_worker") or {}
+    return " / ".join(f"{v['middle']} (max {v['max']})" for v in spread.values()) or "-"
+
+
 def summarize_rss(results: dict) -> dict:
     out = {}
     for part in ("web", "worker"):
@@ -546,6 +590,14 @@ def print_results(results: dict) -> None:
     )
     say()
     say(cpu_table(results["runs"]))
+    say()
+    say("Connections per gunicorn worker process, middle of the run (max during the run)")
+    say(
+        table(
+            ["run", "worker 1 / worker 2 / worker 3"],
+            [[r["label"], spread_text(r)] for r in results["runs"]],
+        )
+    )
     rs = results["rss_summary"]
     say()
     say(f"== RSS across {results['orders_since_warmup']:,} orders (VmRSS, MiB) ==")
@@ -610,7 +662,7 @@ def print_results(results: dict) -> None:
 def verdicts(results: dict) -> Checks:
     checks = Checks()
     runs = results.get("runs", [])
-    sat = [r for r in runs if r["label"].startswith("saturation")]
+    sat = [r for r in runs if r["label"].startswith("saturation")]  # keep-alive runs only
     steady = next((r for r in runs if r["label"].startswith("steady")), None)
     if sat:
         best = max(sat, key=lambda r: r["throughput_rps"] or 0)
@@ -674,7 +726,7 @@ def verdicts(results: dict) -> Checks:
     return checks
 
 
-# --- main ---------------------------------------------------------------------------------------------
+# --- main ---------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -683,17 +735,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
-            "Do not run it at the same time as bench/wallet_scale.py or bench/quotes.py: all "
-            "three use slot 7 (database exchange_bench, Redis database 8, var/regtest-bench, "
-            "ports 20700+) and re-create the database at start. Duration: about 4-5 minutes "
+            "Do not run it at the same time as another benchmark (bench/wallet_scale.py, "
+            "bench/quotes.py, bench/proof_load.py): they all use slot 7 (database "
+            "exchange_bench, Redis database 8, var/regtest-bench, ports 20700+) and re-create "
+            "the database at start. Duration: about 4-5 minutes "
             "(1-2 of them the regtest stack starting). Needs wrk (scripts/setup.sh installs "
             "it) unless --tool python."
         ),
     )
     parser.add_argument(
         "--connections",
-        default="16,64",
-        help="saturation runs, keep-alive connections each (default 16,64)",
+        default="16,48",
+        help="saturation runs, keep-alive connections each (default 16,48)",
     )
     parser.add_argument(
         "--saturation-seconds", type=float, default=10, help="per saturation run (default 10)"
@@ -721,6 +774,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--worker-concurrency", type=int, default=4, help="Celery pool size (Procfile: 4)"
     )
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument(
+        "--close-run",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also a diagnostic saturation run with 'Connection: close' (default: on)",
+    )
     args = parser.parse_args(argv)
     try:
         args.connections = [int(c) for c in args.connections.split(",") if c.strip()]
@@ -768,7 +827,8 @@ def main(argv: list[str] | None = None) -> int:
         say()
         say("-- set-up --")
         people = make_people()
-        budget = WARMUP_ORDERS + len(args.connections) * args.saturation_cap
+        saturation_runs = len(args.connections) + (1 if args.close_run else 0)
+        budget = WARMUP_ORDERS + saturation_runs * args.saturation_cap
         budget += int(args.rate * args.steady_seconds) + args.orders + 1000
         per_chain = budget // 2 + settings.POOL_MIN + 500
         started = time.perf_counter()

@@ -5,9 +5,10 @@ refresh with one provider hanging.
 
 Isolated like bench/wallet_scale.py (bench/env.py): slot 7 (ports 20700+), Redis database
 8, regtest data in var/regtest-bench, MariaDB database ``exchange_bench`` (dropped,
-re-created and migrated at start). It shares all of that with wallet_scale.py and
-order_create.py: run one benchmark at a time. Everything it starts (the regtest stack,
-gunicorn, the local exchanges server) is stopped at the end, also on an error or Ctrl-C.
+re-created and migrated at start). It shares all of that with the other benchmarks
+(wallet_scale.py, order_create.py, proof_load.py): run one benchmark at a time.
+Everything it starts (the regtest stack, gunicorn, the local exchanges server) is stopped
+at the end, also on an error or Ctrl-C.
 
 1. The house's liquidity: each chain's master wallet and liquidity account, then
    ``balances_sync`` on both chains (which syncs rates.Liquidity).
@@ -113,7 +114,7 @@ def call(req: load.Req) -> tuple[int, dict]:
         conn.close()
 
 
-# --- set-up ----------------------------------------------------------------------------------
+# --- set-up -------------------------------------------------------------------------------
 
 
 def market_prepare() -> dict:
@@ -133,7 +134,7 @@ def market_prepare() -> dict:
     }
 
 
-# --- HTTP ------------------------------------------------------------------------------------------
+# --- HTTP ---------------------------------------------------------------------------------
 
 
 def metered(web: env.Process, run_fn) -> dict:
@@ -213,7 +214,7 @@ def http_runs(args, web: env.Process, results: dict) -> None:
         say(f"    {run['throughput_rps']} req/s, p99 {run['p99_ms']} ms, errors {run['errors']}")
 
 
-# --- refresh with a hanging provider -------------------------------------------------------------
+# --- refresh with a hanging provider ------------------------------------------------------
 
 
 def _one_refresh(label: str) -> dict:
@@ -303,7 +304,7 @@ def print_refresh(refresh: dict) -> None:
     )
 
 
-# --- verdicts ----------------------------------------------------------------------------------------
+# --- verdicts -----------------------------------------------------------------------------
 
 
 def verdicts(results: dict) -> Checks:
@@ -345,7 +346,7 @@ def verdicts(results: dict) -> Checks:
     return checks
 
 
-# --- main ----------------------------------------------------------------------------------------------
+# --- main ---------------------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -354,9 +355,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
-            "Do not run it at the same time as bench/wallet_scale.py or bench/order_create.py: "
-            "all three use slot 7 (database exchange_bench, Redis database 8, "
-            "var/regtest-bench, ports 20700+) and re-create the database at start. Duration: "
+            "Do not run it at the same time as another benchmark (bench/wallet_scale.py, "
+            "bench/order_create.py, bench/proof_load.py): they all use slot 7 (database "
+            "exchange_bench, Redis database 8, var/regtest-bench, ports 20700+) and re-create "
+            "the database at start. Duration: "
             "about 3 minutes. Needs wrk for the saturation runs (scripts/setup.sh installs it) "
             "unless --tool python."
         ),
@@ -372,7 +374,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--provider-timeout",
         type=float,
         default=float(settings.RATES_PROVIDER_TIMEOUT),
-        help=f"RATES_PROVIDER_TIMEOUT for the refresh runs (default {settings.RATES_PROVIDER_TIMEOUT:g})",
+        help="RATES_PROVIDER_TIMEOUT for the refresh runs "
+        f"(default {settings.RATES_PROVIDER_TIMEOUT:g}, from the settings)",
     )
     parser.add_argument(
         "--refresh-repeats", type=int, default=3, help="refreshes with a hanging provider (3)"

@@ -70,3 +70,15 @@ def drive(chain: str, predicate, *, what: str, timeout: float = 90, mine_each: i
         return predicate()
 
     return wait_until(step, timeout=timeout, interval=0.5, what=what)
+
+
+def kill_node(name: str) -> None:
+    """SIGKILL a regtest process (its whole group) and wait until it is gone."""
+    import os
+    import signal
+
+    from wallets.regtest import processes, running_pid
+
+    proc = next(p for p in processes() if p.name == name)
+    os.killpg(running_pid(proc), signal.SIGKILL)
+    wait_until(lambda: running_pid(proc) is None, timeout=15, what=f"{name} to be gone")

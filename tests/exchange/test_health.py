@@ -68,6 +68,7 @@ def test_a_killed_bitcoin_node_is_named_within_two_seconds_and_up_heals_it(clien
     assert "bitcoin" in response.json()["failing"]
     assert elapsed < 2.0
 
+    wait_until(lambda: running_pid(_proc("bcoin")) is None, timeout=10, what="bcoin to be gone")
     regtest_up(echo=lambda *_: None)
     wait_until(lambda: client.get("/healthz").status_code == 200, timeout=30, what="healed")
 

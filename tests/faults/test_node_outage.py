@@ -10,7 +10,7 @@ import time
 import requests
 
 from orders.models import OrderState
-from tests.chain import drive
+from tests.chain import drive, kill_node
 from tests.factories import fill_pool
 from tests.faults.test_payout_crashes import escrow_many
 from tests.flows import AMOUNT, state_of
@@ -62,7 +62,7 @@ def test_frozen_then_stopped_nodes_keep_the_api_answering_and_payouts_finish(
     assert {"bitcoin", "monero"} <= set(health.json()["failing"])
     assert health_seconds < 2.0
 
-    os.killpg(pids["bcoin"], signal.SIGKILL)
+    kill_node("bcoin")
     session.post(f"{api_server}/api/orders/{orders[1]['id']}/release", json={}, timeout=5)
     stopped = measure(session, calls, seconds=3)
     regtest_up(echo=lambda *_: None)

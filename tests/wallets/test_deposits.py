@@ -1,13 +1,11 @@
-import os
-import signal
-
 import pytest
 
+from tests.chain import kill_node
 from tests.factories import assigned_account
 from tests.processes import wait_until
 from wallets.clients.base import NodeUnavailable
 from wallets.models import Chain, Deposit
-from wallets.regtest import processes, regtest_mine, regtest_pay, regtest_up, running_pid
+from wallets.regtest import regtest_mine, regtest_pay, regtest_up
 from wallets.services import account_retire, deposits_scan
 
 AMOUNTS = {
@@ -103,8 +101,7 @@ def test_a_node_down_during_a_scan_is_transient_and_the_next_scan_catches_up(
     account = assigned_account(chain)
     regtest_pay(chain=chain, address=account.address, amount=AMOUNTS[chain][2])
     regtest_mine(chain=chain, blocks=1)
-    proc = next(p for p in processes() if p.name == process)
-    os.killpg(running_pid(proc), signal.SIGKILL)
+    kill_node(process)
 
     with pytest.raises(NodeUnavailable):
         deposits_scan(chain=chain)
