@@ -6,9 +6,33 @@ from exchange.admin_actions import ReasonForm, confirmed_action
 from exchange.money import to_display
 from orders import services
 from orders.models import EscrowOrder, OrderEvent, SwapEvent, SwapOrder, VendorProfile
-from orders.selectors import order_payouts
+from orders.selectors import order_payouts, swap_payouts
 from ownership.models import OwnershipTransfer
 from wallets.models import Deposit, Payout, PayoutState
+
+
+def payouts_html(payouts) -> str:
+    """A payout per line: id, kind, state, where, how much, fee, txid, last error."""
+    return (
+        format_html_join(
+            "\n",
+            "<div>#{} {} {} → {}: {} base units (fee {}), txid {} {}</div>",
+            (
+                (
+                    p.id,
+                    p.kind,
+                    p.state,
+                    p.address,
+                    p.amount,
+                    p.network_fee,
+                    p.txid or "—",
+                    p.last_error,
+                )
+                for p in payouts
+            ),
+        )
+        or "—"
+    )
 
 
 class OrderEventInline(admin.TabularInline):
@@ -169,26 +193,7 @@ class EscrowOrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="payouts")
     def payouts(self, order):
-        return (
-            format_html_join(
-                "\n",
-                "<div>#{} {} {} → {}: {} base units (fee {}), txid {} {}</div>",
-                (
-                    (
-                        p.id,
-                        p.kind,
-                        p.state,
-                        p.address,
-                        p.amount,
-                        p.network_fee,
-                        p.txid or "—",
-                        p.last_error,
-                    )
-                    for p in order_payouts(order)
-                ),
-            )
-            or "—"
-        )
+        return payouts_html(order_payouts(order))
 
     @admin.display(description="ownership")
     def ownership(self, order):
@@ -277,25 +282,4 @@ class SwapOrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="payouts")
     def payouts(self, swap):
-        return (
-            format_html_join(
-                "\n",
-                "<div>#{} {} {} → {}: {} base units (fee {}), txid {} {}</div>",
-                (
-                    (
-                        p.id,
-                        p.kind,
-                        p.state,
-                        p.address,
-                        p.amount,
-                        p.network_fee,
-                        p.txid or "—",
-                        p.last_error,
-                    )
-                    for p in Payout.objects.filter(owner_kind="swap", owner_id=swap.id).order_by(
-                        "id"
-                    )
-                ),
-            )
-            or "—"
-        )
+        return payouts_html(swap_payouts(swap))
