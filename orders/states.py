@@ -4,6 +4,7 @@ audit row."""
 from __future__ import annotations
 
 from django.db import models, transaction
+from django.utils import timezone
 
 from exchange.errors import ConflictError
 from webhooks.publish import state_changed_publish
@@ -46,6 +47,8 @@ def transition(
             extra={"state": from_state},
         )
     model = type(obj)
+    if hasattr(obj, "updated_at"):
+        fields.setdefault("updated_at", timezone.now())
     with transaction.atomic():
         if model.objects.filter(pk=obj.pk, state=from_state).update(state=to_state, **fields) != 1:
             current = model.objects.values_list("state", flat=True).get(pk=obj.pk)

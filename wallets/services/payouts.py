@@ -100,7 +100,7 @@ def payout_process(*, payout_id: int) -> Payout:
         return payout
     wallet = payout.source_account.master_wallet
     client = client_for(wallet)
-    Payout.objects.filter(id=payout.id).update(attempts=F("attempts") + 1)
+    Payout.objects.filter(id=payout.id).update(attempts=F("attempts") + 1, updated_at=timezone.now())
     with wallet_writer(wallet.id, timeout=60):
         # Anything signed but not relayed on this account goes out first: building now
         # could pick the same coins.
@@ -130,7 +130,7 @@ def _fail(payout: Payout, reason: str) -> None:
     with transaction.atomic():
         updated = Payout.objects.filter(
             id=payout.id, state__in=[PayoutState.PENDING, PayoutState.SIGNED]
-        ).update(state=PayoutState.FAILED, last_error=reason[:500])
+        ).update(state=PayoutState.FAILED, last_error=reason[:500], updated_at=timezone.now())
         if updated:
             transaction.on_commit(functools.partial(_announce, [payout.id]))
     logger.error("payout %s failed: %s", payout.id, reason)
@@ -156,13 +156,14 @@ def _build(payout: Payout, client) -> None:
             built = _build_monero(payout, client)
         fault_point("payout.after_build")
     except RetryLater as exc:
-        Payout.objects.filter(id=payout.id).update(last_error=str(exc)[:500])
+        Payout.objects.filter(id=payout.id).update(last_error=str(exc)[:500], updated_at=timezone.now())
         raise
     except NodeRejected as exc:
         _fail(payout, f"the node refused to build it: {exc}")
         return
     Payout.objects.filter(id=payout.id, state=PayoutState.PENDING).update(
         state=PayoutState.SIGNED,
+        updated_at=timezone.now(),
         txid=built["txid"],
         raw_tx=built["raw"],
         network_fee=built["fee"],
@@ -248,11 +249,11 @@ def _mark_relayed(payout: Payout) -> None:
     now = timezone.now()
     with transaction.atomic():
         updated = Payout.objects.filter(id=payout.id, state=PayoutState.SIGNED).update(
-            state=PayoutState.RELAYED, relayed_at=now, last_error=""
+            state=PayoutState.RELAYED, relayed_at=now, last_error="", updated_at=now
         )
         if not updated:
             # A re-relay of a payout already marked relayed: restart its clock.
-            Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(relayed_at=now)
+            Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(relayed_at=now, updated_at=now)
             return
         payout.refresh_from_db()
         ledger_post(
@@ -287,7 +288,7 @@ def payouts_track(*, chain: str, confirmations_by_txid: dict[str, int]) -> list[
             payout.refresh_from_db()
             changed.append(payout.id)
         if confirmations != payout.confirmations:
-            fields = {"confirmations": confirmations}
+            fields = {"confirmations": confirmations, "updated_at": now}
             if confirmations >= 1:
                 fields.update(state=PayoutState.CONFIRMED, confirmed_at=now)
             with transaction.atomic():
@@ -333,7 +334,7 @@ def payout_retry(*, payout_id: int, actor, reason: str, address: str | None = No
                 "and cannot be sent to another address"
             )
         to_state = PayoutState.SIGNED if payout.raw_tx else PayoutState.PENDING
-        fields = {"state": to_state, "last_error": ""}
+        fields = {"state": to_state, "last_error": "", "updated_at": timezone.now()}
         if to_state == PayoutState.PENDING:
             fields.update(txid="", raw_tx="", network_fee=0, sent_amount=0, key_images=[])
         if address:
