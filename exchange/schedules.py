@@ -134,4 +134,11 @@ SCHEDULES: list[Schedule] = [
         queue="scheduled",
         description="Enqueues webhook deliveries whose retry is due (a lost message loses none).",
     ),
+    Schedule(
+        name="monero account labels",
+        task="wallets.label_accounts",
+        every_seconds=30,
+        queue="transactions",
+        description="Tags newly assigned Monero accounts order_{id} / swap_{id} on the node.",
+    ),
 ]

@@ -54,7 +54,7 @@ def recovery_sweep() -> dict[str, int]:
         swap_apply_deposits_task,
     )
     from wallets.services.payouts import payouts_sweep
-    from wallets.tasks import account_label_task
+    from wallets.tasks import label_accounts_task
 
     cutoff = timezone.now() - timedelta(seconds=settings.RECOVERY_AFTER_SECONDS)
     counts: dict[str, int] = {}
@@ -95,18 +95,16 @@ def recovery_sweep() -> dict[str, int]:
 
     counts["payouts"] = payouts_sweep()
 
-    unlabelled = list(
-        WalletAccount.objects.filter(
-            chain=Chain.MONERO,
-            purpose=AccountPurpose.DEPOSIT,
-            state=AccountState.ASSIGNED,
-            labelled_at__isnull=True,
-            assigned_at__lt=cutoff,
-        ).values_list("id", flat=True)[:500]
-    )
-    for account_id in unlabelled:
-        account_label_task.delay(account_id)
-    counts["monero labels"] = len(unlabelled)
+    unlabelled = WalletAccount.objects.filter(
+        chain=Chain.MONERO,
+        purpose=AccountPurpose.DEPOSIT,
+        state=AccountState.ASSIGNED,
+        labelled_at__isnull=True,
+        assigned_at__lt=cutoff,
+    ).count()
+    if unlabelled:
+        label_accounts_task.delay()
+    counts["monero labels"] = unlabelled
     counts["redis rebuilt"] = int(redis_rebuild_if_lost())
     logger.info("recovery sweep: %s", counts)
     return counts

@@ -91,6 +91,14 @@ class OrderOutputSerializer(serializers.Serializer):
         )
 
     def get_payment(self, order) -> dict:
+        if self.context.get("created"):
+            return {
+                "seen": "0",
+                "credited": "0",
+                "missing": str(order.amount),
+                "missing_display": to_display(order.amount, order.currency),
+                "deposits": [],
+            }
         payment = order_payment(order)
         return {
             "seen": str(payment.seen),
@@ -101,6 +109,8 @@ class OrderOutputSerializer(serializers.Serializer):
         }
 
     def get_payouts(self, order) -> list:
+        if self.context.get("created"):
+            return []
         return PayoutSerializer(order_payouts(order), many=True).data
 
 
@@ -176,8 +186,9 @@ class OrderListCreateApi(APIView):
             description=data["description"],
             refund_address=data["refund_address"],
         )
-        order = orders_visible_to(request.user).get(id=order.id)
-        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+        # A new order has no deposit or payout yet: nothing more to read.
+        data = OrderOutputSerializer(order, context={"created": True}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
 
 def _order(request, order_id: int) -> EscrowOrder:

@@ -9,6 +9,7 @@ from celery import shared_task
 from django.conf import settings
 
 from exchange.celery import SCHEDULED, TRANSACTIONS
+from exchange.single_flight import single_flight
 from wallets.clients.base import RetryLater
 
 logger = logging.getLogger(__name__)
@@ -43,11 +44,19 @@ def pool_check_task() -> None:
             pool_refill_request(chain=chain)
 
 
-@shared_task(name="wallets.account_label", autoretry_for=(RetryLater,), **TRANSACTIONS)
-def account_label_task(account_id: int) -> None:
-    from wallets.services import account_label_on_node
+@shared_task(
+    name="wallets.label_accounts",
+    autoretry_for=(RetryLater,),
+    soft_time_limit=240,
+    time_limit=300,
+    **TRANSACTIONS,
+)
+@single_flight("label-accounts", ttl=300)
+def label_accounts_task() -> int:
+    """Tag newly assigned Monero accounts on the node (``order_12``), in one batch."""
+    from wallets.services.pool import accounts_label_on_node
 
-    account_label_on_node(account_id=account_id)
+    return accounts_label_on_node()
 
 
 @shared_task(name="wallets.deposits_scan", soft_time_limit=120, time_limit=150, **SCHEDULED)

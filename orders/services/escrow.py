@@ -110,12 +110,17 @@ def order_create(
     low, high = settings.ORDER_MIN_AMOUNT[currency], settings.ORDER_MAX_AMOUNT[currency]
     if not low <= amount <= high:
         raise ApplicationError(f"must be between {low} and {high} base units", field="amount")
-    vendor = get_user_model().objects.filter(username=vendor_username, is_active=True).first()
+    vendor = (
+        get_user_model()
+        .objects.select_related("vendor_profile")
+        .filter(username=vendor_username, is_active=True)
+        .first()
+    )
     if vendor is None:
         raise ApplicationError("no such vendor", field="vendor")
     if vendor.pk == buyer.pk:
         raise ApplicationError("a buyer cannot buy from themselves", field="vendor")
-    profile = VendorProfile.objects.filter(user=vendor).first()
+    profile = getattr(vendor, "vendor_profile", None)
     if profile is None or not profile.payout_address(currency):
         raise ApplicationError(f"the vendor has no {currency} payout address", field="vendor")
     if refund_address:

@@ -6,6 +6,7 @@ from wallets.services.pool import (
     PoolEmpty,
     account_label_on_node,
     account_retire,
+    accounts_label_on_node,
     allocate_account,
     house_account_ensure,
     master_wallet_ensure,
@@ -17,6 +18,7 @@ from wallets.services.pool import (
 __all__ = [
     "PoolEmpty",
     "account_label_on_node",
+    "accounts_label_on_node",
     "account_retire",
     "allocate_account",
     "balances_sync",

@@ -100,7 +100,9 @@ def payout_process(*, payout_id: int) -> Payout:
         return payout
     wallet = payout.source_account.master_wallet
     client = client_for(wallet)
-    Payout.objects.filter(id=payout.id).update(attempts=F("attempts") + 1, updated_at=timezone.now())
+    Payout.objects.filter(id=payout.id).update(
+        attempts=F("attempts") + 1, updated_at=timezone.now()
+    )
     with wallet_writer(wallet.id, timeout=60):
         # Anything signed but not relayed on this account goes out first: building now
         # could pick the same coins.
@@ -156,7 +158,9 @@ def _build(payout: Payout, client) -> None:
             built = _build_monero(payout, client)
         fault_point("payout.after_build")
     except RetryLater as exc:
-        Payout.objects.filter(id=payout.id).update(last_error=str(exc)[:500], updated_at=timezone.now())
+        Payout.objects.filter(id=payout.id).update(
+            last_error=str(exc)[:500], updated_at=timezone.now()
+        )
         raise
     except NodeRejected as exc:
         _fail(payout, f"the node refused to build it: {exc}")
@@ -253,7 +257,9 @@ def _mark_relayed(payout: Payout) -> None:
         )
         if not updated:
             # A re-relay of a payout already marked relayed: restart its clock.
-            Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(relayed_at=now, updated_at=now)
+            Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(
+                relayed_at=now, updated_at=now
+            )
             return
         payout.refresh_from_db()
         ledger_post(

@@ -190,47 +190,68 @@ def allocate_account(*, chain: str, owner_kind: str, owner_id: int) -> WalletAcc
     if chain not in Chain.values:
         raise ValueError(f"unknown chain {chain!r}")
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         for _ in range(3):
-            account_id = (
+            account = (
                 WalletAccount.objects.select_for_update(skip_locked=True)
                 .filter(chain=chain, state=AccountState.POOLED)
                 .order_by("id")
-                .values_list("id", flat=True)
                 .first()
             )
-            if account_id is None:
+            if account is None:
                 break
-            claimed = WalletAccount.objects.filter(id=account_id, state=AccountState.POOLED).update(
+            claimed = WalletAccount.objects.filter(id=account.id, state=AccountState.POOLED).update(
                 state=AccountState.ASSIGNED,
                 owner_kind=owner_kind,
                 owner_id=owner_id,
                 assigned_at=now,
             )
             if claimed == 1:
-                account = WalletAccount.objects.get(id=account_id)
+                account.state, account.owner_kind = AccountState.ASSIGNED, owner_kind
+                account.owner_id, account.assigned_at = owner_id, now
                 transaction.on_commit(functools.partial(_after_allocation, account))
                 return account
     pool_refill_request(chain=chain)
     raise PoolEmpty(chain)
 
 
-def _after_allocation(account: WalletAccount) -> None:
-    from wallets.tasks import account_label_task
+# The pool's size is checked once every this many allocations (and every minute by the
+# scheduled pool check), not on each one.
+POOL_CHECK_EVERY = 10
 
+
+def _after_allocation(account: WalletAccount) -> None:
+    """After commit: the Redis keys, and now and then a look at the pool's size. Monero
+    accounts are tagged on the node in batches by the scheduled labelling task."""
     cache.account_write(account)
-    if account.chain == Chain.MONERO:
-        try:
-            account_label_task.delay(account.id)
-        except Exception:  # noqa: BLE001 - the recovery sweep labels it later
-            logger.exception("pool: cannot enqueue labelling of account %s", account.id)
-    remaining = (
-        WalletAccount.objects.filter(chain=account.chain, state=AccountState.POOLED)
-        .values_list("id", flat=True)[: settings.POOL_MIN]
-        .count()
+    try:
+        claims = get_redis().incr(f"pool:claims:{account.chain}")
+    except redis.RedisError:
+        claims = 0
+    if claims % POOL_CHECK_EVERY == 0:
+        remaining = (
+            WalletAccount.objects.filter(chain=account.chain, state=AccountState.POOLED)
+            .values_list("id", flat=True)[: settings.POOL_MIN]
+            .count()
+        )
+        if remaining < settings.POOL_MIN:
+            pool_refill_request(chain=account.chain)
+
+
+def accounts_label_on_node(*, limit: int = 200) -> int:
+    """Tag every Monero account assigned but not yet labelled (the scheduled labelling
+    task, every 30 s). Returns how many were labelled."""
+    ids = list(
+        WalletAccount.objects.filter(
+            chain=Chain.MONERO,
+            purpose=AccountPurpose.DEPOSIT,
+            state__in=[AccountState.ASSIGNED, AccountState.RETIRED],
+            labelled_at__isnull=True,
+        )
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
     )
-    if remaining < settings.POOL_MIN:
-        pool_refill_request(chain=account.chain)
+    return sum(account_label_on_node(account_id=account_id) for account_id in ids)
 
 
 def account_label_on_node(*, account_id: int) -> bool:
