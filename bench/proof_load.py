@@ -121,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         people = make_people()
         synthetic = synthetic_pool(orders_needed // 2 + 100)
         worker = env.start_worker(concurrency=2)
-        web = env.start_web(workers=3, threads=4)
+        # One client stands for many users here: the per-user and anonymous limits are lifted.
+        web = env.start_web(
+            workers=3, threads=4, THROTTLE_USER="1000000/min", THROTTLE_ANON="1000000/min"
+        )
         first = load.closed_loop(
             f"http://127.0.0.1:{env.WEB_PORT}",
             load.fixed(
