@@ -7,6 +7,7 @@ prints one table and writes var/proof/proof.json. Exits 1 if anything failed or 
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -51,7 +52,15 @@ def _table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--gate",
+        choices=["all", "correctness"],
+        default="all",
+        help="correctness: fail on lost, duplicated, errors and failed tests only",
+    )
+    gate = parser.parse_args(argv).gate
     scenarios = _scenarios()
     junit = _junit()
     load = json.loads(LOAD.read_text()) if LOAD.exists() else None
@@ -96,15 +105,13 @@ def main() -> int:
                 f"{case['achieved_rps']:.0f} req/s, p50 {case['p50_ms']} / p95 {case['p95_ms']} / "
                 f"p99 {case['p99_ms']} ms, {case['errors']} errors, RSS +{case['rss_growth_pct']}%"
             )
-            rows.append(
-                [
-                    f"load: {case['name']}",
-                    case["injected"],
-                    figures,
-                    "pass" if case["passed"] else "FAIL",
-                ]
-            )
-            ok &= case["passed"]
+            correct = case["errors"] == 0
+            if case["passed"]:
+                verdict = "pass"
+            else:
+                verdict = "slow (reported)" if gate == "correctness" and correct else "FAIL"
+            rows.append([f"load: {case['name']}", case["injected"], figures, verdict])
+            ok &= case["passed"] if gate == "all" else correct
     print()
     print("== make proof ==   counts: payouts expected/made/duplicated/orders lost")
     print(_table(["scenario", "injected", "counts / figures", "result"], rows))

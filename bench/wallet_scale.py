@@ -83,6 +83,8 @@ TARGETS = {
     "scan_calls": 3,
     "sync_ms": 500,
     "sync_calls": 3,
+    "reconcile_ms": 10_000,
+    "reconcile_calls": 3,
     "allocations_per_second": 500,
     "push_seconds": 2.0,
 }
@@ -357,6 +359,26 @@ def sync_measured(chain: str) -> dict:
     }
 
 
+def reconcile_measured(chain: str) -> dict:
+    """One reconcile of the chain (per account: node, records, ledger)."""
+    from operations.reconcile import reconcile_chain
+
+    before, before_seconds = node_calls_by_method(), dict(node_seconds)
+    started = time.perf_counter()
+    report = reconcile_chain(chain=chain)
+    seconds = time.perf_counter() - started
+    by_method_ms = seconds_delta(before_seconds, chain)
+    return {
+        "ms": ms(seconds),
+        "node_ms": round(sum(by_method_ms.values()), 1),
+        "node_calls": report.node_calls,
+        "by_method": calls_delta(before, chain),
+        "by_method_ms": by_method_ms,
+        "accounts_compared": report.accounts,
+        "differences": len(report.differences),
+    }
+
+
 def scale_round(chain: str, n: int, batch: int) -> dict:
     say(f"  {chain}, N={n}: pool")
     pool = pool_fill(chain, n, batch)
@@ -387,6 +409,7 @@ def scale_round(chain: str, n: int, batch: int) -> dict:
         bitcoin_master_sees(txids, confirmed=True)
     confirmed = scan_measured(chain)
     sync = sync_measured(chain)
+    reconcile = reconcile_measured(chain)
     total_accounts = WalletAccount.objects.filter(
         chain=chain, purpose="deposit", master_wallet__name=_master_name(chain)
     ).count()
@@ -407,6 +430,7 @@ def scale_round(chain: str, n: int, batch: int) -> dict:
         "scan_mempool": mempool,
         "scan_confirmed": confirmed,
         "balance_sync": sync,
+        "reconcile": reconcile,
         "deposit_rows": deposits_in_db,
         "deposit_rows_confirmed": confirmed_in_db,
         "found_all": mempool["new"] == len(outputs) and deposits_in_db == len(outputs),
@@ -434,6 +458,7 @@ def print_scale(n: int, rows: dict[str, dict]) -> None:
                 "scan mempool ms / calls / new",
                 "scan confirmed ms / calls / updated",
                 "balance sync ms / calls",
+                "reconcile ms / calls",
             ],
             [
                 [
@@ -446,6 +471,7 @@ def print_scale(n: int, rows: dict[str, dict]) -> None:
                     f"{r['scan_confirmed']['ms']} / {r['scan_confirmed']['node_calls']}"
                     f" / {r['scan_confirmed']['updated']}",
                     f"{r['balance_sync']['ms']} / {r['balance_sync']['node_calls']}",
+                    f"{r['reconcile']['ms']} / {r['reconcile']['node_calls']}",
                 ]
                 for r in rows.values()
             ],
@@ -472,6 +498,7 @@ def print_scale(n: int, rows: dict[str, dict]) -> None:
                     ("scan (mempool)", "scan_mempool"),
                     ("scan (confirmed)", "scan_confirmed"),
                     ("balance sync", "balance_sync"),
+                    ("reconcile", "reconcile"),
                 )
             ],
         )
@@ -860,13 +887,19 @@ def verdicts(results: dict) -> list[dict]:
                 r["confirmed_all"],
             )
             if n >= 1000:
+                limits = {
+                    "scan_mempool": ("scan_ms", "scan_calls"),
+                    "scan_confirmed": ("scan_ms", "scan_calls"),
+                    "balance_sync": ("sync_ms", "sync_calls"),
+                    "reconcile": ("reconcile_ms", "reconcile_calls"),
+                }
                 for key, label in (
                     ("scan_mempool", "scan (mempool)"),
                     ("scan_confirmed", "scan (confirmed)"),
                     ("balance_sync", "balance sync"),
+                    ("reconcile", "reconcile"),
                 ):
-                    limit_ms = TARGETS["sync_ms" if key == "balance_sync" else "scan_ms"]
-                    limit_calls = TARGETS["sync_calls" if key == "balance_sync" else "scan_calls"]
+                    limit_ms, limit_calls = (TARGETS[k] for k in limits[key])
                     check(
                         f"{chain} N={n}: {label}",
                         f"{r[key]['ms']} ms, {r[key]['node_calls']} calls",
@@ -878,6 +911,7 @@ def verdicts(results: dict) -> list[dict]:
                 ("scan_mempool", "scan (mempool)"),
                 ("scan_confirmed", "scan (confirmed)"),
                 ("balance_sync", "balance sync"),
+                ("reconcile", "reconcile"),
             ):
                 calls = {n: r[key]["node_calls"] for n, r in per_n.items()}
                 check(

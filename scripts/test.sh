@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
-exec .venv/bin/python -m pytest "$@"
+mkdir -p var/proof
+exec .venv/bin/python -m pytest --junitxml=var/proof/junit.xml "$@"
