@@ -18,6 +18,7 @@ from operations.reconcile import reconcile_chain
 from orders.models import EscrowOrder, OrderState
 from ownership.selectors import ledger_unbalanced_transactions
 from tests.chain import CHAIN_OF, drive, mine
+from tests.factories import fill_pool
 from tests.flows import CREDIT_BLOCKS, create, state_of
 from tests.orders.test_exactly_once import spends_from
 from tests.processes import wait_until
@@ -32,6 +33,7 @@ LONG_RUNS_PER_CHAIN = 52  # 104 runs over both chains with --long
 
 def escrow_many(buyer, vendor, currency: str, count: int) -> list[dict]:
     """``count`` orders paid in as few transactions as possible, then escrowed."""
+    fill_pool(CHAIN_OF[currency], at_least=count + 1)
     orders = [create(buyer, vendor, currency) for _ in range(count)]
     outputs = [(o["deposit_address"], int(o["amount"])) for o in orders]
     chain = CHAIN_OF[currency]
