@@ -322,18 +322,26 @@ def assign_all(chain: str, n: int) -> tuple[list[WalletAccount], dict]:
     }
 
 
-def scan_measured(chain: str) -> dict:
+def _measured(chain: str, operation) -> tuple[object, dict]:
+    """Run ``operation()`` and time it: wall time, time in node calls, calls by method."""
     before, before_seconds = node_calls_by_method(), dict(node_seconds)
     started = time.perf_counter()
-    result = deposits_scan(chain=chain)
+    result = operation()
     seconds = time.perf_counter() - started
     by_method_ms = seconds_delta(before_seconds, chain)
-    return {
+    return result, {
         "ms": ms(seconds),
         "node_ms": round(sum(by_method_ms.values()), 1),
         "node_calls": result.node_calls,
         "by_method": calls_delta(before, chain),
         "by_method_ms": by_method_ms,
+    }
+
+
+def scan_measured(chain: str) -> dict:
+    result, figures = _measured(chain, lambda: deposits_scan(chain=chain))
+    return {
+        **figures,
         "new": result.new,
         "updated": result.updated,
         "dropped": result.dropped,
@@ -342,17 +350,9 @@ def scan_measured(chain: str) -> dict:
 
 
 def sync_measured(chain: str) -> dict:
-    before, before_seconds = node_calls_by_method(), dict(node_seconds)
-    started = time.perf_counter()
-    run = balances_sync(chain=chain)
-    seconds = time.perf_counter() - started
-    by_method_ms = seconds_delta(before_seconds, chain)
+    run, figures = _measured(chain, lambda: balances_sync(chain=chain))
     return {
-        "ms": ms(seconds),
-        "node_ms": round(sum(by_method_ms.values()), 1),
-        "node_calls": run.node_calls,
-        "by_method": calls_delta(before, chain),
-        "by_method_ms": by_method_ms,
+        **figures,
         "accounts_compared": run.accounts,
         "drift_accounts": run.drift_accounts,
         "drift_total": run.drift_total,
@@ -363,20 +363,8 @@ def reconcile_measured(chain: str) -> dict:
     """One reconcile of the chain (per account: node, records, ledger)."""
     from operations.reconcile import reconcile_chain
 
-    before, before_seconds = node_calls_by_method(), dict(node_seconds)
-    started = time.perf_counter()
-    report = reconcile_chain(chain=chain)
-    seconds = time.perf_counter() - started
-    by_method_ms = seconds_delta(before_seconds, chain)
-    return {
-        "ms": ms(seconds),
-        "node_ms": round(sum(by_method_ms.values()), 1),
-        "node_calls": report.node_calls,
-        "by_method": calls_delta(before, chain),
-        "by_method_ms": by_method_ms,
-        "accounts_compared": report.accounts,
-        "differences": len(report.differences),
-    }
+    report, figures = _measured(chain, lambda: reconcile_chain(chain=chain))
+    return {**figures, "accounts_compared": report.accounts, "differences": len(report.differences)}
 
 
 def scale_round(chain: str, n: int, batch: int) -> dict:
