@@ -6,8 +6,11 @@
 - keys are scoped per user (``anon`` for anonymous callers) and kept 24 h;
 - a 2xx or 4xx answer is stored; a 5xx is not (the key is freed, the client retries).
 
-The key row is inserted and committed before the view runs, under a unique constraint,
-so two concurrent requests with one key cannot both run the action.
+The key row is inserted and committed first, under a unique constraint. The action then
+runs in one transaction that holds the key row's lock and stores the answer: the action
+and its stored answer commit together or not at all. A second request with the key finds
+the lock held (409), or the answer (replayed), or — if the first died before committing,
+which rolled its action back too — an unanswered, unlocked row it may take over at once.
 """
 
 from __future__ import annotations
@@ -19,17 +22,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
+from exchange.faults import fault_point
 from exchange.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-# A first request that has not answered after this long is presumed dead (its worker
-# crashed): a retry may take the key over.
-ABANDONED_AFTER = timedelta(seconds=120)
 REPLAYED_HEADERS = ("Location", "Retry-After")
 
 
@@ -49,10 +50,25 @@ def _problem(status: int, message: str, code: str) -> Response:
     return Response({"message": message, "code": code, "extra": {}}, status=status)
 
 
+def _replay(row: IdempotencyKey) -> Response:
+    replay = Response(json.loads(row.response_body or "null"), status=row.status_code)
+    for name, value in row.response_headers.items():
+        replay[name] = value
+    replay["Idempotent-Replayed"] = "true"
+    return replay
+
+
+def _in_progress(key: str) -> Response:
+    return _problem(
+        409, f"a request with {HEADER} {key!r} is still in progress", "idempotency_in_progress"
+    )
+
+
 def _claim(
     scope: str, key: str, request, body_hash: str
 ) -> tuple[IdempotencyKey | None, Response | None]:
-    """Insert the key row (ours to run), or answer from the existing one."""
+    """Insert the key row, or answer from the existing one. A row without an answer is
+    returned to run: the row lock decides whether its first request still runs."""
     now = timezone.now()
     for _ in range(3):
         try:
@@ -78,22 +94,9 @@ def _claim(
                 f"{HEADER} {key!r} was used with a different request",
                 "idempotency_key_reused",
             )
-        if row.status_code is None:
-            if row.created_at < now - ABANDONED_AFTER and IdempotencyKey.objects.filter(
-                id=row.id, status_code__isnull=True, created_at=row.created_at
-            ).update(created_at=now):
-                row.created_at = now
-                return row, None
-            return None, _problem(
-                409,
-                f"a request with {HEADER} {key!r} is still in progress",
-                "idempotency_in_progress",
-            )
-        replay = Response(json.loads(row.response_body or "null"), status=row.status_code)
-        for name, value in row.response_headers.items():
-            replay[name] = value
-        replay["Idempotent-Replayed"] = "true"
-        return None, replay
+        if row.status_code is not None:
+            return None, _replay(row)
+        return row, None
     return None, _problem(409, f"{HEADER} {key!r} is contended; retry", "idempotency_in_progress")
 
 
@@ -112,24 +115,40 @@ def idempotent(view_method):
         row, answer = _claim(scope, key, request, _body_hash(request))
         if answer is not None:
             return answer
+        failed = False
         try:
-            try:
-                response = view_method(self, request, *args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - rendered exactly as DRF would
-                response = self.handle_exception(exc)
+            with transaction.atomic():
+                try:
+                    locked = IdempotencyKey.objects.select_for_update(nowait=True).get(id=row.id)
+                except OperationalError:
+                    return _in_progress(key)
+                if locked.status_code is not None:
+                    return _replay(locked)
+                try:
+                    with transaction.atomic():
+                        response = view_method(self, request, *args, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - rendered exactly as DRF would
+                    response = self.handle_exception(exc)
+                if response.status_code >= 500:
+                    failed = True
+                    transaction.set_rollback(True)
+                    return response
+                IdempotencyKey.objects.filter(id=row.id).update(
+                    status_code=response.status_code,
+                    response_body=json.dumps(response.data, cls=DjangoJSONEncoder),
+                    response_headers={
+                        h: response[h] for h in REPLAYED_HEADERS if response.has_header(h)
+                    },
+                    completed_at=timezone.now(),
+                )
+                fault_point("idempotency.after_action")
+                return response
         except BaseException:
-            IdempotencyKey.objects.filter(id=row.id).delete()
+            failed = True
             raise
-        if response.status_code >= 500:
-            IdempotencyKey.objects.filter(id=row.id).delete()
-            return response
-        IdempotencyKey.objects.filter(id=row.id).update(
-            status_code=response.status_code,
-            response_body=json.dumps(response.data, cls=DjangoJSONEncoder),
-            response_headers={h: response[h] for h in REPLAYED_HEADERS if response.has_header(h)},
-            completed_at=timezone.now(),
-        )
-        return response
+        finally:
+            if failed:
+                IdempotencyKey.objects.filter(id=row.id, status_code__isnull=True).delete()
 
     return wrapper
 

@@ -177,6 +177,9 @@ MONERO = {
     "wallet_password": env.str("MONERO_WALLET_PASSWORD", default=""),
     "wallet_file": env.str("MONERO_WALLET_FILE", default="exchange"),
     "customer_wallet_url": env.str("MONERO_CUSTOMER_WALLET_URL", default="http://127.0.0.1:18084"),
+    # Where the regtest stack's master monero-wallet-rpc finds its daemon (default: the
+    # daemon above; the fault tests put a proxy in between).
+    "wallet_daemon_address": env.str("MONERO_WALLET_DAEMON_ADDRESS", default=""),
     "customer_wallet_file": env.str("MONERO_CUSTOMER_WALLET_FILE", default="customer"),
     # monero-wallet-rpc can take well over 10 s for a transfer and still succeed.
     "transfer_read_timeout": env.float("MONERO_TRANSFER_READ_TIMEOUT", default=120.0),
@@ -221,10 +224,13 @@ CONFIRMATIONS_REQUIRED = {
     "monero": _confirmation_table("CONFIRMATIONS_XMR", "1000000000000:1,10000000000000:2,*:6"),
 }
 MONERO_UNLOCK_BLOCKS = 10
-# After this many confirmations a deposit is settled: scans stop revisiting it.
+# After this many confirmations a deposit is settled: scans stop revisiting it. A deposit is
+# followed for the reorg margin past the most it can need before it is credited, so a
+# reorg of the blocks that credited it is still seen.
 FINAL_CONFIRMATIONS = {
-    "bitcoin": max(c for _, c in CONFIRMATIONS_REQUIRED["bitcoin"]),
-    "monero": max(MONERO_UNLOCK_BLOCKS, *(c for _, c in CONFIRMATIONS_REQUIRED["monero"])),
+    "bitcoin": max(c for _, c in CONFIRMATIONS_REQUIRED["bitcoin"]) + SCAN_REORG_MARGIN,
+    "monero": max(MONERO_UNLOCK_BLOCKS, *(c for _, c in CONFIRMATIONS_REQUIRED["monero"]))
+    + SCAN_REORG_MARGIN,
 }
 
 # --- Escrow orders ---
@@ -255,6 +261,8 @@ PAYOUT_SWEEP_AFTER_SECONDS = env.int("PAYOUT_SWEEP_AFTER_SECONDS", default=60)
 PAYOUT_RERELAY_AFTER_SECONDS = env.int("PAYOUT_RERELAY_AFTER_SECONDS", default=600)
 # First fee guess for Monero payouts (piconero) before a payout has measured one.
 MONERO_FEE_GUESS = env.int("MONERO_FEE_GUESS", default=30_000_000)
+# Proposals built (never relayed) to find the fee that makes sent + fee equal the amount.
+MONERO_FEE_ATTEMPTS = env.int("MONERO_FEE_ATTEMPTS", default=5)
 
 # --- Webhooks ---
 # Seconds before each retry of a failed delivery: 10 s, 1 min, then 10 min, up to 6 retries

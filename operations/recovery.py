@@ -60,9 +60,9 @@ def recovery_sweep() -> dict[str, int]:
     counts: dict[str, int] = {}
 
     orders = _owners_with_uncredited_deposits("order", cutoff) | set(
-        EscrowOrder.objects.filter(state=OrderState.CONFIRMING, updated_at__lt=cutoff).values_list(
-            "id", flat=True
-        )
+        EscrowOrder.objects.filter(
+            state__in=[OrderState.CONFIRMING, OrderState.ON_HOLD], updated_at__lt=cutoff
+        ).values_list("id", flat=True)
     )
     for order_id in orders:
         order_apply_deposits_task.delay(order_id)
@@ -77,9 +77,9 @@ def recovery_sweep() -> dict[str, int]:
     counts["order payouts"] = len(paying)
 
     swaps = _owners_with_uncredited_deposits("swap", cutoff) | set(
-        SwapOrder.objects.filter(state=SwapState.CONFIRMING, updated_at__lt=cutoff).values_list(
-            "id", flat=True
-        )
+        SwapOrder.objects.filter(
+            state__in=[SwapState.CONFIRMING, SwapState.ON_HOLD], updated_at__lt=cutoff
+        ).values_list("id", flat=True)
     )
     for swap_id in swaps:
         swap_apply_deposits_task.delay(swap_id)
@@ -172,6 +172,10 @@ def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
             "fix the cause, then `retry_payout ID`",
         ),
         OrderState.DISPUTED: ("waiting for staff", "resolve it in the admin"),
+        OrderState.ON_HOLD: (
+            "a credited deposit vanished from the chain (reorg)",
+            "wait for it to confirm again; `reconcile` lists it",
+        ),
     }
     for order in EscrowOrder.objects.filter(
         state__in=order_reasons, updated_at__lt=cutoff
@@ -193,6 +197,10 @@ def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
             "a payout was refused by the node",
             "fix the cause, then `retry_payout ID`",
         ),
+        SwapState.ON_HOLD: (
+            "a credited deposit vanished from the chain (reorg)",
+            "wait for it to confirm again; `reconcile` lists it",
+        ),
     }
     for swap in SwapOrder.objects.filter(state__in=swap_reasons, updated_at__lt=cutoff).order_by(
         "id"
@@ -212,6 +220,10 @@ def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
             "wait for a block; relayed again after PAYOUT_RERELAY_AFTER_SECONDS",
         ),
         PayoutState.FAILED: ("refused by the node", "fix the cause, then `retry_payout ID`"),
+        PayoutState.HELD: (
+            "held: a deposit that funds it vanished from the chain",
+            "it resumes when the deposit confirms again",
+        ),
     }
     for payout in Payout.objects.filter(state__in=payout_reasons, updated_at__lt=cutoff).order_by(
         "id"

@@ -31,6 +31,7 @@ class OrderState(models.TextChoices):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    ON_HOLD = "on_hold"
 
 
 # The one table of allowed escrow transitions (applied only by orders.states.transition).
@@ -40,7 +41,8 @@ ORDER_TRANSITIONS: dict[str, set[str]] = {
     OrderState.ESCROWED: {OrderState.RELEASING, OrderState.REFUNDING, OrderState.DISPUTED},
     OrderState.DISPUTED: {OrderState.RELEASING, OrderState.REFUNDING, OrderState.SPLITTING},
     OrderState.RELEASING: {OrderState.RELEASED, OrderState.COMPLETED, OrderState.FAILED},
-    OrderState.RELEASED: {OrderState.COMPLETED},
+    # A release whose transaction another one conflicted goes to staff.
+    OrderState.RELEASED: {OrderState.COMPLETED, OrderState.FAILED},
     OrderState.REFUNDING: {OrderState.REFUNDED, OrderState.FAILED},
     OrderState.SPLITTING: {OrderState.COMPLETED, OrderState.FAILED},
     OrderState.FAILED: {OrderState.RELEASING, OrderState.REFUNDING, OrderState.SPLITTING},
@@ -49,6 +51,22 @@ ORDER_TRANSITIONS: dict[str, set[str]] = {
     OrderState.EXPIRED: set(),
     OrderState.CANCELLED: set(),
 }
+# A credited deposit vanished from the chain (reorg): the order stops where it is until the
+# deposit is back in a block, and returns to that state.
+ORDER_HOLDABLE_STATES = frozenset(
+    {
+        OrderState.ESCROWED,
+        OrderState.DISPUTED,
+        OrderState.RELEASING,
+        OrderState.RELEASED,
+        OrderState.REFUNDING,
+        OrderState.SPLITTING,
+        OrderState.FAILED,
+    }
+)
+for _state in ORDER_HOLDABLE_STATES:
+    ORDER_TRANSITIONS[_state].add(OrderState.ON_HOLD)
+ORDER_TRANSITIONS[OrderState.ON_HOLD] = set(ORDER_HOLDABLE_STATES)
 TERMINAL_ORDER_STATES = frozenset(s for s, nxt in ORDER_TRANSITIONS.items() if not nxt)
 # Funds sit in the order's account and belong to the escrow.
 HELD_STATES = frozenset({OrderState.ESCROWED, OrderState.DISPUTED})
@@ -98,6 +116,9 @@ class EscrowOrder(models.Model):
         default=0, help_text="base units held in escrow once credited"
     )
     dispute_reason = models.CharField(max_length=500, blank=True, default="")
+    held_from = models.CharField(
+        max_length=24, blank=True, default="", help_text="the state an on_hold order returns to"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     escrowed_at = models.DateTimeField(null=True, blank=True)
@@ -158,6 +179,7 @@ class SwapState(models.TextChoices):
     REFUNDED = "refunded"
     EXPIRED = "expired"
     FAILED = "failed"
+    ON_HOLD = "on_hold"
 
 
 # The one table of allowed swap transitions (applied only by orders.states.swap_transition).
@@ -177,6 +199,22 @@ SWAP_TRANSITIONS: dict[str, set[str]] = {
     SwapState.COMPLETED: set(),
     SwapState.REFUNDED: set(),
 }
+# A credited deposit vanished from the chain (reorg): the swap stops where it is until the
+# deposit is back in a block, and returns to that state.
+SWAP_HOLDABLE_STATES = frozenset(
+    {
+        SwapState.CONFIRMING,
+        SwapState.EXCHANGING,
+        SwapState.SENDING,
+        SwapState.ACTION_REQUIRED,
+        SwapState.REFUNDING,
+        SwapState.EXPIRED,
+        SwapState.FAILED,
+    }
+)
+for _state in SWAP_HOLDABLE_STATES:
+    SWAP_TRANSITIONS[_state].add(SwapState.ON_HOLD)
+SWAP_TRANSITIONS[SwapState.ON_HOLD] = set(SWAP_HOLDABLE_STATES)
 
 
 class SwapKind(models.TextChoices):
@@ -227,6 +265,9 @@ class SwapOrder(models.Model):
         default=0, help_text="liquidity reserved for the payout, base units"
     )
     action_reason = models.CharField(max_length=200, blank=True, default="")
+    held_from = models.CharField(
+        max_length=24, blank=True, default="", help_text="the state an on_hold swap returns to"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     exchanged_at = models.DateTimeField(null=True, blank=True)

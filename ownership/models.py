@@ -46,6 +46,14 @@ class LedgerTransaction(models.Model):
     memo = models.CharField(max_length=200)
     owner_kind = models.CharField(max_length=16, blank=True, default="")
     owner_id = models.BigIntegerField(null=True, blank=True)
+    wallet_account = models.ForeignKey(
+        "wallets.WalletAccount",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the node account whose coins moved (deposits credited, payouts relayed)",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -62,10 +70,10 @@ class LedgerEntry(models.Model):
     """One leg: exactly one of debit or credit, positive, in one currency.
 
     A party's balance is sum(debit) − sum(credit) over its account code. The codes:
-    ``deposits`` (what came in), ``escrow:order:{id}``, ``buyer:{user}``,
-    ``vendor:{user}``, ``customer:swap:{id}``, ``house`` (swap liquidity),
-    ``platform:fees``, ``platform:spread``, ``payout:{id}`` (in flight),
-    ``sent`` (paid out), ``network:fees``.
+    ``deposits`` (what came in, the house's funding included), ``escrow:order:{id}``,
+    ``buyer:{user}``, ``vendor:{user}``, ``customer:swap:{id}``, ``house`` (the house's
+    coins), ``platform:fees``, ``platform:spread``, ``payout:{id}`` (in flight),
+    ``sent`` (paid out), ``network:fees``, ``platform:losses`` (paid twice, for staff).
     """
 
     transaction = models.ForeignKey(
@@ -89,3 +97,26 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         side = f"Dr {self.debit}" if self.debit else f"Cr {self.credit}"
         return f"{self.account} {side} {self.currency}"
+
+
+class LedgerBalance(models.Model):
+    """The running balance (debits − credits) of each ledger account that stands for money
+    held: escrow, buyer, vendor, customer, house, platform and payouts in flight.
+
+    ``ledger_post`` changes it in the posting's transaction with a conditional update
+    (``… WHERE balance + amount >= 0``), so a posting that would make money held negative
+    is refused, concurrent postings included.
+    """
+
+    currency = models.CharField(max_length=3)
+    account = models.CharField(max_length=64)
+    balance = models.BigIntegerField(default=0, help_text="base units")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "account"], name="ledger_balance_account"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="ledger_balance_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.balance} {self.currency}"

@@ -8,9 +8,10 @@ from collections import defaultdict
 
 import redis
 from django.db import transaction
+from django.db.models import F
 
 from exchange.redis import get_redis
-from ownership.models import LedgerEntry, LedgerTransaction, OwnershipTransfer
+from ownership.models import LedgerBalance, LedgerEntry, LedgerTransaction, OwnershipTransfer
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,41 @@ class EmptyPosting(LedgerError):
     pass
 
 
+class NegativeBalance(LedgerError):
+    """The posting would make a ledger account that stands for money held negative."""
+
+
+# Ledger accounts that stand for money somebody holds: they never go below zero. The others
+# (``deposits``, ``sent``, ``network:fees``, ``platform:losses``) are sources and sinks.
+HELD_PREFIXES = ("escrow:", "buyer:", "vendor:", "customer:", "payout:")
+HELD_ACCOUNTS = frozenset({"house", "platform:fees", "platform:spread"})
+
+
+def is_held_account(account: str) -> bool:
+    return account in HELD_ACCOUNTS or account.startswith(HELD_PREFIXES)
+
+
+def _hold_balances(currency: str, legs: list[tuple[str, int]], memo: str) -> None:
+    """Move the running balances of the held accounts among ``legs``; refuse a leg that
+    would take one below zero. Rows are changed in account order (no deadlock between two
+    postings touching the same accounts)."""
+    held = sorted((account, amount) for account, amount in legs if is_held_account(account))
+    if not held:
+        return
+    LedgerBalance.objects.bulk_create(
+        [LedgerBalance(currency=currency, account=account) for account, _ in held],
+        ignore_conflicts=True,
+    )
+    for account, amount in held:
+        rows = LedgerBalance.objects.filter(currency=currency, account=account)
+        if amount < 0:
+            rows = rows.filter(balance__gte=-amount)
+        if rows.update(balance=F("balance") + amount) != 1:
+            raise NegativeBalance(
+                f"{memo}: {account} holds less than {-amount} {currency}; refused"
+            )
+
+
 def ledger_post(
     *,
     currency: str,
@@ -35,9 +71,13 @@ def ledger_post(
     owner_kind: str = "",
     owner_id: int | None = None,
     actor=None,
+    wallet_account=None,
 ) -> LedgerTransaction:
     """Write one balanced transaction. ``legs`` are (account, signed amount): positive
-    debits, negative credits. Zero legs are dropped; they must sum to zero."""
+    debits, negative credits. Zero legs are dropped; they must sum to zero, and no ledger
+    account of money held may go negative (``NegativeBalance``). ``wallet_account`` names
+    the node account whose coins the posting follows (a deposit credited, a payout
+    relayed), so the books can be compared with the node account by account."""
     legs = [(account, int(amount)) for account, amount in legs if int(amount) != 0]
     if not legs:
         raise EmptyPosting(memo)
@@ -47,11 +87,13 @@ def ledger_post(
     if any(totals.values()):
         raise UnbalancedPosting(f"{memo}: legs sum to {dict(totals)}, not zero")
     with transaction.atomic():
+        _hold_balances(currency, legs, memo)
         tx = LedgerTransaction.objects.create(
             memo=memo[:200],
             owner_kind=owner_kind,
             owner_id=owner_id,
             created_by=actor if getattr(actor, "pk", None) else None,
+            wallet_account=wallet_account,
         )
         LedgerEntry.objects.bulk_create(
             [

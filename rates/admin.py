@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from rates.liquidity import liquidity_figures
 from rates.models import Liquidity, LiquidityReservation, Quote, RateSnapshot
 from rates.providers.base import PROVIDER_CLASSES
 
@@ -108,13 +109,29 @@ class QuoteAdmin(ReadOnly):
 
 @admin.register(Liquidity)
 class LiquidityAdmin(ReadOnly):
-    """The house's liquidity per currency: balance, what swaps reserved, what is available."""
+    """The house's liquidity per currency: the node's reading, what the reading does not show
+    yet, what swaps reserved, what is available."""
 
-    list_display = ("currency", "balance", "reserved", "available", "synced_at")
+    list_display = (
+        "currency",
+        "spendable",
+        "spendable_at",
+        "unshown_payouts",
+        "reserved",
+        "available",
+    )
+
+    @admin.display(description="payouts not in the reading")
+    def unshown_payouts(self, row: Liquidity) -> int:
+        return liquidity_figures(currency=row.currency)["unshown_payouts"]
+
+    @admin.display(description="reserved")
+    def reserved(self, row: Liquidity) -> int:
+        return liquidity_figures(currency=row.currency)["reserved"]
 
     @admin.display(description="available")
     def available(self, row: Liquidity) -> int:
-        return row.available
+        return liquidity_figures(currency=row.currency)["available"]
 
 
 @admin.register(LiquidityReservation)

@@ -1,22 +1,50 @@
 """The house's liquidity per currency and the swaps' reservations against it.
 
-A reservation is a conditional update (``UPDATE … SET reserved = reserved + X WHERE
-balance - reserved >= X``): concurrent swaps can never reserve more than there is.
-Reservations are consumed when the swap's payout is requested, and released on expiry
-or refund. Every function is safe to run twice (each acts only on an active reservation).
+Available liquidity is derived, never stored as a running figure that two writers could
+overwrite:
+
+    available = min(spendable, house in the books) − payouts the reading does not show
+                − active reservations
+
+``spendable`` is the liquidity account's spendable balance as the node reported it at
+``spendable_at`` (written by the balance sync, and only by a newer reading); "payouts the
+reading does not show" are the house's payouts not relayed before that reading. A
+reservation locks the currency's row (``SELECT … FOR UPDATE`` on one row), computes what is
+available, and inserts itself in the same transaction: concurrent swaps can never reserve
+more than there is. Reservations are consumed when the swap's payout is requested (the
+payout then counts instead), and released on expiry or refund. Every function is safe to
+run twice (each acts only on an active reservation).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from exchange.errors import ConflictError
 from rates.models import Liquidity, LiquidityReservation
-from wallets.models import CURRENCY_OF_CHAIN, AccountPurpose, Payout, PayoutState, WalletAccount
+from wallets.models import (
+    CHAIN_OF_CURRENCY,
+    CURRENCY_OF_CHAIN,
+    AccountPurpose,
+    Payout,
+    PayoutState,
+    WalletAccount,
+)
 
 Active = LiquidityReservation.State.ACTIVE
+# Payouts that may still take coins out of the house account.
+_OUTSTANDING = [
+    PayoutState.PENDING,
+    PayoutState.HELD,
+    PayoutState.SIGNED,
+    PayoutState.RELAYED,
+    PayoutState.CONFIRMED,
+    PayoutState.FAILED,
+]
 
 
 class NotEnoughLiquidity(ConflictError):
@@ -28,35 +56,80 @@ def _row(currency: str) -> Liquidity:
     return row
 
 
-def liquidity_sync(*, chain: str) -> Liquidity:
-    """Balance = the liquidity accounts' spendable node balance (from the last balance sync)
-    less house payouts not relayed yet."""
+def liquidity_sync(*, chain: str, read_at: datetime) -> Liquidity:
+    """Record the liquidity accounts' spendable node balance as read at ``read_at`` (by the
+    balance sync). An older reading never replaces a newer one."""
     currency = CURRENCY_OF_CHAIN[chain]
     house = WalletAccount.objects.filter(chain=chain, purpose=AccountPurpose.LIQUIDITY)
     spendable = house.aggregate(s=Sum("node_spendable"))["s"] or 0
-    unrelayed = (
-        Payout.objects.filter(
-            source_account__in=house, state__in=[PayoutState.PENDING, PayoutState.SIGNED]
-        ).aggregate(s=Sum("amount"))["s"]
+    _row(currency)
+    Liquidity.objects.filter(currency=currency).filter(
+        Q(spendable_at__isnull=True) | Q(spendable_at__lt=read_at)
+    ).update(spendable=spendable, spendable_at=read_at, synced_at=timezone.now())
+    return Liquidity.objects.get(currency=currency)
+
+
+def _unshown_payouts(row: Liquidity) -> int:
+    """House payouts the node reading does not show yet: not relayed before it."""
+    payouts = Payout.objects.filter(
+        chain=CHAIN_OF_CURRENCY[row.currency],
+        source_account__purpose=AccountPurpose.LIQUIDITY,
+        state__in=_OUTSTANDING,
+    )
+    if row.spendable_at is not None:
+        payouts = payouts.filter(Q(relayed_at__isnull=True) | Q(relayed_at__gte=row.spendable_at))
+    return int(payouts.aggregate(s=Sum("amount"))["s"] or 0)
+
+
+def _reserved(currency: str) -> int:
+    return int(
+        LiquidityReservation.objects.filter(currency=currency, state=Active).aggregate(
+            s=Sum("amount")
+        )["s"]
         or 0
     )
+
+
+def _house_books(currency: str) -> int:
+    from ownership.models import LedgerBalance
+
+    row = LedgerBalance.objects.filter(currency=currency, account="house").first()
+    return row.balance if row else 0
+
+
+def liquidity_figures(*, currency: str) -> dict[str, int]:
+    """What available liquidity is made of (base units)."""
+    row = _row(currency)
+    spendable = row.spendable
+    books = _house_books(currency)
+    unshown = _unshown_payouts(row)
+    reserved = _reserved(currency)
+    return {
+        "spendable": spendable,
+        "house_books": books,
+        "unshown_payouts": unshown,
+        "reserved": reserved,
+        "available": max(0, min(spendable, books) - unshown - reserved),
+    }
+
+
+def liquidity_available(*, currency: str) -> int:
+    return liquidity_figures(currency=currency)["available"]
+
+
+def _locked_available(currency: str) -> int:
+    """Available liquidity with the currency's row locked (in the caller's transaction)."""
     _row(currency)
-    Liquidity.objects.filter(currency=currency).update(
-        balance=spendable - unrelayed, synced_at=timezone.now()
-    )
-    return Liquidity.objects.get(currency=currency)
+    Liquidity.objects.select_for_update().get(currency=currency)
+    return liquidity_available(currency=currency)
 
 
 def liquidity_reserve(*, swap_id: int, currency: str, amount: int) -> LiquidityReservation:
     """Hold ``amount`` for a swap, or raise NotEnoughLiquidity (409). In the caller's
     transaction: if it rolls back, so does the hold."""
-    _row(currency)
     with transaction.atomic():
-        held = Liquidity.objects.filter(
-            currency=currency, balance__gte=F("reserved") + amount
-        ).update(reserved=F("reserved") + amount)
-        if held != 1:
-            available = Liquidity.objects.get(currency=currency).available
+        available = _locked_available(currency)
+        if available < amount:
             raise NotEnoughLiquidity(
                 f"not enough {currency} liquidity: {available} base units available",
                 extra={"currency": currency, "available": str(available)},
@@ -73,51 +146,48 @@ def liquidity_resize(*, swap_id: int, amount: int) -> LiquidityReservation:
             swap_id=swap_id, state=Active
         )
         delta = amount - reservation.amount
-        if delta > 0:
-            held = Liquidity.objects.filter(
-                currency=reservation.currency, balance__gte=F("reserved") + delta
-            ).update(reserved=F("reserved") + delta)
-            if held != 1:
-                raise NotEnoughLiquidity(
-                    f"not enough {reservation.currency} liquidity for this swap"
-                )
-        elif delta < 0:
-            Liquidity.objects.filter(currency=reservation.currency).update(
-                reserved=F("reserved") + delta
-            )
+        if delta > 0 and _locked_available(reservation.currency) < delta:
+            raise NotEnoughLiquidity(f"not enough {reservation.currency} liquidity for this swap")
         LiquidityReservation.objects.filter(id=reservation.id).update(amount=amount)
         reservation.amount = amount
         return reservation
 
 
-def _finish(swap_id: int, to_state: str, *, spend: bool) -> bool:
+def liquidity_hold(*, swap_id: int, currency: str, amount: int) -> bool:
+    """Make the swap's active reservation ``amount``, taking a new one if it has none
+    (expired swaps freed theirs). False if there is not enough liquidity."""
+    try:
+        if LiquidityReservation.objects.filter(swap_id=swap_id, state=Active).exists():
+            liquidity_resize(swap_id=swap_id, amount=amount)
+        elif LiquidityReservation.objects.filter(swap_id=swap_id).exists():
+            return False  # consumed or released once: a swap reserves at most once
+        else:
+            liquidity_reserve(swap_id=swap_id, currency=currency, amount=amount)
+    except NotEnoughLiquidity:
+        return False
+    return True
+
+
+def _finish(swap_id: int, to_state: str) -> bool:
     with transaction.atomic():
         reservation = LiquidityReservation.objects.filter(swap_id=swap_id, state=Active).first()
         if reservation is None:
             return False
-        if (
+        _row(reservation.currency)
+        Liquidity.objects.select_for_update().get(currency=reservation.currency)
+        return (
             LiquidityReservation.objects.filter(id=reservation.id, state=Active).update(
                 state=to_state
             )
-            != 1
-        ):
-            return False
-        change = {"reserved": F("reserved") - reservation.amount}
-        if spend:
-            change["balance"] = F("balance") - reservation.amount
-        Liquidity.objects.filter(currency=reservation.currency).update(**change)
-        return True
+            == 1
+        )
 
 
 def liquidity_consume(*, swap_id: int) -> bool:
-    """The swap's payout was requested: the held amount leaves the balance."""
-    return _finish(swap_id, LiquidityReservation.State.CONSUMED, spend=True)
+    """The swap's payout is requested in this transaction: it counts from now on."""
+    return _finish(swap_id, LiquidityReservation.State.CONSUMED)
 
 
 def liquidity_release(*, swap_id: int) -> bool:
     """The swap will not be paid from the house (expired, refunded): the hold is freed."""
-    return _finish(swap_id, LiquidityReservation.State.RELEASED, spend=False)
-
-
-def liquidity_available(*, currency: str) -> int:
-    return _row(currency).available
+    return _finish(swap_id, LiquidityReservation.State.RELEASED)

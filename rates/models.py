@@ -95,30 +95,27 @@ class Quote(models.Model):
 
 
 class Liquidity(models.Model):
-    """The house's spendable balance of one currency and what swaps have reserved of it.
+    """The house's spendable balance of one currency, as its node last reported it.
 
-    ``balance`` is the liquidity account's spendable node balance less house payouts not
-    relayed yet (set by the balance sync, lowered when a reservation is consumed);
-    reservations are taken with ``UPDATE … WHERE balance - reserved >= amount``.
+    What is available to swaps is derived from it (rates.liquidity): the reading, less the
+    house's payouts it does not show yet and the active reservations. Only a newer node
+    reading replaces ``spendable``; nothing else writes it.
     """
 
     currency = models.CharField(max_length=3, unique=True)
-    balance = models.BigIntegerField(default=0, help_text="base units")
-    reserved = models.BigIntegerField(default=0, help_text="base units")
+    spendable = models.BigIntegerField(
+        default=0, help_text="the liquidity account's spendable node balance, base units"
+    )
+    spendable_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the node was read for ``spendable``"
+    )
     synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "liquidity"
-        constraints = [
-            models.CheckConstraint(condition=Q(reserved__gte=0), name="liquidity_reserved_positive")
-        ]
 
     def __str__(self) -> str:
-        return f"{self.currency}: {self.balance - self.reserved} available"
-
-    @property
-    def available(self) -> int:
-        return max(0, self.balance - self.reserved)
+        return f"{self.currency}: {self.spendable} spendable at {self.spendable_at}"
 
 
 class LiquidityReservation(models.Model):

@@ -8,8 +8,8 @@ from wallets.signals import balances_synced
 
 
 @receiver(balances_synced)
-def on_balances_synced(sender, *, chain: str, **kwargs) -> None:
+def on_balances_synced(sender, *, chain: str, read_at, **kwargs) -> None:
     """The house's liquidity follows its account's node balance."""
     from rates.liquidity import liquidity_sync
 
-    liquidity_sync(chain=chain)
+    liquidity_sync(chain=chain, read_at=read_at)

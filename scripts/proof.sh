@@ -21,7 +21,7 @@ for arg in "$@"; do
 done
 status=0
 if [ -z "$reuse" ]; then
-  .venv/bin/python -m pytest tests/faults tests/security $long -q --junitxml=var/proof/junit.xml || status=1
+  .venv/bin/python -m pytest tests/faults tests/security tests/wallets/test_payouts.py $long -q --junitxml=var/proof/junit.xml || status=1
 fi
 .venv/bin/python bench/proof_load.py $long || [ "$gate" = "correctness" ] || status=1
 .venv/bin/python bench/proof_report.py --gate "$gate" || status=1

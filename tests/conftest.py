@@ -13,9 +13,9 @@ from tests.chain import CHAIN_OF, receiver
 from tests.factories import fill_pool
 from tests.people import make_person
 from tests.processes import PYTHON, Process, start_worker, wait_until
-from tests.testenv import PORT_BASE, ROOT, SLOT
+from tests.testenv import MONERO_DAEMON_PROXY_PORT, PORT_BASE, ROOT, SLOT
 from wallets.models import Chain
-from wallets.services import master_wallet_ensure
+from wallets.services import deposits_scan, master_wallet_ensure
 
 
 def pytest_addoption(parser):
@@ -62,17 +62,42 @@ def live_db(django_db_setup, django_db_blocker):
         yield
 
 
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 @pytest.fixture(scope="session")
 def regtest(clean_redis):
-    """The regtest stack, started fresh once per run and stopped at the end."""
+    """The regtest stack, started fresh once per run and stopped at the end. The master
+    Monero wallet reaches its daemon through the fault suite's proxy (tests/faults)."""
     from wallets.regtest import home, regtest_down, regtest_up
 
     quiet = lambda *_: None  # noqa: E731
     regtest_down(echo=quiet)
     shutil.rmtree(home(), ignore_errors=True)
+    proxy = None
+    if not _port_open(MONERO_DAEMON_PROXY_PORT):
+        proxy = Process(
+            "monerod-proxy",
+            [
+                PYTHON,
+                str(ROOT / "tests" / "faults" / "rpc_proxy.py"),
+                "--listen",
+                str(MONERO_DAEMON_PROXY_PORT),
+                "--target",
+                f"127.0.0.1:{PORT_BASE + 81}",
+            ],
+        )
+        wait_until(lambda: _port_open(MONERO_DAEMON_PROXY_PORT), timeout=30, what="the proxy")
     regtest_up(echo=quiet)
     yield
     regtest_down(echo=quiet)
+    if proxy is not None:
+        proxy.stop()
 
 
 class WorkerHandle:
@@ -107,12 +132,19 @@ def celery_worker(_worker_handle):
     return _worker_handle
 
 
+_HOUSE_FUNDED: set[str] = set()
+
+
 @pytest.fixture
 def wallets(live_db, regtest):
-    """Both master wallets recorded and their pools filled to POOL_MIN."""
+    """Both master wallets recorded, their pools filled to POOL_MIN, and (once per run)
+    the house's funding, the coinbase it mined, in the books."""
     for chain in Chain.values:
         master_wallet_ensure(chain=chain)
         fill_pool(chain)
+        if chain not in _HOUSE_FUNDED:
+            deposits_scan(chain=chain)
+            _HOUSE_FUNDED.add(chain)
 
 
 # --- people ----------------------------------------------------------------------------

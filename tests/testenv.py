@@ -27,6 +27,8 @@ TEST_ENV = {
     "MONERO_DAEMON_URL": f"http://127.0.0.1:{PORT_BASE + 81}",
     "MONERO_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 83}",
     "MONERO_CUSTOMER_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 84}",
+    # The master wallet reaches monerod through the fault suite's proxy (tests/faults).
+    "MONERO_WALLET_DAEMON_ADDRESS": f"127.0.0.1:{PORT_BASE + 86}",
     "REGTEST_HOME": str(ROOT / "var" / f"regtest-test-{SLOT}"),
     "FLOWER_PORT": str(PORT_BASE + 55),
     "FLOWER_BASIC_AUTH": "operator:tests-flower-password",
@@ -43,5 +45,6 @@ TEST_ENV = {
     "POOL_BATCH_SIZE": "6",
 }
 os.environ.update(TEST_ENV)
+MONERO_DAEMON_PROXY_PORT = PORT_BASE + 86
 # The test database pytest-django creates (workers and servers started by tests use it).
 TEST_DATABASE_URL = f"mysql://root@127.0.0.1:3306/test_exchange_t{SLOT}"

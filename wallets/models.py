@@ -149,11 +149,15 @@ class WalletAccount(models.Model):
 class Deposit(models.Model):
     """One payment into an account, as the node reports it.
 
-    Unique on its on-chain identity (txid and output / subaddress), so a rescan updates
-    the row instead of counting it twice.
+    Unique on its on-chain identity in its master wallet (txid and output / subaddress),
+    so a rescan updates the row instead of counting it twice. Deposits to the house's
+    liquidity account (its funding, and regtest's coinbase) are recorded too.
     """
 
     account = models.ForeignKey(WalletAccount, on_delete=models.PROTECT, related_name="deposits")
+    master_wallet = models.ForeignKey(
+        MasterWallet, on_delete=models.PROTECT, related_name="deposits"
+    )
     chain = models.CharField(max_length=16, choices=Chain.choices)
     txid = models.CharField(max_length=64)
     output_key = models.CharField(
@@ -170,6 +174,10 @@ class Deposit(models.Model):
     )
     double_spend_seen = models.BooleanField(default=False)
     first_seen_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField(
+        help_text="when it was first seen: our first record, or the node's own first sight "
+        "of it if earlier (bcoin's mtime, Monero's pool arrival); block times are not trusted"
+    )
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unlocked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -181,8 +189,9 @@ class Deposit(models.Model):
 
     class Meta:
         constraints = [
+            # The output key (Monero's major.minor subaddress) is only unique in its wallet.
             models.UniqueConstraint(
-                fields=["chain", "txid", "output_key"], name="deposit_onchain_id"
+                fields=["master_wallet", "txid", "output_key"], name="deposit_onchain_id"
             )
         ]
         indexes = [models.Index(fields=["chain", "dropped", "unlocked"], name="deposit_open")]
@@ -211,21 +220,44 @@ class BalanceSync(models.Model):
 
 class PayoutState(models.TextChoices):
     PENDING = "pending", "Pending: not built yet"
-    SIGNED = "signed", "Signed and stored, not relayed"
+    HELD = "held", "Held: a deposit that funds it vanished from the chain"
+    SIGNED = "signed", "Signed and stored; relayed or not (the node says)"
     RELAYED = "relayed", "Relayed to the network"
     CONFIRMED = "confirmed", "Confirmed on chain"
-    FAILED = "failed", "Failed: needs staff"
+    FAILED = "failed", "Failed: refused by the node, needs staff"
+    VOIDED = "voided", "Voided: proved absent from the chain, never to be relayed"
 
 
+# The one table of allowed payout transitions (applied only by payouts._move).
 PAYOUT_TRANSITIONS: dict[str, set[str]] = {
-    PayoutState.PENDING: {PayoutState.SIGNED, PayoutState.FAILED},
+    PayoutState.PENDING: {PayoutState.SIGNED, PayoutState.FAILED, PayoutState.HELD},
+    PayoutState.HELD: {PayoutState.PENDING},
     PayoutState.SIGNED: {PayoutState.RELAYED, PayoutState.FAILED},
-    PayoutState.RELAYED: {PayoutState.CONFIRMED},
-    PayoutState.CONFIRMED: set(),
-    # Only an explicit, audited staff action leaves ``failed``.
-    PayoutState.FAILED: {PayoutState.PENDING, PayoutState.SIGNED},
+    # A relayed payout whose inputs another transaction spent goes to staff.
+    PayoutState.RELAYED: {PayoutState.CONFIRMED, PayoutState.FAILED},
+    # A reorg can take a confirmation back.
+    PayoutState.CONFIRMED: {PayoutState.RELAYED},
+    # Staff retry (same bytes, or a new build once the old one is proved absent), the scan
+    # finding the stored transaction on chain after all, or a void before a refund.
+    PayoutState.FAILED: {
+        PayoutState.PENDING,
+        PayoutState.SIGNED,
+        PayoutState.RELAYED,
+        PayoutState.VOIDED,
+    },
+    # Only reached after the node showed the transaction absent; if it lands anyway, the
+    # scan records it (a double payment for staff) and the checker reports it.
+    PayoutState.VOIDED: {PayoutState.RELAYED},
 }
 ACTIVE_PAYOUT_STATES = (PayoutState.PENDING, PayoutState.SIGNED, PayoutState.RELAYED)
+# States whose stored transaction the node may hold (the scan follows their txids).
+TRACKED_PAYOUT_STATES = (
+    PayoutState.SIGNED,
+    PayoutState.RELAYED,
+    PayoutState.CONFIRMED,
+    PayoutState.FAILED,
+    PayoutState.VOIDED,
+)
 
 
 class Payout(models.Model):
@@ -258,9 +290,30 @@ class Payout(models.Model):
     raw_tx = models.TextField(
         blank=True, default="", help_text="the signed bytes relayed (bcoin hex, Monero metadata)"
     )
-    network_fee = models.PositiveBigIntegerField(default=0)
+    network_fee = models.PositiveBigIntegerField(
+        default=0, help_text="the fee the signed transaction pays, base units"
+    )
     sent_amount = models.PositiveBigIntegerField(default=0, help_text="what the recipient receives")
+    remainder = models.PositiveBigIntegerField(
+        default=0,
+        help_text="base units of the amount the transaction leaves in the source account "
+        "(amount - sent - fee), returned to the owner in the books",
+    )
     key_images = models.JSONField(default=list, blank=True)
+    tx_key = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Monero: the transaction's secret key, proving to the daemon what it paid where",
+    )
+    ledger_from = models.CharField(
+        max_length=64, default="", help_text="the ledger account the amount was taken from"
+    )
+    voided_txids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="earlier transactions of this payout, proved absent from the chain and voided",
+    )
     confirmations = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True, default="")
@@ -286,3 +339,8 @@ class Payout(models.Model):
     @property
     def currency(self) -> str:
         return CURRENCY_OF_CHAIN[self.chain]
+
+    @property
+    def spent_amount(self) -> int:
+        """What the stored transaction takes out of the source account."""
+        return self.sent_amount + self.network_fee

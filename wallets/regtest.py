@@ -131,7 +131,11 @@ def processes() -> list[Proc]:
         Proc(
             name="monero-wallet-rpc",
             port=_port(m["wallet_url"]),
-            argv=_wallet_rpc_argv(root / "wallet-master", _port(m["wallet_url"]), monerod_port)
+            argv=_wallet_rpc_argv(
+                root / "wallet-master",
+                _port(m["wallet_url"]),
+                m["wallet_daemon_address"] or f"127.0.0.1:{monerod_port}",
+            )
             + ["--tx-notify", _notify_argv("monero-tx")],
             cwd=root / "wallet-master",
             log=root / "wallet-master.out",
@@ -140,7 +144,9 @@ def processes() -> list[Proc]:
             name="monero-wallet-rpc-customer",
             port=_port(m["customer_wallet_url"]),
             argv=_wallet_rpc_argv(
-                root / "wallet-customer", _port(m["customer_wallet_url"]), monerod_port
+                root / "wallet-customer",
+                _port(m["customer_wallet_url"]),
+                f"127.0.0.1:{monerod_port}",
             ),
             cwd=root / "wallet-customer",
             log=root / "wallet-customer.out",
@@ -148,10 +154,10 @@ def processes() -> list[Proc]:
     ]
 
 
-def _wallet_rpc_argv(wallet_dir: Path, port: int, daemon_port: int) -> list[str]:
+def _wallet_rpc_argv(wallet_dir: Path, port: int, daemon_address: str) -> list[str]:
     return [
         "monero-wallet-rpc",
-        f"--daemon-address=127.0.0.1:{daemon_port}",
+        f"--daemon-address={daemon_address}",
         "--rpc-bind-ip=127.0.0.1",
         f"--rpc-bind-port={port}",
         "--disable-rpc-login",
@@ -295,6 +301,8 @@ def regtest_up(*, echo=print) -> dict:
     btc.ensure_wallet(settings.BITCOIN["customer_wallet_id"])
     xmr.ensure_wallet()
     xmr_customer.ensure_wallet()
+    # A wallet-rpc whose daemon just came back answers -38 until it reconnects.
+    _wait("monero wallets to reach monerod", lambda: [xmr.refresh(), xmr_customer.refresh()])
     mined = {"bitcoin": _fund_bitcoin(btc), "monero": _fund_monero(xmr, xmr_customer)}
     # Refresh often so the wallet sees pool transactions (and fires --tx-notify) quickly.
     xmr.auto_refresh(period=1)

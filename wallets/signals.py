@@ -8,5 +8,6 @@ deposits_changed = Signal()
 # Arguments: payout_ids (list[int]).
 payouts_changed = Signal()
 
-# Sent after a balance sync of a chain stored the node balances. Arguments: chain (str).
+# Sent after a balance sync of a chain stored the node balances. Arguments: chain (str),
+# read_at (datetime: when the node was read, before the call).
 balances_synced = Signal()

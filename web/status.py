@@ -125,6 +125,12 @@ def swap_status(swap: SwapOrder, *, now: datetime | None = None) -> dict:
     elif state == SwapState.EXPIRED:
         label, tone = "Expired", "error"
         detail = "This swap expired before a deposit arrived: do not send anything to it."
+    elif state == SwapState.ON_HOLD:
+        label, tone, step = "On hold", "error", 2
+        detail = (
+            "The network took your deposit's confirmation back (a reorganisation). "
+            "The swap waits until it is confirmed again; our staff have been told."
+        )
     else:
         label, tone, step = "Failed", "error", 2
         detail = "The payout was refused by the node. Our staff have been told and will retry it."
@@ -206,6 +212,12 @@ def order_status(order: EscrowOrder, *, now: datetime | None = None) -> dict:
     elif state == OrderState.CANCELLED:
         label, tone = "Cancelled", "error"
         detail = "This order was cancelled: do not send anything to it."
+    elif state == OrderState.ON_HOLD:
+        label, tone, step = "On hold", "error", 2
+        detail = (
+            "The network took the payment's confirmation back (a reorganisation). "
+            "Nothing moves until it is confirmed again; staff have been told."
+        )
     else:
         label, tone, step = "Failed", "error", 2
         detail = "A payout was refused by the node. Staff have been told and will retry it."

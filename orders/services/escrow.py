@@ -11,6 +11,7 @@ them; ``platform:fees``; ``payout:{id}`` in flight; ``sent`` and ``network:fees`
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -22,16 +23,32 @@ from django.utils import timezone
 from exchange.errors import ApplicationError, NotFoundError
 from orders.models import (
     HELD_STATES,
+    ORDER_HOLDABLE_STATES,
     TERMINAL_ORDER_STATES,
     Currency,
     EscrowOrder,
     OrderState,
     VendorProfile,
 )
+from orders.services.funding import (
+    confirmations_required,
+    creditable,
+    deposits_credit,
+    funding_follow,
+    paid_in_time,
+    ready_batch,
+)
 from orders.states import OrderConflict, order_note, order_transition
 from ownership.services import ledger_post, ownership_transfer
 from wallets.addresses import validate_address
-from wallets.models import CHAIN_OF_CURRENCY, AccountState, Deposit, Payout, PayoutState
+from wallets.models import (
+    CHAIN_OF_CURRENCY,
+    CURRENCY_OF_CHAIN,
+    AccountState,
+    Deposit,
+    Payout,
+    PayoutState,
+)
 from wallets.services import account_retire, allocate_account
 from wallets.services.payouts import payout_request, payout_retry
 
@@ -46,13 +63,6 @@ class OrderPermissionDenied(ApplicationError):
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def confirmations_required(*, currency: str, amount: int) -> int:
-    for limit, confirmations in settings.CONFIRMATIONS_REQUIRED[CHAIN_OF_CURRENCY[currency]]:
-        if limit is None or amount <= limit:
-            return confirmations
-    raise AssertionError("the confirmation table ends with a catch-all step")
 
 
 def _escrow(order: EscrowOrder) -> str:
@@ -73,12 +83,6 @@ def _check_address(currency: str, address: str, field: str) -> str:
     if not check.valid:
         raise ApplicationError(f"{check.error}", field=field)
     return address
-
-
-def _creditable(order: EscrowOrder, deposit: Deposit) -> bool:
-    if deposit.dropped or deposit.confirmations < order.confirmations_required:
-        return False
-    return deposit.unlocked or order.currency != Currency.XMR
 
 
 def _lock(order_id: int) -> EscrowOrder:
@@ -171,43 +175,72 @@ def order_apply_deposits(*, order_id: int) -> EscrowOrder:
         deposits = list(
             Deposit.objects.select_for_update().filter(account_id=order.account_id).order_by("id")
         )
+        if funding_follow(
+            order,
+            owner_kind=OWNER,
+            deposits=deposits,
+            holdable=ORDER_HOLDABLE_STATES,
+            transition=order_transition,
+            note=order_note,
+        ):
+            return order
         live = [d for d in deposits if not d.dropped]
         tolerance = settings.ORDER_UNDERPAY_TOLERANCE[order.currency]
         due = order.amount - tolerance
         seen = sum(d.amount for d in live)
 
-        in_time = timezone.now() <= order.expires_at
-        if order.state == OrderState.AWAITING_DEPOSIT and seen >= due and in_time:
+        if order.state == OrderState.AWAITING_DEPOSIT and paid_in_time(
+            live, due=due, deadline=order.expires_at
+        ):
             order_transition(order, OrderState.CONFIRMING, data={"seen": str(seen)})
         if order.state == OrderState.CONFIRMING:
-            ready = [d for d in live if _creditable(order, d)]
-            if sum(d.amount for d in ready) >= due:
+            ready = ready_batch(live, currency=order.currency, due=due)
+            if ready:
                 _escrow_deposits(order, ready)
             elif seen < due:
                 order_transition(order, OrderState.AWAITING_DEPOSIT, reason="a deposit vanished")
+            else:
+                _show_confirmations_needed(order, live)
         if order.state not in (OrderState.AWAITING_DEPOSIT, OrderState.CONFIRMING):
-            # Paid after the order was escrowed, expired or closed: it is the buyer's.
+            # Paid after the order was escrowed, expired or closed: it is the buyer's, once
+            # it has the confirmations its own size needs.
             for deposit in live:
-                if deposit.credited_at is None and _creditable(order, deposit):
+                required = confirmations_required(currency=order.currency, amount=deposit.amount)
+                if deposit.credited_at is None and creditable(
+                    deposit, currency=order.currency, required=required
+                ):
                     _credit_to_buyer(order, deposit)
         _queue_owed_refunds(order)
     return order
 
 
+def _show_confirmations_needed(order: EscrowOrder, live: list[Deposit]) -> None:
+    """What the order now waits for follows what arrived (an overpayment needs more)."""
+    needed = max(
+        confirmations_required(currency=order.currency, amount=order.amount),
+        confirmations_required(currency=order.currency, amount=sum(d.amount for d in live)),
+    )
+    if needed != order.confirmations_required:
+        EscrowOrder.objects.filter(id=order.id).update(confirmations_required=needed)
+        order.confirmations_required = needed
+
+
 def _escrow_deposits(order: EscrowOrder, ready: list[Deposit]) -> None:
-    total = sum(d.amount for d in ready)
+    credited = deposits_credit(ready)
+    if not credited:
+        return
+    total = sum(d.amount for d in credited)
     escrowed = min(total, order.amount)
     excess = total - escrowed
     now = timezone.now()
-    Deposit.objects.filter(id__in=[d.id for d in ready]).update(credited_at=now)
-    for deposit in ready:
-        deposit.credited_at = now
+    needed = confirmations_required(currency=order.currency, amount=total)
     event = order_transition(
         order,
         OrderState.ESCROWED,
         data={"credited": str(total), "escrowed": str(escrowed), "excess": str(excess)},
         escrowed_amount=escrowed,
         escrowed_at=now,
+        confirmations_required=needed,
     )
     ledger_post(
         currency=order.currency,
@@ -215,6 +248,7 @@ def _escrow_deposits(order: EscrowOrder, ready: list[Deposit]) -> None:
         memo=f"order {order.id}: deposits credited",
         owner_kind=OWNER,
         owner_id=order.id,
+        wallet_account=order.account,
     )
     ownership_transfer(
         account=order.account,
@@ -237,11 +271,10 @@ def _credit_to_buyer(order: EscrowOrder, deposit: Deposit) -> None:
         if order.state in (OrderState.EXPIRED, OrderState.CANCELLED)
         else "extra deposit"
     )
-    deposit.credited_at = timezone.now()
+    if not deposits_credit([deposit]):
+        return
     Deposit.objects.filter(id=deposit.id).update(
-        credited_at=deposit.credited_at,
-        flagged=True,
-        flag_reason=f"{reason}: refunded to the buyer",
+        flagged=True, flag_reason=f"{reason}: refunded to the buyer"
     )
     ledger_post(
         currency=order.currency,
@@ -249,6 +282,7 @@ def _credit_to_buyer(order: EscrowOrder, deposit: Deposit) -> None:
         memo=f"order {order.id}: {reason} {deposit.txid}:{deposit.output_key}",
         owner_kind=OWNER,
         owner_id=order.id,
+        wallet_account=order.account,
     )
     order_note(
         order, kind="late_deposit", data={"deposit": deposit.id, "amount": str(deposit.amount)}
@@ -485,11 +519,19 @@ PAYOUT_KINDS = {
     OrderState.SPLITTING: ("split_vendor", "split_buyer"),
     OrderState.FAILED: ("release", "refund", "split_vendor", "split_buyer"),
 }
+# The paying state each payout kind belongs to (where a failed order goes back to).
+PAYING_STATE_OF_KIND = {
+    "release": OrderState.RELEASING,
+    "refund": OrderState.REFUNDING,
+    "split_vendor": OrderState.SPLITTING,
+    "split_buyer": OrderState.SPLITTING,
+}
 
 
 def order_advance(*, order_id: int) -> EscrowOrder:
     """Follow the order's payouts: relayed → released, confirmed → completed/refunded,
-    failed → failed. Safe to run twice."""
+    failed → failed, and back from failed when the node shows the payout after all.
+    Safe to run twice."""
     with transaction.atomic():
         order = _lock(order_id)
         kinds = PAYOUT_KINDS.get(order.state)
@@ -500,15 +542,27 @@ def order_advance(*, order_id: int) -> EscrowOrder:
         now = timezone.now()
         if not payouts:
             return order
-        if PayoutState.FAILED in states and order.state != OrderState.FAILED:
-            failed = [p for p in payouts if p.state == PayoutState.FAILED]
+        if PayoutState.FAILED in states:
+            if order.state != OrderState.FAILED:
+                failed = [p for p in payouts if p.state == PayoutState.FAILED]
+                order_transition(
+                    order,
+                    OrderState.FAILED,
+                    reason=failed[0].last_error,
+                    data={"payouts": [p.id for p in failed]},
+                )
+            return order
+        if order.state == OrderState.FAILED:
+            live = [p for p in payouts if p.state != PayoutState.VOIDED]
+            if not live:
+                return order
             order_transition(
                 order,
-                OrderState.FAILED,
-                reason=failed[0].last_error,
-                data={"payouts": [p.id for p in failed]},
+                PAYING_STATE_OF_KIND[live[0].kind],
+                reason="the node shows the payout after all",
+                data={"payouts": [p.id for p in live]},
             )
-            return order
+            states = {p.state for p in live}
         confirmed = states == {PayoutState.CONFIRMED}
         if order.state == OrderState.RELEASING and states <= {
             PayoutState.RELAYED,
@@ -528,31 +582,28 @@ def order_advance(*, order_id: int) -> EscrowOrder:
 
 
 def order_retry_payout(*, payout_id: int, actor, reason: str, address: str | None = None) -> Payout:
-    """Staff put a failed payout of an order back to work; the order follows it."""
+    """Staff put a failed payout of an order back to work; the order follows it. A new
+    ``address`` is checked like a customer's, and needs the stored transaction proved
+    absent from the chain first (``payout_retry``)."""
     if not actor.is_staff:
         raise OrderPermissionDenied("only staff retry a payout")
     if not (reason or "").strip():
         raise ApplicationError("a reason is required", field="reason")
+    if address:
+        chain = Payout.objects.values_list("chain", flat=True).get(id=payout_id)
+        address = _check_address(CURRENCY_OF_CHAIN[chain], address, "address")
+    payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
+    if payout.owner_kind != OWNER:
+        return payout
     with transaction.atomic():
-        payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
-        if payout.owner_kind == OWNER:
-            order = _lock(payout.owner_id)
-            back_to = {
-                "release": OrderState.RELEASING,
-                "refund": OrderState.REFUNDING,
-                "split_vendor": OrderState.SPLITTING,
-                "split_buyer": OrderState.SPLITTING,
-            }.get(payout.kind)
-            if order.state == OrderState.FAILED and back_to:
-                order_transition(order, back_to, actor=actor, reason=reason)
-            else:
-                order_note(
-                    order,
-                    kind="payout_retry",
-                    actor=actor,
-                    reason=reason,
-                    data={"payout": payout.id},
-                )
+        order = _lock(payout.owner_id)
+        back_to = PAYING_STATE_OF_KIND.get(payout.kind)
+        if order.state == OrderState.FAILED and back_to:
+            order_transition(order, back_to, actor=actor, reason=reason)
+        else:
+            order_note(
+                order, kind="payout_retry", actor=actor, reason=reason, data={"payout": payout.id}
+            )
     return payout
 
 
@@ -570,6 +621,12 @@ def orders_expire(*, batch: int = 500) -> int:
             .order_by("id")[:batch]
         )
         for order in due:
+            live = Deposit.objects.filter(account_id=order.account_id, dropped=False)
+            due_amount = order.amount - settings.ORDER_UNDERPAY_TOLERANCE[order.currency]
+            if paid_in_time(live, due=due_amount, deadline=order.expires_at):
+                # Seen in time but not applied yet (a lagging queue): never expired.
+                transaction.on_commit(functools.partial(_apply_later, order.id))
+                continue
             try:
                 order_transition(
                     order, OrderState.EXPIRED, reason="not paid in time", closed_at=now
@@ -586,6 +643,12 @@ def orders_expire(*, batch: int = 500) -> int:
     for account_id in done:
         account_retire(account_id=account_id)
     return expired
+
+
+def _apply_later(order_id: int) -> None:
+    from orders.tasks import order_apply_deposits_task
+
+    order_apply_deposits_task.delay(order_id)
 
 
 def orders_for_accounts(account_ids: list[int]) -> list[int]:

@@ -8,6 +8,7 @@ called here: payouts go through the exactly-once payout saga.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -17,25 +18,37 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchange.errors import ApplicationError, NotFoundError
-from orders.models import SwapKind, SwapOrder, SwapState
-from orders.services.escrow import confirmations_required
+from orders.models import SWAP_HOLDABLE_STATES, SwapKind, SwapOrder, SwapState
+from orders.services.funding import (
+    confirmations_required,
+    creditable,
+    deposits_credit,
+    funding_follow,
+)
 from orders.states import StateConflict, swap_note, swap_transition
+from ownership.models import LedgerEntry
 from ownership.services import ledger_post, ownership_transfer
 from rates.errors import RateUnavailable
 from rates.liquidity import (
     NotEnoughLiquidity,
     liquidity_consume,
+    liquidity_hold,
     liquidity_release,
     liquidity_reserve,
-    liquidity_resize,
 )
 from rates.models import Quote
 from rates.quotes import swap_amounts
 from rates.selectors import rate_current
 from wallets.addresses import validate_address
-from wallets.models import CHAIN_OF_CURRENCY, Deposit, Payout, PayoutState
+from wallets.models import CHAIN_OF_CURRENCY, CURRENCY_OF_CHAIN, Deposit, Payout, PayoutState
 from wallets.services import allocate_account, house_account_ensure, master_wallet_ensure
-from wallets.services.payouts import payout_request
+from wallets.services.payouts import (
+    PayoutStateError,
+    payout_prove_absent,
+    payout_request,
+    payout_retry,
+    payout_void,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +76,6 @@ def _lock(swap_id: int) -> SwapOrder:
         return SwapOrder.objects.select_for_update().get(id=swap_id)
     except SwapOrder.DoesNotExist as exc:
         raise NotFoundError(f"swap {swap_id} not found") from exc
-
-
-def _creditable(swap: SwapOrder, deposit: Deposit) -> bool:
-    if deposit.dropped or deposit.confirmations < swap.confirmations_required:
-        return False
-    return deposit.unlocked or swap.from_currency != "XMR"
 
 
 def _address(currency: str, address: str, field: str) -> str:
@@ -140,28 +147,39 @@ def swap_create(*, quote_id, payout_address: str, refund_address: str, user=None
 
 
 def swap_apply_deposits(*, swap_id: int) -> SwapOrder:
-    """Bring the swap in line with its account's deposits. Safe to run twice."""
+    """Bring the swap in line with its account's deposits. Safe to run twice: each deposit
+    is credited once, whatever the passes and however long a decision waits."""
     with transaction.atomic():
         swap = _lock(swap_id)
         deposits = list(
             Deposit.objects.select_for_update().filter(account_id=swap.account_id).order_by("id")
         )
+        if funding_follow(
+            swap,
+            owner_kind=OWNER,
+            deposits=deposits,
+            holdable=SWAP_HOLDABLE_STATES,
+            transition=swap_transition,
+            note=swap_note,
+        ):
+            return swap
         live = [d for d in deposits if not d.dropped]
-        now = timezone.now()
-        if swap.state == SwapState.AWAITING_DEPOSIT and live and now <= swap.expires_at:
+        if swap.state == SwapState.AWAITING_DEPOSIT and any(
+            d.seen_at <= swap.expires_at for d in live
+        ):
             swap_transition(
                 swap, SwapState.CONFIRMING, data={"seen": str(sum(d.amount for d in live))}
             )
         if swap.state == SwapState.CONFIRMING:
             if not live:
                 swap_transition(swap, SwapState.AWAITING_DEPOSIT, reason="the deposit vanished")
-            elif all(_creditable(swap, d) for d in live):
+            elif _all_creditable(swap, live):
                 _credit(swap, live)
-                _decide(swap, now)
+                _decide(swap)
         elif swap.state == SwapState.EXPIRED:
-            ready = [d for d in live if d.credited_at is None and _creditable(swap, d)]
-            if ready:
-                _credit(swap, ready)
+            late = [d for d in live if d.credited_at is None]
+            if late and _all_creditable(swap, late):
+                _credit(swap, late)
                 swap_transition(
                     swap,
                     SwapState.ACTION_REQUIRED,
@@ -170,18 +188,38 @@ def swap_apply_deposits(*, swap_id: int) -> SwapOrder:
                 )
         elif swap.state in CREDITED_STATES:
             for deposit in live:
-                if deposit.credited_at is None and _creditable(swap, deposit):
-                    _credit(swap, [deposit], extra=True)
+                required = confirmations_required(
+                    currency=swap.from_currency, amount=deposit.amount
+                )
+                ready = deposit.credited_at is None and creditable(
+                    deposit, currency=swap.from_currency, required=required
+                )
+                if ready and _credit(swap, [deposit], extra=True):
                     _refund_extra(swap, deposit)
     return swap
 
 
-def _credit(swap: SwapOrder, deposits: list[Deposit], *, extra: bool = False) -> None:
-    total = sum(d.amount for d in deposits)
-    now = timezone.now()
-    Deposit.objects.filter(id__in=[d.id for d in deposits]).update(credited_at=now)
-    for deposit in deposits:
-        deposit.credited_at = now
+def _all_creditable(swap: SwapOrder, deposits: list[Deposit]) -> bool:
+    """Every deposit has the confirmations that the total received so far needs (an
+    overpaid or larger-than-quoted deposit waits for the tier of its size)."""
+    total = sum(d.amount for d in deposits if d.credited_at is None) + swap.received_amount
+    required = max(
+        swap.confirmations_required,
+        confirmations_required(currency=swap.from_currency, amount=total),
+    )
+    if required != swap.confirmations_required:
+        SwapOrder.objects.filter(id=swap.id).update(confirmations_required=required)
+        swap.confirmations_required = required
+    return all(creditable(d, currency=swap.from_currency, required=required) for d in deposits)
+
+
+def _credit(swap: SwapOrder, deposits: list[Deposit], *, extra: bool = False) -> int:
+    """Credit each deposit not yet credited (once: the conditional update that marks it is
+    the test); returns the amount this call credited."""
+    credited = deposits_credit(d for d in deposits if d.credited_at is None)
+    total = sum(d.amount for d in credited)
+    if not total:
+        return 0
     if not extra:
         swap.received_amount += total
         SwapOrder.objects.filter(id=swap.id).update(received_amount=swap.received_amount)
@@ -191,16 +229,22 @@ def _credit(swap: SwapOrder, deposits: list[Deposit], *, extra: bool = False) ->
         memo=f"swap {swap.id}: {'extra ' if extra else ''}deposits credited",
         owner_kind=OWNER,
         owner_id=swap.id,
+        wallet_account=swap.account,
     )
+    return total
 
 
-def _decide(swap: SwapOrder, now) -> None:
-    """Fixed: the locked rate if the deposit confirmed in time and matches the quote.
-    Floating: the rate now (if there is no fresh rate, the swap waits for the next scan)."""
+def _decide(swap: SwapOrder) -> None:
+    """Fixed: the locked rate if the deposits were seen before the quote expired and match
+    it. Floating: the rate now (if there is no fresh rate, the swap waits for the next
+    scan, its deposits already credited)."""
     if swap.kind == SwapKind.FIXED:
         tolerance = settings.SWAP_AMOUNT_TOLERANCE[swap.from_currency]
-        if now > swap.expires_at:
-            reason = "the deposit confirmed after the fixed quote expired"
+        seen = Deposit.objects.filter(
+            account_id=swap.account_id, dropped=False, credited_at__isnull=False
+        ).values_list("seen_at", flat=True)
+        if any(when > swap.expires_at for when in seen):
+            reason = "the deposit was sent after the fixed quote expired"
         elif abs(swap.received_amount - swap.amount_from) > tolerance:
             reason = f"received {swap.received_amount}, the quote was for {swap.amount_from}"
         else:
@@ -238,28 +282,11 @@ def _exchange_at_current_rate(swap: SwapOrder) -> None:
     )
     if amounts.amount_to <= 0:
         raise NotEnoughLiquidity("the deposit is too small to pay out; refund it instead")
-    if not liquidity_resize_or_reserve(swap, amounts.amount_to_gross):
+    if not liquidity_hold(
+        swap_id=swap.id, currency=swap.to_currency, amount=amounts.amount_to_gross
+    ):
         raise NotEnoughLiquidity(f"not enough {swap.to_currency} liquidity for this swap now")
     _exchange(swap, amounts.amount_to_gross, amounts.rate, current.rate, amounts.market_equivalent)
-
-
-def liquidity_resize_or_reserve(swap: SwapOrder, amount: int) -> bool:
-    try:
-        liquidity_resize(swap_id=swap.id, amount=amount)
-    except NotEnoughLiquidity:
-        return False
-    except Exception as exc:  # noqa: BLE001 - no active reservation: take a new one
-        if exc.__class__.__name__ != "DoesNotExist":
-            raise
-        from rates.models import LiquidityReservation
-
-        if LiquidityReservation.objects.filter(swap_id=swap.id).exists():
-            return False
-        try:
-            liquidity_reserve(swap_id=swap.id, currency=swap.to_currency, amount=amount)
-        except NotEnoughLiquidity:
-            return False
-    return True
 
 
 def _exchange(
@@ -349,12 +376,30 @@ def swap_accept(*, swap_id: int, actor=None) -> SwapOrder:
 
 
 def swap_refund(*, swap_id: int, actor=None, reason: str = "") -> SwapOrder:
-    """action_required (the customer) or failed (staff) → refund what was received."""
+    """action_required (the customer) or failed (staff) → refund what was received.
+
+    From failed, the swap's own payout may still land (its stored bytes may be on chain,
+    or be relayed by a retry): it must first be proved absent from the chain and the
+    mempool, and is voided in the same transaction as the refund, which also undoes the
+    exchange in the books. Otherwise the refund is refused with the reason."""
+    staff = getattr(actor, "is_staff", False)
+    proof = None
+    state = SwapOrder.objects.filter(id=swap_id).values_list("state", flat=True).first()
+    if state == SwapState.FAILED and staff:
+        payout = (
+            Payout.objects.select_related("source_account__master_wallet")
+            .filter(owner_kind=OWNER, owner_id=swap_id, kind="swap")
+            .first()
+        )
+        if payout is not None and payout.state == PayoutState.FAILED:
+            proof = payout_prove_absent(payout)
     with transaction.atomic():
         swap = _lock(swap_id)
         allowed = {SwapState.ACTION_REQUIRED}
-        if getattr(actor, "is_staff", False):
+        if staff:
             allowed.add(SwapState.FAILED)
+        if swap.state == SwapState.FAILED and staff:
+            _unexchange(swap, proof=proof, actor=actor, reason=reason or "staff refund")
         event = swap_transition(
             swap,
             SwapState.REFUNDING,
@@ -388,17 +433,88 @@ def swap_refund(*, swap_id: int, actor=None, reason: str = "") -> SwapOrder:
     return swap
 
 
+def _unexchange(swap: SwapOrder, *, proof, actor, reason: str) -> None:
+    """A failed swap's payout is voided (proved absent by the caller) and the exchange is
+    undone in the books: the deposit is the customer's again, the house gets back what it
+    owed. A swap whose failed payout is a refund is retried, not refunded again."""
+    payouts = {
+        p.kind: p
+        for p in Payout.objects.select_for_update().filter(owner_kind=OWNER, owner_id=swap.id)
+    }
+    if "refund" in payouts:
+        raise PayoutStateError(
+            f"swap {swap.id} already has a refund payout ({payouts['refund'].state}); "
+            "retry that payout instead"
+        )
+    payout = payouts.get("swap")
+    if payout is None:
+        return
+    if payout.state != PayoutState.FAILED or proof is None:
+        raise PayoutStateError(
+            f"swap {swap.id}: its payout {payout.id} is {payout.state}; it is not refunded"
+        )
+    payout_void(payout=payout, proof=proof, actor=actor, reason=reason)
+    owed = LedgerEntry.objects.filter(
+        transaction__owner_kind=OWNER,
+        transaction__owner_id=swap.id,
+        transaction__memo=f"swap {swap.id}: the house owes the payout",
+    )
+    ledger_post(
+        currency=swap.to_currency,
+        legs=[(e.account, e.credit - e.debit) for e in owed],
+        memo=f"swap {swap.id}: the payout is voided, the house owes nothing",
+        owner_kind=OWNER,
+        owner_id=swap.id,
+        actor=actor,
+    )
+    ledger_post(
+        currency=swap.from_currency,
+        legs=[(_customer(swap), swap.received_amount), ("house", -swap.received_amount)],
+        memo=f"swap {swap.id}: the deposit is the customer's again",
+        owner_kind=OWNER,
+        owner_id=swap.id,
+        actor=actor,
+    )
+    ownership_transfer(
+        account=swap.account,
+        currency=swap.from_currency,
+        from_party="house",
+        to_party=_customer(swap),
+        amount=swap.received_amount,
+        reason="exchange undone",
+        owner_kind=OWNER,
+        owner_id=swap.id,
+    )
+    swap_note(swap, kind="payout_voided", actor=actor, reason=reason, data={"payout": payout.id})
+
+
 # --- following payouts, expiry --------------------------------------------------------
 
 
 def swap_advance(*, swap_id: int) -> SwapOrder:
-    """Follow the swap's payout: confirmed → completed/refunded, failed → failed."""
+    """Follow the swap's payout: confirmed → completed/refunded, failed → failed, and back
+    from failed when the node shows the payout after all."""
     with transaction.atomic():
         swap = _lock(swap_id)
-        kind = {SwapState.SENDING: "swap", SwapState.REFUNDING: "refund"}.get(swap.state)
+        kind = PAYING_KIND.get(swap.state)
+        payouts = Payout.objects.filter(owner_kind=OWNER, owner_id=swap.id)
+        if swap.state == SwapState.FAILED:
+            landed = payouts.filter(
+                state__in=[PayoutState.RELAYED, PayoutState.CONFIRMED],
+                kind__in=list(PAYING_STATE_OF_KIND),
+            ).first()
+            if landed is None or payouts.filter(state=PayoutState.FAILED).exists():
+                return swap
+            swap_transition(
+                swap,
+                PAYING_STATE_OF_KIND[landed.kind],
+                reason="the node shows the payout after all",
+                data={"payout": landed.id},
+            )
+            kind = landed.kind
         if kind is None:
             return swap
-        payout = Payout.objects.filter(owner_kind=OWNER, owner_id=swap.id, kind=kind).first()
+        payout = payouts.filter(kind=kind).first()
         if payout is None:
             return swap
         now = timezone.now()
@@ -410,8 +526,13 @@ def swap_advance(*, swap_id: int) -> SwapOrder:
     return swap
 
 
+PAYING_KIND = {SwapState.SENDING: "swap", SwapState.REFUNDING: "refund"}
+PAYING_STATE_OF_KIND = {kind: state for state, kind in PAYING_KIND.items()}
+
+
 def swaps_expire(*, batch: int = 500) -> int:
-    """Unpaid swaps past their deadline expire and free their reservation."""
+    """Unpaid swaps past their deadline expire and free their reservation (not one whose
+    deposit was seen in time and waits to be applied)."""
     now = timezone.now()
     expired = 0
     with transaction.atomic():
@@ -421,10 +542,21 @@ def swaps_expire(*, batch: int = 500) -> int:
             .order_by("id")[:batch]
         )
         for swap in due:
+            if Deposit.objects.filter(
+                account_id=swap.account_id, dropped=False, seen_at__lte=swap.expires_at
+            ).exists():
+                transaction.on_commit(functools.partial(_apply_later, swap.id))
+                continue
             swap_transition(swap, SwapState.EXPIRED, reason="not paid in time", closed_at=now)
             liquidity_release(swap_id=swap.id)
             expired += 1
     return expired
+
+
+def _apply_later(swap_id: int) -> None:
+    from orders.tasks import swap_apply_deposits_task
+
+    swap_apply_deposits_task.delay(swap_id)
 
 
 def swaps_for_accounts(account_ids: list[int]) -> list[int]:
@@ -432,19 +564,22 @@ def swaps_for_accounts(account_ids: list[int]) -> list[int]:
 
 
 def swap_retry_payout(*, payout_id: int, actor, reason: str, address: str | None = None) -> Payout:
-    """Staff put a failed payout of a swap back to work; the swap follows it."""
-    from wallets.services.payouts import payout_retry
-
+    """Staff put a failed payout of a swap back to work; the swap follows it. A new
+    ``address`` is checked like a customer's, and needs the stored transaction proved
+    absent from the chain first (``payout_retry``)."""
     if not getattr(actor, "is_staff", False):
         raise ApplicationError(
             "only staff retry a payout", status_code=403, code="permission_denied"
         )
     if not (reason or "").strip():
         raise ApplicationError("a reason is required", field="reason")
+    if address:
+        chain = Payout.objects.values_list("chain", flat=True).get(id=payout_id)
+        address = _address(CURRENCY_OF_CHAIN[chain], address, "address")
+    payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
     with transaction.atomic():
-        payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
         swap = _lock(payout.owner_id)
-        back_to = {"swap": SwapState.SENDING, "refund": SwapState.REFUNDING}.get(payout.kind)
+        back_to = PAYING_STATE_OF_KIND.get(payout.kind)
         if swap.state == SwapState.FAILED and back_to:
             swap_transition(swap, back_to, actor=actor, reason=reason)
         else:

@@ -38,9 +38,11 @@ def _processes_with(marker: str) -> list[int]:
 
 
 def _get(url, **kwargs):
+    """None while the server is not answering yet: refused, or too busy starting to answer
+    within a generous read timeout (the wait around it is the ceiling that counts)."""
     try:
-        return requests.get(url, timeout=3, **kwargs)
-    except requests.ConnectionError:
+        return requests.get(url, timeout=15, **kwargs)
+    except (requests.ConnectionError, requests.Timeout):
         return None
 
 

@@ -10,12 +10,13 @@ import time
 import requests
 
 from orders.models import OrderState
+from tests.books import measured
 from tests.chain import drive, kill_node
 from tests.factories import fill_pool
 from tests.faults.test_payout_crashes import escrow_many
 from tests.flows import AMOUNT, state_of
 from tests.load import measure
-from wallets.models import Payout, PayoutState
+from wallets.models import Payout, PayoutState, WalletAccount
 from wallets.regtest import processes, regtest_up, running_pid
 
 
@@ -77,13 +78,18 @@ def test_frozen_then_stopped_nodes_keep_the_api_answering_and_payouts_finish(
     payouts = list(
         Payout.objects.filter(owner_kind="order", owner_id__in=[o["id"] for o in orders])
     )
-    proof.update(
-        expected=2,
-        made=sum(p.state == PayoutState.CONFIRMED for p in payouts),
-        duplicated=0,
-        lost=0,
-        latency_ms={"before": before, "frozen": frozen, "stopped": stopped},
+    figures = measured(
+        "bitcoin",
+        [
+            (
+                WalletAccount.objects.get(address=o["deposit_address"]),
+                vendor.receivers["BTC"].address,
+            )
+            for o in orders
+        ],
     )
+    proof.update(**figures, latency_ms={"before": before, "frozen": frozen, "stopped": stopped})
+    assert figures == {"expected": len(orders), "made": len(orders), "duplicated": 0, "lost": 0}
     for phase in (frozen, stopped):
         assert phase["errors"] == 0, phase
         assert phase["p99_ms"] <= max(50.0, 2 * before["p99_ms"]), (before, phase)

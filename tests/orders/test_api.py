@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connections
+from rest_framework.test import APIClient
 
 from exchange.models import IdempotencyKey
 from orders.models import EscrowOrder
@@ -45,13 +48,113 @@ def test_same_key_different_body_is_422_and_writes_nothing(buyer, vendor):
     assert EscrowOrder.objects.filter(buyer=buyer.user).count() == 1
 
 
+class FirstRequestInFlight:
+    """A first request with an Idempotency-Key that is still running: it waits on a row
+    lock the test holds (inserting an order checks its vendor row under a shared lock), as
+    a slow request would, until ``finish``."""
+
+    def __init__(self, person, seller, key: str):
+        self.person, self.seller, self.key = person, seller, key
+        self.answer = None
+        self._locked, self._release = threading.Event(), threading.Event()
+        self._holder = threading.Thread(target=self._hold_vendor_row)
+        self._holder.start()
+        self._locked.wait(10)
+        self._first = threading.Thread(target=self._post)
+        self._first.start()
+
+    def _hold_vendor_row(self):
+        from django.contrib.auth import get_user_model
+        from django.db import transaction
+
+        with transaction.atomic():
+            get_user_model().objects.select_for_update().get(pk=self.seller.user.pk)
+            self._locked.set()
+            self._release.wait(30)
+        connections.close_all()
+
+    def _post(self):
+        client = APIClient()
+        client.credentials(**self.person.api._credentials)
+        self.answer = client.post(
+            "/api/orders", body(self.seller), format="json", HTTP_IDEMPOTENCY_KEY=self.key
+        )
+        connections.close_all()
+
+    def wait_until_running(self):
+        from tests.processes import wait_until
+
+        wait_until(
+            lambda: IdempotencyKey.objects.filter(key=self.key).exists(),
+            timeout=10,
+            what="the first request to claim its key",
+        )
+        time.sleep(0.3)  # it now waits on the vendor row
+
+    def finish(self):
+        self._release.set()
+        self._holder.join(30)
+        self._first.join(30)
+        return self.answer
+
+
 def test_same_key_while_the_first_is_in_flight_is_409(buyer, vendor):
     key = uuid.uuid4().hex
-    # The first request's key row, claimed and not answered yet.
+    first = FirstRequestInFlight(buyer, vendor, key)
+    first.wait_until_running()
+
+    second = buyer.api.post("/api/orders", body(vendor), format="json", HTTP_IDEMPOTENCY_KEY=key)
+    answer = first.finish()
+
+    assert second.status_code == 409
+    assert answer.status_code == 201
+    assert EscrowOrder.objects.filter(buyer=buyer.user).count() == 1
+
+
+def test_a_retry_long_after_the_first_never_runs_the_action_again(buyer, vendor, monkeypatch):
+    """However long the first request takes, a retry cannot take its key over while it may
+    still commit: the action and its stored answer are one transaction."""
+    import exchange.idempotency
+
+    # A retry arriving long after the first began (an engine that took keys over after a
+    # while would do so now).
+    monkeypatch.setattr(exchange.idempotency, "ABANDONED_AFTER", timedelta(0), raising=False)
+    key = uuid.uuid4().hex
+    first = FirstRequestInFlight(buyer, vendor, key)
+    first.wait_until_running()
+
+    retries = []
+
+    def retry():
+        client = APIClient()
+        client.credentials(**buyer.api._credentials)
+        retries.append(
+            client.post("/api/orders", body(vendor), format="json", HTTP_IDEMPOTENCY_KEY=key)
+        )
+        connections.close_all()
+
+    retrying = threading.Thread(target=retry)
+    retrying.start()
+    time.sleep(1.0)
+    answer = first.finish()
+    retrying.join(30)
+    replay = buyer.api.post("/api/orders", body(vendor), format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    assert answer.status_code == 201
+    assert retries[0].status_code == 409
+    assert replay.status_code == 201
+    assert replay.json()["id"] == answer.json()["id"]
+    assert EscrowOrder.objects.filter(buyer=buyer.user).count() == 1
+
+
+def test_a_first_request_that_died_is_taken_over_at_once_and_runs_once(buyer, vendor):
+    """A first request killed before it committed left its key unanswered and its action
+    rolled back: the retry runs the action, once."""
     from django.test import RequestFactory
 
     from exchange.idempotency import _body_hash
 
+    key = uuid.uuid4().hex
     request = RequestFactory().post(
         "/api/orders", data=body(vendor), content_type="application/json"
     )
@@ -63,10 +166,12 @@ def test_same_key_while_the_first_is_in_flight_is_409(buyer, vendor):
         request_hash=_body_hash(request),
     )
 
-    response = buyer.api.post("/api/orders", body(vendor), format="json", HTTP_IDEMPOTENCY_KEY=key)
+    retry = buyer.api.post("/api/orders", body(vendor), format="json", HTTP_IDEMPOTENCY_KEY=key)
+    replay = buyer.api.post("/api/orders", body(vendor), format="json", HTTP_IDEMPOTENCY_KEY=key)
 
-    assert response.status_code == 409
-    assert not EscrowOrder.objects.filter(buyer=buyer.user).exists()
+    assert retry.status_code == 201
+    assert replay.json()["id"] == retry.json()["id"]
+    assert EscrowOrder.objects.filter(buyer=buyer.user).count() == 1
 
 
 def test_keys_are_scoped_per_user(buyer, vendor):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.utils import timezone
@@ -139,3 +140,83 @@ def test_a_late_deposit_without_refund_address_is_flagged_until_the_buyer_gives_
     )
     assert refund_to.received() == AMOUNT["BTC"] - payouts_of(row.id)["late_refund"].network_fee
     assert_books_match(row)
+
+
+# --- confirmations by what arrived, and paid in time by when it was seen ----------------
+
+
+def _apply(order_id) -> str:
+    """The deposit scan and the order's step, in this process (the worker is stopped: the
+    test decides when each step runs)."""
+    from orders.services import order_apply_deposits
+    from wallets.services import deposits_scan
+
+    chain = EscrowOrder.objects.get(id=order_id).chain
+    deposits_scan(chain=chain)
+    return order_apply_deposits(order_id=order_id).state
+
+
+def test_an_overpayment_waits_for_the_confirmations_of_what_arrived_bitcoin(
+    buyer, vendor, celery_worker
+):
+    """An order of 0.05 BTC needs 1 confirmation; paid 0.5 BTC (the 2-confirmation tier),
+    it is escrowed only after 2."""
+    order = create(buyer, vendor, "BTC")
+    celery_worker.proc.stop()
+    paid = 50_000_000
+    pay("bitcoin", order["deposit_address"], paid)
+    mine("bitcoin")
+    assert _apply(order["id"]) == OrderState.CONFIRMING
+    assert EscrowOrder.objects.get(id=order["id"]).confirmations_required == 2
+
+    mine("bitcoin")
+    assert _apply(order["id"]) == OrderState.ESCROWED
+    row = EscrowOrder.objects.get(id=order["id"])
+    assert row.escrowed_amount == AMOUNT["BTC"]
+    celery_worker.restart()
+
+
+def test_an_overpayment_waits_for_the_confirmations_of_what_arrived_monero(
+    buyer, vendor, celery_worker, settings
+):
+    """Monero's tiers sit under its 10-block unlock by default; with a tier above it (12
+    confirmations above 1 XMR), a 0.5 XMR order paid 2 XMR waits for 12."""
+    settings.CONFIRMATIONS_REQUIRED = {
+        **settings.CONFIRMATIONS_REQUIRED,
+        "monero": [(10**12, 1), (None, 12)],
+    }
+    settings.FINAL_CONFIRMATIONS = {**settings.FINAL_CONFIRMATIONS, "monero": 12}
+    order = create(buyer, vendor, "XMR")
+    celery_worker.proc.stop()
+    pay("monero", order["deposit_address"], 2 * 10**12)
+    mine("monero", 10)
+    assert _apply(order["id"]) == OrderState.CONFIRMING
+
+    mine("monero", 2)
+    assert _apply(order["id"]) == OrderState.ESCROWED
+    celery_worker.restart()
+
+
+def test_a_deposit_seen_in_time_but_applied_late_is_on_time(buyer, vendor, celery_worker):
+    """The queue lags: the deposit was seen before the deadline, its order's step runs
+    after it. Paid in time is judged by when the deposit was first seen."""
+    order = create(buyer, vendor, "BTC")
+    celery_worker.proc.stop()
+    pay("bitcoin", order["deposit_address"], AMOUNT["BTC"])
+    from wallets.services import deposits_scan
+
+    deposits_scan(chain="bitcoin")
+    deposit = Deposit.objects.get(account__escrow_order__id=order["id"])
+    EscrowOrder.objects.filter(id=order["id"]).update(
+        expires_at=deposit.seen_at + timedelta(seconds=1)
+    )
+    time.sleep(
+        max(0.0, (deposit.seen_at + timedelta(seconds=1.5) - timezone.now()).total_seconds())
+    )
+    orders_expire()
+    assert _apply(order["id"]) == OrderState.CONFIRMING
+
+    celery_worker.restart()
+    mine("bitcoin")
+    drive("bitcoin", lambda: state_of(order["id"]) == OrderState.ESCROWED, what="escrowed")
+    assert_books_match(EscrowOrder.objects.get(id=order["id"]))

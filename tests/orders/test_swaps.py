@@ -10,14 +10,20 @@ from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from exchange.faults import fault_arm
 from orders.models import SwapOrder, SwapState
-from orders.services import swaps_expire
-from rates.liquidity import liquidity_available
+from orders.services import swap_advance, swap_refund, swap_retry_payout, swaps_expire
+from ownership.selectors import ledger_balance
+from rates.liquidity import liquidity_available, liquidity_figures
 from rates.models import Liquidity, LiquidityReservation, Quote
+from rates.quotes import swap_amounts
 from rates.services import rates_refresh
+from tests.books import measured
 from tests.chain import CHAIN_OF, drive, mine, pay, receiver
+from tests.processes import wait_until
 from wallets.models import Payout, PayoutState
 from wallets.services import balances_sync
+from wallets.services.payouts import PayoutStateError
 
 SEND = {"BTC": 1_000_000, "XMR": 1_000_000_000_000}
 OTHER = {"BTC": "XMR", "XMR": "BTC"}
@@ -145,8 +151,11 @@ def test_a_wrong_amount_needs_action_and_accepting_pays_at_the_current_rate(mark
 def test_twenty_concurrent_swaps_never_reserve_more_than_the_liquidity(market):
     quotes = [quote(market, "BTC") for _ in range(20)]
     gross = Quote.objects.get(public_id=quotes[0]["id"]).amount_to_gross
-    liquidity = Liquidity.objects.get(currency="XMR")
-    Liquidity.objects.filter(currency="XMR").update(balance=liquidity.reserved + 5 * gross)
+    before = liquidity_figures(currency="XMR")
+    # The node's reading says there is room for exactly five of these swaps.
+    Liquidity.objects.filter(currency="XMR").update(
+        spendable=before["unshown_payouts"] + before["reserved"] + 5 * gross
+    )
     payout_to, refund_to = receiver("monero"), receiver("bitcoin")
     barrier = threading.Barrier(20)
     codes = []
@@ -174,8 +183,8 @@ def test_twenty_concurrent_swaps_never_reserve_more_than_the_liquidity(market):
 
     assert codes.count(201) == 5
     assert codes.count(409) == 15
-    after = Liquidity.objects.get(currency="XMR")
-    assert after.reserved <= after.balance
+    after = liquidity_figures(currency="XMR")
+    assert after["reserved"] - before["reserved"] == 5 * gross
     assert liquidity_available(currency="XMR") == 0
     created = SwapOrder.objects.filter(quote__public_id__in=[q["id"] for q in quotes])
     assert created.count() == 5
@@ -183,4 +192,188 @@ def test_twenty_concurrent_swaps_never_reserve_more_than_the_liquidity(market):
     for s in created:
         SwapOrder.objects.filter(id=s.id).update(expires_at=timezone.now() - timedelta(seconds=1))
     swaps_expire()
-    assert Liquidity.objects.get(currency="XMR").reserved == liquidity.reserved
+    assert liquidity_figures(currency="XMR")["reserved"] == before["reserved"]
+
+
+# --- money safety: each deposit credited once, failed payouts, tiers, liquidity --------
+
+
+def _swap_row(public_id) -> SwapOrder:
+    return SwapOrder.objects.get(public_id=public_id)
+
+
+def _step(public_id) -> str:
+    """The deposit scan and the swap's step, in this process (the worker is stopped)."""
+    from orders.services import swap_apply_deposits
+    from wallets.services import deposits_scan
+
+    row = _swap_row(public_id)
+    deposits_scan(chain=CHAIN_OF[row.from_currency])
+    return swap_apply_deposits(swap_id=row.id).state
+
+
+def test_a_floating_swap_waiting_for_a_rate_credits_its_deposit_once(
+    market, celery_worker, settings, django_capture_on_commit_callbacks
+):
+    """No fresh rate: the swap waits in confirming across passes, its deposit credited
+    once; the payout, once priced, is for that deposit alone."""
+    payout_to, refund_to = receiver("monero"), receiver("bitcoin")
+    s = swap(market, quote(market, "BTC", kind="floating"), payout_to, refund_to)
+    celery_worker.proc.stop()
+    pay("bitcoin", s["deposit_address"], SEND["BTC"])
+    mine("bitcoin")
+    settings.RATES_MAX_AGE_SECONDS = -60  # no rate is fresh
+    for _ in range(3):
+        assert _step(s["id"]) == SwapState.CONFIRMING
+    row = _swap_row(s["id"])
+    assert row.received_amount == SEND["BTC"]
+    assert ledger_balance(currency="BTC", account=f"customer:swap:{row.id}") == SEND["BTC"]
+
+    settings.RATES_MAX_AGE_SECONDS = 1200
+    with django_capture_on_commit_callbacks(execute=True):
+        rates_refresh()
+    assert _step(s["id"]) == SwapState.SENDING
+    celery_worker.restart()
+    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)
+    row.refresh_from_db()
+    payout = payouts(s["id"])["swap"]
+    priced = swap_amounts(
+        from_currency="BTC",
+        to_currency="XMR",
+        xmr_btc=row.market_rate,
+        spread_bps=row.spread_bps,
+        network_fee=settings.SWAP_NETWORK_FEE["XMR"],
+        amount_from=SEND["BTC"],
+    )
+    assert payout.amount == priced.amount_to_gross
+    assert payout_to.received() == payout.sent_amount
+
+
+def test_an_overpaid_floating_swap_waits_for_the_confirmations_of_what_arrived(
+    market, celery_worker
+):
+    """Quoted for 0.01 BTC (1 confirmation), paid 0.5 BTC (2): exchanged after 2."""
+    payout_to, refund_to = receiver("monero"), receiver("bitcoin")
+    s = swap(market, quote(market, "BTC", kind="floating"), payout_to, refund_to)
+    celery_worker.proc.stop()
+    pay("bitcoin", s["deposit_address"], 50_000_000)
+    mine("bitcoin")
+    assert _step(s["id"]) == SwapState.CONFIRMING
+    assert _swap_row(s["id"]).confirmations_required == 2
+    mine("bitcoin")
+    assert _step(s["id"]) == SwapState.SENDING
+    celery_worker.restart()
+    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)
+    assert payout_to.received() == payouts(s["id"])["swap"].sent_amount
+
+
+def test_an_overpaid_fixed_swap_asks_for_action_only_after_the_confirmations_it_needs(
+    market, celery_worker
+):
+    payout_to, refund_to = receiver("monero"), receiver("bitcoin")
+    s = swap(market, quote(market, "BTC"), payout_to, refund_to)
+    celery_worker.proc.stop()
+    pay("bitcoin", s["deposit_address"], 50_000_000)
+    mine("bitcoin")
+    assert _step(s["id"]) == SwapState.CONFIRMING
+    mine("bitcoin")
+    assert _step(s["id"]) == SwapState.ACTION_REQUIRED
+    celery_worker.restart()
+    assert market.post(f"/api/swaps/{s['id']}/accept").status_code == 200
+    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)
+
+
+def _failed_swap_payout(market, celery_worker, point: str):
+    """A BTC → XMR swap whose house payout the worker was killed at ``point``, then marked
+    failed: what an engine that failed payouts on unclear answers left behind."""
+    payout_to, refund_to = receiver("monero"), receiver("bitcoin")
+    s = swap(market, quote(market, "BTC"), payout_to, refund_to)
+    fault_arm(point)
+    pay("bitcoin", s["deposit_address"], SEND["BTC"])
+    mine("bitcoin")
+    drive("bitcoin", lambda: "swap" in payouts(s["id"]), what="the house payout")
+    wait_until(lambda: not celery_worker.alive(), timeout=60, what=f"the worker to die at {point}")
+    payout = payouts(s["id"])["swap"]
+    assert payout.raw_tx
+    Payout.objects.filter(id=payout.id).update(state=PayoutState.FAILED, last_error="unclear")
+    swap_advance(swap_id=_swap_row(s["id"]).id)
+    assert state(s["id"]) == SwapState.FAILED
+    celery_worker.restart()
+    return s, payout, payout_to, refund_to
+
+
+def test_staff_cannot_refund_a_failed_swap_whose_payout_is_on_chain(market, celery_worker, staff):
+    s, payout, payout_to, refund_to = _failed_swap_payout(
+        market, celery_worker, "payout.after_relay"
+    )
+    with pytest.raises(PayoutStateError) as refused:
+        swap_refund(swap_id=_swap_row(s["id"]).id, actor=staff.user, reason="the customer asked")
+    assert "on the node" in str(refused.value)
+
+    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)
+    row = _swap_row(s["id"])
+    house = Payout.objects.get(id=payout.id).source_account
+    assert measured("monero", [(house, payout_to.address)])["made"] == 1
+    assert measured("bitcoin", [(row.account, refund_to.address)])["made"] == 0
+    assert payout_to.received() == Payout.objects.get(id=payout.id).sent_amount
+    assert refund_to.received() == 0
+
+
+def test_staff_refund_of_a_failed_swap_voids_its_payout_and_refunds_once(
+    market, celery_worker, staff
+):
+    s, payout, payout_to, refund_to = _failed_swap_payout(
+        market, celery_worker, "payout.after_sign"
+    )
+    swap_refund(swap_id=_swap_row(s["id"]).id, actor=staff.user, reason="the customer asked")
+    payout.refresh_from_db()
+    assert payout.state == PayoutState.VOIDED
+    assert payout.voided_txids == [payout.txid]
+    with pytest.raises(PayoutStateError):
+        swap_retry_payout(payout_id=payout.id, actor=staff.user, reason="send it anyway")
+
+    drive("bitcoin", lambda: state(s["id"]) == SwapState.REFUNDED, what="refunded", mine_each=1)
+    refund = payouts(s["id"])["refund"]
+    row = _swap_row(s["id"])
+    house = payout.source_account
+    assert measured("bitcoin", [(row.account, refund_to.address)])["made"] == 1
+    assert measured("monero", [(house, payout_to.address)])["made"] == 0
+    assert refund_to.received() == refund.sent_amount
+    assert payout_to.received() == 0
+    assert ledger_balance(currency="XMR", account=f"customer:swap:{row.id}") == 0
+    assert ledger_balance(currency="BTC", account=f"customer:swap:{row.id}") == 0
+
+
+def test_a_house_payout_relayed_after_the_balance_reading_is_not_counted_as_available(
+    market, celery_worker
+):
+    """The balance sync reads the node; a house payout leaves; the liquidity update of
+    that (older) reading lands afterwards. The payout is not forgotten."""
+    from rates.receivers import on_balances_synced
+    from wallets.models import AccountPurpose, WalletAccount
+    from wallets.signals import balances_synced
+
+    balances_synced.disconnect(on_balances_synced)
+    try:
+        read_at = timezone.now()
+        balances_sync(chain="monero")
+    finally:
+        balances_synced.connect(on_balances_synced)
+    house = WalletAccount.objects.get(chain="monero", purpose=AccountPurpose.LIQUIDITY)
+    reading = house.node_spendable
+
+    payout_to, refund_to = receiver("monero"), receiver("bitcoin")
+    s = swap(market, quote(market, "BTC"), payout_to, refund_to)
+    pay("bitcoin", s["deposit_address"], SEND["BTC"])
+    mine("bitcoin")
+    drive(
+        "bitcoin",
+        lambda: "swap" in payouts(s["id"]) and payouts(s["id"])["swap"].state == "relayed",
+        what="the house payout relayed",
+    )
+    on_balances_synced(sender=None, chain="monero", read_at=read_at)
+
+    payout = payouts(s["id"])["swap"]
+    reserved = liquidity_figures(currency="XMR")["reserved"]
+    assert liquidity_available(currency="XMR") <= reading - payout.amount - reserved
+    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)

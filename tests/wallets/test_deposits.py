@@ -111,3 +111,132 @@ def test_a_node_down_during_a_scan_is_transient_and_the_next_scan_catches_up(
     (deposit,) = _scan_until(chain, [account], lambda d: len(d) == 1, "the deposit after restart")
     assert deposit.amount == AMOUNTS[chain][2]
     assert deposit.confirmations >= 1
+
+
+# --- scan windows and deposit identity ------------------------------------------------
+
+
+def test_a_locked_monero_deposit_older_than_the_reorg_margin_is_still_seen(wallets):
+    """A deposit with an unlock time stays unsettled past the reorg margin: the scan window
+    then starts at its height, and get_transfers' min_height is exclusive."""
+    from django.conf import settings
+
+    from wallets.clients.monero import get_customer_monero_client, get_monero_client
+
+    account = assigned_account(Chain.MONERO)
+    customer = get_customer_monero_client()
+    customer.refresh()
+    height = get_monero_client().height()
+    unlock_at = height + settings.SCAN_REORG_MARGIN + 15
+    customer.wallet(
+        "transfer",
+        {
+            "destinations": [{"address": account.address, "amount": AMOUNTS[Chain.MONERO][0]}],
+            "unlock_time": unlock_at,
+        },
+    )
+    regtest_mine(chain=Chain.MONERO, blocks=1)
+    (deposit,) = _scan_until(Chain.MONERO, [account], lambda f: f and f[0].height, "in a block")
+    for _ in range(settings.SCAN_REORG_MARGIN + 5):
+        regtest_mine(chain=Chain.MONERO, blocks=1)
+        deposits_scan(chain=Chain.MONERO)
+        deposit.refresh_from_db()
+        assert not deposit.dropped, f"dropped at confirmation {deposit.confirmations}"
+        assert not deposit.unlocked
+    regtest_mine(chain=Chain.MONERO, blocks=unlock_at - get_monero_client().height() + 1)
+    _scan_until(Chain.MONERO, [account], lambda f: f[0].unlocked, "unlocked")
+    deposit.refresh_from_db()
+    assert not deposit.dropped
+
+
+def test_deposits_while_the_bitcoin_wallet_lags_its_node_are_not_skipped(wallets):
+    """During a rescan bcoin's wallet is behind its node: a deposit mined meanwhile (more
+    than the reorg margin below the node's tip by the time the wallet sees it) is recorded,
+    because a scan records the wallet's own height, not the node's."""
+    from django.conf import settings
+
+    from wallets.clients.bitcoin import get_bitcoin_client
+
+    btc = get_bitcoin_client()
+    if btc.height() < 1500:  # a rescan of this many blocks takes seconds
+        regtest_mine(chain=Chain.BITCOIN, blocks=1500 - btc.height())
+    deposits_scan(chain=Chain.BITCOIN)
+    account = assigned_account(Chain.BITCOIN)
+    # Signed by the payer now, broadcast to the node while the wallets rescan (a wallet's
+    # own send would wait for the rescan to end).
+    payment = btc._wallet(
+        "POST",
+        "/create",
+        wallet_id=settings.BITCOIN["customer_wallet_id"],
+        method="create_tx",
+        body={"outputs": [{"address": account.address, "value": AMOUNTS[Chain.BITCOIN][1]}]},
+    )
+    txid = payment["hash"]
+    btc._call("POST", btc.wallet_url, "/rescan", method="rescan", body={"height": 0})
+    btc.broadcast(payment["hex"])
+    regtest_mine(chain=Chain.BITCOIN, blocks=settings.SCAN_REORG_MARGIN + 5)
+    deposits_scan(chain=Chain.BITCOIN)
+    lagging = btc.wallet_tx(txid, wallet_id="primary") is None
+    assert lagging, "the rescan ended before the scan: nothing was tested"
+
+    wait_until(lambda: btc.wallet_tx(txid), timeout=120, what="the rescan to end")
+    (deposit,) = _scan_until(
+        Chain.BITCOIN, [account], lambda f: f and f[0].confirmations, "the deposit recorded"
+    )
+    assert deposit.txid == txid
+    assert deposit.amount == AMOUNTS[Chain.BITCOIN][1]
+
+
+def test_one_transaction_paying_two_monero_master_wallets_is_two_deposits(wallets, settings):
+    """The output key (major.minor) is only unique within a wallet: one transaction paying
+    the same account index in two master wallets is two deposits, each recorded."""
+    from wallets.clients.monero import get_customer_monero_client
+    from wallets.models import AccountState, MasterWallet, WalletAccount
+
+    settings.MONERO_SECOND = {
+        **settings.MONERO,
+        "wallet_url": settings.MONERO["customer_wallet_url"],
+        "wallet_file": settings.MONERO["customer_wallet_file"],
+    }
+    first = assigned_account(Chain.MONERO)
+    customer = get_customer_monero_client()
+    while len(customer.accounts()) <= first.account_index:
+        customer.create_account("padding")
+    second_wallet = MasterWallet.objects.create(
+        chain=Chain.MONERO,
+        name="customer",
+        network="regtest",
+        endpoint="MONERO_SECOND",
+        capacity=10,
+    )
+    second = WalletAccount.objects.create(
+        master_wallet=second_wallet,
+        chain=Chain.MONERO,
+        account_index=first.account_index,
+        node_name=f"second-{first.account_index}",
+        address=customer.primary_address(first.account_index),
+        state=AccountState.ASSIGNED,
+        owner_kind="test",
+        owner_id=first.owner_id + 1,
+    )
+    try:
+        customer.refresh()
+        txid = customer.send_many(
+            outputs=[
+                (first.address, AMOUNTS[Chain.MONERO][0]),
+                (second.address, AMOUNTS[Chain.MONERO][1]),
+            ]
+        )
+        found = _scan_until(
+            Chain.MONERO, [first, second], lambda f: len(f) == 2, "a deposit in each wallet"
+        )
+        assert {d.txid for d in found} == {txid}
+        assert {d.output_key for d in found} == {f"{first.account_index}.0"}
+        assert {(d.account_id, d.amount) for d in found} == {
+            (first.id, AMOUNTS[Chain.MONERO][0]),
+            (second.id, AMOUNTS[Chain.MONERO][1]),
+        }
+    finally:
+        Deposit.objects.filter(master_wallet=second_wallet).delete()
+        second.delete()
+        second_wallet.delete()

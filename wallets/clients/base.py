@@ -14,6 +14,7 @@ import collections
 import json
 import logging
 import threading
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -42,7 +43,12 @@ class NodeUnavailable(RetryLater):
 
 
 class OutcomeUnknown(NodeUnavailable):
-    """A spend call timed out: it may or may not have happened."""
+    """A spend call timed out, lost its answer or failed without saying why: it may or may
+    not have happened. Ask the node about the stored txid; never build a second one."""
+
+
+class UnclearAnswer(RetryLater):
+    """The node answered with an error this engine does not understand: not a rejection."""
 
 
 class FundsLocked(RetryLater):
@@ -87,6 +93,28 @@ class NotFound(NodeRejected):
 
 class WalletExists(NodeRejected):
     pass
+
+
+# --- what a node says of a stored transaction ----------------------------------------
+
+
+@dataclass(frozen=True)
+class TxStatus:
+    """A node's answer about one transaction of ours.
+
+    ``state`` is ``confirmed`` (in a block; ``confirmations`` counts them), ``mempool``
+    (the node relays it), ``conflicted`` (another transaction spent one of its inputs: it
+    can never land while that one stands; ``evidence`` says which) or ``absent`` (the node
+    does not have it and its inputs are unspent: the same bytes may be relayed again).
+    """
+
+    state: str
+    confirmations: int = 0
+    evidence: str = ""
+
+    @property
+    def on_node(self) -> bool:
+        return self.state in ("confirmed", "mempool")
 
 
 # --- node call counting -------------------------------------------------------------

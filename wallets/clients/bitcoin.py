@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from embit.transaction import Transaction
 
 from wallets.clients.base import (
     AccountExists,
@@ -22,6 +23,7 @@ from wallets.clients.base import (
     NodeUnavailable,
     NotFound,
     TxRejected,
+    TxStatus,
     UnknownAccount,
     decode_json,
 )
@@ -57,6 +59,8 @@ def btc_to_sat(value: Decimal | int | str) -> int:
 
 class BitcoinClient(HttpNode):
     chain = "bitcoin"
+    # listunspent counts unconfirmed outputs: a deposit in the mempool is in the balance.
+    balance_counts_mempool_deposits = True
 
     def __init__(
         self,
@@ -169,6 +173,28 @@ class BitcoinClient(HttpNode):
     def mempool(self) -> list[str]:
         return self._call("GET", self.node_url, "/mempool", method="mempool")
 
+    def coin(self, txid: str, index: int) -> dict | None:
+        """The node's unspent output ``txid:index`` (mempool spends count as spent), or
+        None if it is spent or unknown."""
+        try:
+            return self._call("GET", self.node_url, f"/coin/{txid}/{index}", method="coin")
+        except NotFound:
+            return None
+
+    def tx_status(self, txid: str, raw_hex: str) -> TxStatus:
+        """What the node says of a transaction of the master wallet (its stored bytes
+        name the inputs, to tell a dropped transaction from a conflicted one)."""
+        known = self.wallet_tx(txid)
+        if known is not None and int(known.get("height", -1)) >= 0:
+            return TxStatus("confirmed", confirmations=int(known.get("confirmations") or 0))
+        if txid in set(self.mempool() or []):
+            return TxStatus("mempool")
+        for txin in Transaction.from_string(raw_hex).vin:
+            prevout = f"{txin.txid.hex()}:{txin.vout}"
+            if self.coin(txin.txid.hex(), txin.vout) is None:
+                return TxStatus("conflicted", evidence=f"input {prevout} is spent or unknown")
+        return TxStatus("absent")
+
     def invalidate_block(self, block_hash: str) -> None:
         self.node_rpc("invalidateblock", block_hash)
 
@@ -210,6 +236,38 @@ class BitcoinClient(HttpNode):
     def history(self) -> list[dict]:
         """Every wallet transaction, mempool included; outputs carry ``path.name``."""
         return self._wallet("GET", "/tx/history", method="tx_history")
+
+    def payment_proof(self, *, txid: str, proof: str, address: str) -> int | None:
+        """bcoin's history names every output's address: nothing to prove."""
+        return None
+
+    def refresh(self) -> None:
+        """bcoin's wallet follows its node by itself: nothing to ask for."""
+
+    def spends(self) -> list[dict]:
+        """Every transaction the wallet sent (it spent one of the wallet's coins), mempool
+        included: the accounts it spent from, its outputs other than change (address,
+        amount, whether the address is the wallet's own), its fee and confirmations."""
+        found = []
+        for tx in self.history():
+            sources = sorted({i["path"]["name"] for i in tx.get("inputs", []) if i.get("path")})
+            if not sources:
+                continue
+            destinations = [
+                (o.get("address") or "", int(o["value"]), bool(o.get("path")))
+                for o in tx.get("outputs", [])
+                if not (o.get("path") or {}).get("change")
+            ]
+            found.append(
+                {
+                    "txid": tx["hash"],
+                    "sources": sources,
+                    "destinations": destinations,
+                    "fee": int(tx.get("fee") or 0),
+                    "confirmations": int(tx.get("confirmations") or 0),
+                }
+            )
+        return found
 
     def wallet_tx(self, txid: str, *, wallet_id: str | None = None) -> dict | None:
         try:

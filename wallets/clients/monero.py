@@ -23,17 +23,25 @@ from wallets.clients.base import (
     NodeRejected,
     NodeUnavailable,
     NotFound,
-    TxRejected,
+    OutcomeUnknown,
+    RetryLater,
+    TxStatus,
+    UnclearAnswer,
     UnknownAccount,
     WalletExists,
     WalletNotOpen,
     decode_json,
 )
 
-# monero-wallet-rpc error code -> exception class (node-facts.md, section 3.8).
+# monero-wallet-rpc error code -> exception class (node-facts.md, section 3.8). A code not
+# listed is an unclear answer (retry later), never a rejection.
 ERROR_CODES: dict[int, type[Exception]] = {
     -2: InvalidAddress,
-    -4: TxRejected,
+    # "Failed to commit tx": any exception inside commit_tx, including a daemon that took
+    # the transaction but whose reply was lost. Ask the daemon before concluding anything.
+    -4: OutcomeUnknown,
+    -3: NodeUnavailable,  # the daemon is busy
+    -38: NodeUnavailable,  # no connection to the daemon
     -8: NotFound,
     -13: WalletNotOpen,
     -14: UnknownAccount,
@@ -53,6 +61,8 @@ ERROR_MESSAGES: list[tuple[str, type[Exception]]] = [
 
 class MoneroClient(HttpNode):
     chain = "monero"
+    # get_balance counts outputs in blocks only: a deposit in the pool is not in it yet.
+    balance_counts_mempool_deposits = False
 
     def __init__(
         self,
@@ -115,7 +125,7 @@ class MoneroClient(HttpNode):
         if "error" in data:
             code = int(data["error"].get("code", 0))
             message = data["error"].get("message", "")
-            cls: type[Exception] = ERROR_CODES.get(code, NodeRejected)
+            cls: type[Exception] = ERROR_CODES.get(code, UnclearAnswer)
             for needle, by_message in ERROR_MESSAGES:
                 if needle in message:
                     cls = by_message
@@ -161,8 +171,46 @@ class MoneroClient(HttpNode):
         if data.get("status") != "OK":
             raise NodeRejected(f"pop_blocks: {data}", chain=self.chain, method="pop_blocks")
 
-    def flush_txpool(self) -> None:
-        self.daemon("flush_txpool", {})
+    def flush_txpool(self, txids: list[str] | None = None) -> None:
+        self.daemon("flush_txpool", {"txids": txids} if txids else {})
+
+    def _daemon_plain(self, path: str, body: dict) -> dict:
+        """A daemon call outside JSON-RPC (``/get_transactions``, ``/is_key_image_spent``)."""
+        response = self.http("POST", f"{self.daemon_url}/{path}", method=path, json_body=body)
+        if response.status_code >= 400:
+            raise NodeUnavailable(
+                f"monerod /{path} HTTP {response.status_code}", chain=self.chain, method=path
+            )
+        try:
+            data = decode_json(response) or {}
+        except ValueError as exc:
+            raise NodeUnavailable(
+                f"monerod /{path}: unreadable response", chain=self.chain, method=path
+            ) from exc
+        if data.get("status") not in ("OK", None):
+            raise NodeUnavailable(
+                f"monerod /{path}: {data.get('status')}", chain=self.chain, method=path
+            )
+        return data
+
+    def tx_status(self, txid: str, key_images: list[str]) -> TxStatus:
+        """What the daemon says of a transaction (its key images tell a dropped transaction
+        from one whose inputs another transaction spent)."""
+        found = self._daemon_plain("get_transactions", {"txs_hashes": [txid]})
+        for tx in found.get("txs") or []:
+            if tx.get("tx_hash") != txid:
+                continue
+            if tx.get("in_pool"):
+                return TxStatus("mempool")
+            height = int(self.daemon_info()["height"])
+            return TxStatus("confirmed", confirmations=max(0, height - int(tx["block_height"])))
+        if key_images:
+            spent = self._daemon_plain("is_key_image_spent", {"key_images": key_images})
+            for image, status in zip(key_images, spent.get("spent_status") or [], strict=False):
+                if int(status):
+                    where = "in a block" if int(status) == 1 else "in the pool"
+                    return TxStatus("conflicted", evidence=f"key image {image} is spent {where}")
+        return TxStatus("absent")
 
     # --- wallet file -----------------------------------------------------------------
 
@@ -241,6 +289,31 @@ class MoneroClient(HttpNode):
             params.update({"filter_by_height": True, "min_height": min_height})
         return self.wallet("get_transfers", params)
 
+    def spends(self) -> list[dict]:
+        """Every transfer the wallet sent (mined, or relayed and pending): the account it
+        spent from, its destinations (address, amount, None: the wallet does not say whether
+        an address is its own), its fee and confirmations. A transfer the wallet did not
+        commit itself (it found its key images spent in a block) has one destination of
+        unknown address (None) with the amount it sent."""
+        result = self.wallet("get_transfers", {"out": True, "pending": True, "all_accounts": True})
+        found = []
+        for kind in ("out", "pending"):
+            for t in result.get(kind, []):
+                destinations = [
+                    (d.get("address", ""), int(d["amount"]), None)
+                    for d in t.get("destinations") or []
+                ] or [(None, int(t["amount"]), None)]  # a transfer it learnt from the chain
+                found.append(
+                    {
+                        "txid": t["txid"],
+                        "sources": [int(t["subaddr_index"]["major"])],
+                        "destinations": destinations,
+                        "fee": int(t.get("fee") or 0),
+                        "confirmations": int(t.get("confirmations") or 0),
+                    }
+                )
+        return found
+
     def balances(self) -> dict:
         """Per-subaddress balances of every account holding outputs (one call)."""
         return self.wallet("get_balance", {"all_accounts": True})
@@ -305,6 +378,19 @@ class MoneroClient(HttpNode):
             spend=True,
         )
         return result["tx_hash"]
+
+    def payment_proof(self, *, txid: str, proof: str, address: str) -> int | None:
+        """What the transaction paid ``address``, proved to the daemon with its secret key
+        (``check_tx_key``); None if it cannot be checked now."""
+        if not proof:
+            return None
+        try:
+            result = self.wallet(
+                "check_tx_key", {"txid": txid, "tx_key": proof, "address": address}
+            )
+        except (NodeRejected, RetryLater):
+            return None
+        return int(result.get("received", 0))
 
     def validate_address(self, address: str) -> dict:
         return self.wallet("validate_address", {"address": address, "any_net_type": True})

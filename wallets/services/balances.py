@@ -87,7 +87,7 @@ def balances_sync(*, chain: str) -> BalanceSync:
                 ["node_balance", "node_spendable", "drift", "balance_synced_at"],
                 batch_size=500,
             )
-    balances_synced.send(sender=BalanceSync, chain=chain)
+    balances_synced.send(sender=BalanceSync, chain=chain, read_at=started)
     return BalanceSync.objects.create(
         chain=chain,
         started_at=started,

@@ -1,13 +1,18 @@
 """Payouts, exactly once.
 
 The saga step, under the wallet's writer lock:
-1. ask the node about any stored txid first (an unclear outcome is settled by the node);
-2. ``pending``: build and sign without relaying (bcoin ``create``, Monero ``transfer`` with
-   ``do_not_relay``), store the bytes, txid and fee, commit → ``signed``;
-3. ``signed``: relay the stored bytes (again, on a retry; both nodes accept a repeat),
-   confirm the node knows the txid, commit → ``relayed``.
-A retry never builds a second transaction once one is stored. Confirmations come from the
-deposit scan (it reads the same history), which moves payouts to ``confirmed``.
+1. ``pending``: build and sign without relaying (bcoin ``create``, Monero ``transfer`` with
+   ``do_not_relay``), store the bytes, txid, fee and amount the transaction really pays,
+   commit → ``signed``;
+2. ``signed``: ask the node about the stored txid first, then relay the stored bytes (again,
+   on a retry; both nodes accept a repeat) until the node shows them → ``relayed``.
+A retry never builds a second transaction once one is stored. An unclear answer (a lost
+reply, a timeout, Monero's -4, an error this engine does not understand) is "outcome
+unknown": the payout stays ``signed`` and the node is asked again. Only an understood
+rejection fails a payout: an invalid destination or amount, missing funds, or inputs that
+another transaction spent (``conflicted``, with the evidence). Confirmations come from the
+deposit scan, which reads the same wallet history; it also finds a failed or voided
+payout whose transaction is on chain after all.
 """
 
 from __future__ import annotations
@@ -25,21 +30,93 @@ from django.utils import timezone
 from exchange.errors import ApplicationError
 from exchange.faults import fault_point
 from ownership.services import ledger_post
-from wallets.clients.base import NodeRejected, OutcomeUnknown, RetryLater, TxRejected
+from wallets.clients.base import (
+    InsufficientFunds,
+    InvalidAddress,
+    InvalidAmount,
+    NodeRejected,
+    OutcomeUnknown,
+    RetryLater,
+    TxRejected,
+    TxStatus,
+    UnknownAccount,
+)
 from wallets.locks import wallet_writer
-from wallets.models import Chain, Payout, PayoutState, WalletAccount
+from wallets.models import (
+    PAYOUT_TRANSITIONS,
+    TRACKED_PAYOUT_STATES,
+    Chain,
+    Payout,
+    PayoutState,
+    WalletAccount,
+)
 from wallets.nodes import client_for
 from wallets.signals import payouts_changed
 
 logger = logging.getLogger(__name__)
 
+# Rejections that say something definite about the payout itself: retrying cannot help.
+DEFINITIVE_BUILD_ERRORS = (InvalidAddress, InvalidAmount, InsufficientFunds, UnknownAccount)
+
 
 class PayoutNotAccepted(RetryLater):
-    """The node did not show the relayed transaction yet."""
+    """The node does not show the relayed transaction yet (outcome unknown)."""
 
 
 class PayoutStateError(ApplicationError):
     code = "payout_state"
+
+
+# --- the one place payout states change ----------------------------------------------
+
+
+def _move(
+    payout: Payout,
+    to_state: str,
+    *,
+    from_states: tuple[str, ...],
+    match: dict | None = None,
+    **fields,
+) -> bool:
+    """``UPDATE … WHERE id = %s AND state IN from_states [AND match]``: True if this call
+    moved it. Every move is checked against PAYOUT_TRANSITIONS."""
+    for from_state in from_states:
+        if to_state not in PAYOUT_TRANSITIONS[from_state]:
+            raise AssertionError(f"payout transition {from_state} → {to_state} is not allowed")
+    fields.setdefault("updated_at", timezone.now())
+    moved = Payout.objects.filter(id=payout.id, state__in=from_states, **(match or {})).update(
+        state=to_state, **fields
+    )
+    if moved:
+        transaction.on_commit(functools.partial(_announce, [payout.id]))
+    return bool(moved)
+
+
+def _announce(payout_ids: list[int]) -> None:
+    payouts_changed.send(sender=Payout, payout_ids=payout_ids)
+
+
+def _post_sent(payout: Payout, *, sign: int, memo: str) -> None:
+    """The stored transaction left (sign 1) or came back to (sign -1) the books:
+    ``payout:{id}`` ↔ sent + network fee (+ what the transaction left in the account,
+    back to the owner)."""
+    legs = [
+        ("sent", sign * payout.sent_amount),
+        ("network:fees", sign * payout.network_fee),
+        (payout.ledger_from, sign * payout.remainder),
+        (f"payout:{payout.id}", -sign * payout.amount),
+    ]
+    ledger_post(
+        currency=payout.currency,
+        legs=legs,
+        memo=memo,
+        owner_kind=payout.owner_kind,
+        owner_id=payout.owner_id,
+        wallet_account=payout.source_account,
+    )
+
+
+# --- request --------------------------------------------------------------------------
 
 
 def payout_request(
@@ -69,6 +146,7 @@ def payout_request(
             "kind": kind,
             "address": address,
             "amount": amount,
+            "ledger_from": ledger_from,
         },
     )
     if created:
@@ -93,10 +171,13 @@ def payout_enqueue(payout_id: int) -> None:
         logger.exception("payout %s: cannot enqueue; the sweep will", payout_id)
 
 
+# --- the saga step ---------------------------------------------------------------------
+
+
 def payout_process(*, payout_id: int) -> Payout:
     """Run the saga step for one payout. Safe to run twice, concurrently or after a crash."""
     payout = Payout.objects.select_related("source_account__master_wallet").get(id=payout_id)
-    if payout.state in (PayoutState.CONFIRMED, PayoutState.FAILED):
+    if payout.state not in (PayoutState.PENDING, PayoutState.SIGNED, PayoutState.RELAYED):
         return payout
     wallet = payout.source_account.master_wallet
     client = client_for(wallet)
@@ -114,12 +195,12 @@ def payout_process(*, payout_id: int) -> Payout:
         if payout.state == PayoutState.PENDING:
             _build(payout, client)
             payout.refresh_from_db()
-            fault_point("payout.after_sign")
-        if payout.state == PayoutState.SIGNED or (
-            payout.state == PayoutState.RELAYED and _unseen_too_long(payout)
-        ):
+            fault_point("payout.after_sign", payout.id)
+        if payout.state == PayoutState.SIGNED:
             _relay(payout, client)
-            payout.refresh_from_db()
+        elif payout.state == PayoutState.RELAYED and _unseen_too_long(payout):
+            _follow_relayed(payout, client)
+        payout.refresh_from_db()
     return payout
 
 
@@ -129,42 +210,42 @@ def _unseen_too_long(payout: Payout) -> bool:
 
 
 def _fail(payout: Payout, reason: str) -> None:
+    """A definitive rejection: the payout goes to staff. A relayed payout's books come back
+    from ``sent`` to ``payout:{id}``, so a retry or refund starts from money in flight."""
     with transaction.atomic():
-        updated = Payout.objects.filter(
-            id=payout.id, state__in=[PayoutState.PENDING, PayoutState.SIGNED]
-        ).update(state=PayoutState.FAILED, last_error=reason[:500], updated_at=timezone.now())
-        if updated:
-            transaction.on_commit(functools.partial(_announce, [payout.id]))
+        payout.refresh_from_db()
+        from_state = payout.state
+        if from_state not in (PayoutState.PENDING, PayoutState.SIGNED, PayoutState.RELAYED):
+            return
+        if not _move(
+            payout, PayoutState.FAILED, from_states=(from_state,), last_error=reason[:500]
+        ):
+            return
+        if from_state == PayoutState.RELAYED:
+            _post_sent(payout, sign=-1, memo=f"payout {payout.id} conflicted: back in flight")
     logger.error("payout %s failed: %s", payout.id, reason)
 
 
-def _announce(payout_ids: list[int]) -> None:
-    payouts_changed.send(sender=Payout, payout_ids=payout_ids)
+def _unclear(payout: Payout, reason: str) -> None:
+    Payout.objects.filter(id=payout.id).update(
+        last_error=f"outcome unknown: {reason}"[:500], updated_at=timezone.now()
+    )
 
 
 def _build(payout: Payout, client) -> None:
-    account = payout.source_account
     try:
-        if payout.chain == Chain.BITCOIN:
-            built = client.create_tx(
-                account=account.node_name,
-                outputs=[(payout.address, payout.amount)],
-                subtract_fee=True,
-            )
-            built["sent"] = payout.amount - built["fee"]
-            built["raw"] = built["hex"]
-            built["key_images"] = []
-        else:
-            built = _build_monero(payout, client)
-        fault_point("payout.after_build")
-    except RetryLater as exc:
-        Payout.objects.filter(id=payout.id).update(
-            last_error=str(exc)[:500], updated_at=timezone.now()
-        )
-        raise
-    except NodeRejected as exc:
+        built = _build_monero(payout, client) if payout.chain == Chain.MONERO else None
+        if built is None:
+            built = _build_bitcoin(payout, client)
+        fault_point("payout.after_build", payout.id)
+    except DEFINITIVE_BUILD_ERRORS as exc:
         _fail(payout, f"the node refused to build it: {exc}")
         return
+    except (RetryLater, NodeRejected) as exc:
+        # Unreachable, busy, funds not unlocked yet, or an answer we do not understand:
+        # nothing was sent (a build relays nothing); try again later.
+        _unclear(payout, f"not built yet: {exc}")
+        raise RetryLater(str(exc)) from exc
     Payout.objects.filter(id=payout.id, state=PayoutState.PENDING).update(
         state=PayoutState.SIGNED,
         updated_at=timezone.now(),
@@ -172,17 +253,37 @@ def _build(payout: Payout, client) -> None:
         raw_tx=built["raw"],
         network_fee=built["fee"],
         sent_amount=built["sent"],
+        remainder=payout.amount - built["sent"] - built["fee"],
         key_images=built["key_images"],
+        tx_key=built["tx_key"],
         signed_at=timezone.now(),
         last_error="",
     )
 
 
+def _build_bitcoin(payout: Payout, client) -> dict:
+    built = client.create_tx(
+        account=payout.source_account.node_name,
+        outputs=[(payout.address, payout.amount)],
+        subtract_fee=True,
+    )
+    return {
+        "txid": built["txid"],
+        "raw": built["hex"],
+        "fee": built["fee"],
+        "sent": payout.amount - built["fee"],
+        "key_images": [],
+        "tx_key": "",
+    }
+
+
 def _build_monero(payout: Payout, client) -> dict:
     """monero-wallet-rpc 0.18.0 cannot subtract the fee from an output, so proposals are
-    built (never relayed, nothing stored) until the fee settles and sent + fee equals
-    the payout amount. A fee that never settles leaves its last difference in the
-    account; the network fee recorded is what the payout cost the account."""
+    built (never relayed, nothing stored) until one pays exactly the payout amount with its
+    fee. If the fee does not settle in MONERO_FEE_ATTEMPTS proposals, the proposal that pays
+    closest to the amount without passing it is kept; what it leaves in the account is the
+    payout's ``remainder``. The fee and amount stored are the ones the signed transaction
+    pays, always; a proposal that would spend more than the amount is never kept."""
     guess = (
         Payout.objects.filter(chain=Chain.MONERO, network_fee__gt=0)
         .order_by("-id")
@@ -190,116 +291,193 @@ def _build_monero(payout: Payout, client) -> dict:
         .first()
         or settings.MONERO_FEE_GUESS
     )
-    for _ in range(5):
+    best = None
+    for _ in range(max(1, settings.MONERO_FEE_ATTEMPTS)):
         if guess >= payout.amount:
-            raise NodeRejected(f"amount {payout.amount} does not cover the network fee {guess}")
+            raise InvalidAmount(f"amount {payout.amount} does not cover the network fee {guess}")
         proposal = client.create_transfer(
             account_index=payout.source_account.account_index,
             destinations=[(payout.address, payout.amount - guess)],
         )
+        spends = proposal["amount"] + proposal["fee"]
+        if spends <= payout.amount and (best is None or spends > best["amount"] + best["fee"]):
+            best = proposal
         if proposal["fee"] == guess:
             break
         guess = proposal["fee"]
+    if best is None:
+        raise RetryLater(f"payout {payout.id}: no proposal fits the amount with its fee yet")
     return {
-        "txid": proposal["txid"],
-        "raw": proposal["metadata"],
-        "fee": payout.amount - proposal["amount"],
-        "sent": proposal["amount"],
-        "key_images": proposal["key_images"],
+        "txid": best["txid"],
+        "raw": best["metadata"],
+        "fee": best["fee"],
+        "sent": best["amount"],
+        "key_images": best["key_images"],
+        "tx_key": best["tx_key"],
     }
 
 
-def _node_knows(payout: Payout, client) -> bool:
+def payout_lookup(payout: Payout, client=None) -> TxStatus:
+    """What the node says of the payout's stored transaction."""
+    client = client or client_for(payout.source_account.master_wallet)
     if payout.chain == Chain.BITCOIN:
-        return client.wallet_tx(payout.txid) is not None
-    return (
-        client.transfer_by_txid(payout.txid, account_index=payout.source_account.account_index)
-        is not None
-    )
+        return client.tx_status(payout.txid, payout.raw_tx)
+    return client.tx_status(payout.txid, payout.key_images)
+
+
+def _send_bytes(payout: Payout, client) -> None:
+    if payout.chain == Chain.BITCOIN:
+        client.broadcast(payout.raw_tx)
+    else:
+        client.relay(payout.raw_tx)
 
 
 def _relay(payout: Payout, client) -> None:
     """Relay the stored bytes; ``relayed`` once the node shows the stored txid."""
-    if payout.state == PayoutState.SIGNED and _node_knows(payout, client):
+    status = payout_lookup(payout, client)
+    if status.on_node:
         _mark_relayed(payout)
         return
+    if status.state == "conflicted":
+        _fail(payout, f"conflicted: {status.evidence}")
+        return
     try:
-        if payout.chain == Chain.BITCOIN:
-            client.broadcast(payout.raw_tx)
-        else:
-            client.relay(payout.raw_tx)
-        fault_point("payout.after_relay")
-    except OutcomeUnknown:
-        raise
-    except TxRejected as exc:
-        if _node_knows(payout, client):
+        _send_bytes(payout, client)
+        fault_point("payout.after_relay", payout.id)
+    except (OutcomeUnknown, TxRejected) as exc:
+        # bcoin answers success even for a conflicting transaction, and Monero's -4 also
+        # means "the daemon's reply was lost": only the node's own view decides.
+        _unclear(payout, f"relay answered {exc}")
+    for _ in range(15):
+        status = payout_lookup(payout, client)
+        if status.on_node:
             _mark_relayed(payout)
             return
-        _fail(payout, f"the node rejected the stored transaction: {exc}")
-        return
-    # bcoin answers success even for a conflicting transaction: look for it.
-    for _ in range(15):
-        if _node_knows(payout, client):
-            _mark_relayed(payout)
+        if status.state == "conflicted":
+            _fail(payout, f"conflicted: {status.evidence}")
             return
         time.sleep(0.2)
-    if payout.chain == Chain.BITCOIN:
-        _fail(payout, "bcoin accepted the broadcast but does not show the transaction (conflict?)")
-        return
+    _unclear(payout, "the node does not show the relayed transaction yet")
     raise PayoutNotAccepted(f"payout {payout.id}: {payout.txid} not visible after relay")
 
 
+def _follow_relayed(payout: Payout, client) -> None:
+    """A relayed payout the chain has not confirmed for a while: dropped from the mempool
+    → the same bytes again; conflicted → staff, with the evidence."""
+    status = payout_lookup(payout, client)
+    if status.state == "confirmed":
+        payout_track_one(payout, confirmations=status.confirmations)
+    elif status.state == "conflicted":
+        _fail(payout, f"conflicted after relay: {status.evidence}")
+    else:
+        if status.state == "absent":
+            logger.warning(
+                "payout %s: %s dropped by the node; relayed again", payout.id, payout.txid
+            )
+            try:
+                _send_bytes(payout, client)
+            except (OutcomeUnknown, TxRejected) as exc:
+                _unclear(payout, f"re-relay answered {exc}")
+        Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(
+            relayed_at=timezone.now(), updated_at=timezone.now()
+        )
+
+
 def _mark_relayed(payout: Payout) -> None:
+    """signed (or failed/voided, when the node shows the transaction after all) → relayed,
+    with the books following the money out of ``payout:{id}``."""
     now = timezone.now()
     with transaction.atomic():
-        updated = Payout.objects.filter(id=payout.id, state=PayoutState.SIGNED).update(
-            state=PayoutState.RELAYED, relayed_at=now, last_error="", updated_at=now
-        )
-        if not updated:
+        payout.refresh_from_db()
+        from_state = payout.state
+        if from_state not in (PayoutState.SIGNED, PayoutState.FAILED, PayoutState.VOIDED):
             # A re-relay of a payout already marked relayed: restart its clock.
             Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(
                 relayed_at=now, updated_at=now
             )
             return
+        note = {
+            PayoutState.SIGNED: "",
+            PayoutState.FAILED: "the node shows the transaction of this failed payout",
+            PayoutState.VOIDED: "DOUBLE PAYMENT: a voided transaction of this payout landed",
+        }[from_state]
+        if not _move(
+            payout,
+            PayoutState.RELAYED,
+            from_states=(from_state,),
+            relayed_at=now,
+            last_error=note,
+        ):
+            return
+        if from_state == PayoutState.VOIDED:
+            # Its amount went back to the owner when it was voided: the loss is the house's.
+            ledger_post(
+                currency=payout.currency,
+                legs=[
+                    ("sent", payout.sent_amount),
+                    ("network:fees", payout.network_fee),
+                    ("platform:losses", -payout.spent_amount),
+                ],
+                memo=f"payout {payout.id}: voided transaction {payout.txid} landed",
+                owner_kind=payout.owner_kind,
+                owner_id=payout.owner_id,
+                wallet_account=payout.source_account,
+            )
+            logger.critical("payout %s: %s", payout.id, note)
+        else:
+            _post_sent(
+                payout, sign=1, memo=f"{payout.kind} payout {payout.id} relayed ({payout.txid})"
+            )
+            if note:
+                logger.error("payout %s: %s", payout.id, note)
+
+
+# --- following the chain -----------------------------------------------------------------
+
+
+def payout_track_one(payout: Payout, *, confirmations: int) -> bool:
+    """Record what the node says of one payout's transaction; True if anything changed."""
+    changed = False
+    if payout.state in (PayoutState.SIGNED, PayoutState.FAILED, PayoutState.VOIDED):
+        # Relayed before a crash kept the row from saying so, or the node had it after all.
+        _mark_relayed(payout)
         payout.refresh_from_db()
-        ledger_post(
-            currency=payout.currency,
-            legs=[
-                ("sent", payout.sent_amount),
-                ("network:fees", payout.network_fee),
-                (f"payout:{payout.id}", -payout.amount),
-            ],
-            memo=f"{payout.kind} payout {payout.id} relayed ({payout.txid})",
-            owner_kind=payout.owner_kind,
-            owner_id=payout.owner_id,
-        )
-        transaction.on_commit(functools.partial(_announce, [payout.id]))
+        changed = True
+    if confirmations != payout.confirmations:
+        with transaction.atomic():
+            if confirmations >= 1:
+                _move(
+                    payout,
+                    PayoutState.CONFIRMED,
+                    from_states=(PayoutState.RELAYED,),
+                    confirmations=confirmations,
+                    confirmed_at=timezone.now(),
+                )
+                Payout.objects.filter(id=payout.id, state=PayoutState.CONFIRMED).update(
+                    confirmations=confirmations
+                )
+            else:
+                # A reorg took the confirmation back: followed again until it re-confirms.
+                _move(
+                    payout,
+                    PayoutState.RELAYED,
+                    from_states=(PayoutState.CONFIRMED,),
+                    confirmations=0,
+                    relayed_at=timezone.now(),
+                )
+        changed = True
+    return changed
 
 
 def payouts_track(*, chain: str, confirmations_by_txid: dict[str, int]) -> list[int]:
-    """Record what the node says of relayed payouts' txids (called by the deposit scan,
-    which already holds the wallet history). Returns the payouts that changed."""
+    """Record what the node says of payouts' txids (called by the deposit scan, which
+    already holds the wallet history). Returns the payouts that changed."""
     changed = []
-    now = timezone.now()
-    open_payouts = Payout.objects.filter(
-        chain=chain,
-        state__in=[PayoutState.SIGNED, PayoutState.RELAYED],
-        txid__in=list(confirmations_by_txid),
-    )
-    for payout in open_payouts:
-        confirmations = confirmations_by_txid[payout.txid]
-        if payout.state == PayoutState.SIGNED:
-            # Relayed before a crash kept the row from saying so.
-            _mark_relayed(payout)
-            payout.refresh_from_db()
-            changed.append(payout.id)
-        if confirmations != payout.confirmations:
-            fields = {"confirmations": confirmations, "updated_at": now}
-            if confirmations >= 1:
-                fields.update(state=PayoutState.CONFIRMED, confirmed_at=now)
-            with transaction.atomic():
-                Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(**fields)
-                transaction.on_commit(functools.partial(_announce, [payout.id]))
+    candidates = Payout.objects.filter(
+        chain=chain, state__in=TRACKED_PAYOUT_STATES, txid__in=list(confirmations_by_txid)
+    ).select_related("source_account")
+    for payout in candidates:
+        if payout_track_one(payout, confirmations=confirmations_by_txid[payout.txid]):
             changed.append(payout.id)
     return changed
 
@@ -324,34 +502,131 @@ def payouts_sweep() -> int:
     return len(ids)
 
 
-def payout_retry(*, payout_id: int, actor, reason: str, address: str | None = None) -> Payout:
-    """Staff: put a failed payout back to work. One that never got a transaction is
-    built again (to ``address`` if given); one with a stored transaction has those same
-    bytes relayed again, never a new transaction."""
+# --- holds: a deposit behind the payout vanished -----------------------------------------
+
+
+def payouts_hold(*, payout_ids: list[int], reason: str) -> list[int]:
+    """Stop payouts not built yet (pending → held). Returns those stopped."""
+    held = []
+    with transaction.atomic():
+        for payout in Payout.objects.filter(id__in=payout_ids, state=PayoutState.PENDING):
+            if _move(
+                payout, PayoutState.HELD, from_states=(PayoutState.PENDING,), last_error=reason
+            ):
+                held.append(payout.id)
+    return held
+
+
+def payouts_unhold(*, payout_ids: list[int]) -> list[int]:
+    """Put held payouts back to work (held → pending) and enqueue them."""
+    resumed = []
+    with transaction.atomic():
+        for payout in Payout.objects.filter(id__in=payout_ids, state=PayoutState.HELD):
+            if _move(payout, PayoutState.PENDING, from_states=(PayoutState.HELD,), last_error=""):
+                resumed.append(payout.id)
+                transaction.on_commit(functools.partial(payout_enqueue, payout.id))
+    return resumed
+
+
+# --- staff: retry and void -----------------------------------------------------------------
+
+
+def payout_prove_absent(payout: Payout) -> TxStatus:
+    """Ask the node that the payout's stored transaction is neither in a block nor in the
+    mempool (nor able to get there: ``conflicted`` is absent for good). Raises
+    PayoutStateError with the reason otherwise; a node that cannot be asked proves nothing."""
+    if not payout.txid:
+        return TxStatus("absent", evidence="no transaction was ever built")
+    try:
+        status = payout_lookup(payout)
+    except RetryLater as exc:
+        raise PayoutStateError(
+            f"payout {payout.id}: cannot prove {payout.txid} absent, the node does not "
+            f"answer ({exc}); try again later"
+        ) from exc
+    if status.on_node:
+        payout_track_one(payout, confirmations=status.confirmations)
+        raise PayoutStateError(
+            f"payout {payout.id}: its transaction {payout.txid} is {status.state} on the "
+            "node; it was paid, nothing is sent again"
+        )
+    return status
+
+
+def payout_void(*, payout: Payout, proof: TxStatus, actor, reason: str) -> Payout:
+    """In the caller's transaction: failed → voided, after ``payout_prove_absent``. Its
+    amount goes back to the ledger account it came from; its stored transaction is kept as
+    evidence and never relayed by this engine again."""
     from exchange.services import audit_record
 
+    voided = [*payout.voided_txids, payout.txid] if payout.txid else payout.voided_txids
+    if not _move(
+        payout,
+        PayoutState.VOIDED,
+        from_states=(PayoutState.FAILED,),
+        match={"txid": payout.txid},
+        voided_txids=voided,
+        last_error=f"voided: {reason}"[:500],
+    ):
+        raise PayoutStateError(f"payout {payout.id} changed meanwhile; nothing was voided")
+    ledger_post(
+        currency=payout.currency,
+        legs=[(payout.ledger_from, payout.amount), (f"payout:{payout.id}", -payout.amount)],
+        memo=f"payout {payout.id} voided",
+        owner_kind=payout.owner_kind,
+        owner_id=payout.owner_id,
+        actor=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="payout.void",
+        target=payout,
+        reason=reason,
+        data={"txid": payout.txid, "node": proof.state, "evidence": proof.evidence},
+    )
+    payout.state = PayoutState.VOIDED
+    payout.voided_txids = voided
+    return payout
+
+
+def payout_retry(*, payout_id: int, actor, reason: str, address: str | None = None) -> Payout:
+    """Staff: put a failed payout back to work. One with a stored transaction has those
+    same bytes relayed again; to build a new one (to another ``address``), the stored one
+    must first be proved absent from the chain and the mempool, and is then voided."""
+    from exchange.services import audit_record
+
+    payout = Payout.objects.select_related("source_account__master_wallet").get(id=payout_id)
+    if payout.state != PayoutState.FAILED:
+        raise PayoutStateError(f"payout {payout.id} is {payout.state}, not failed")
+    rebuild = not payout.raw_tx or bool(address)
+    proof = payout_prove_absent(payout) if payout.raw_tx and address else None
     with transaction.atomic():
         payout = Payout.objects.select_for_update().get(id=payout_id)
         if payout.state != PayoutState.FAILED:
             raise PayoutStateError(f"payout {payout.id} is {payout.state}, not failed")
-        if payout.raw_tx and address:
-            raise PayoutStateError(
-                f"payout {payout.id} has a stored transaction; it is relayed again as it is "
-                "and cannot be sent to another address"
-            )
-        to_state = PayoutState.SIGNED if payout.raw_tx else PayoutState.PENDING
-        fields = {"state": to_state, "last_error": "", "updated_at": timezone.now()}
-        if to_state == PayoutState.PENDING:
-            fields.update(txid="", raw_tx="", network_fee=0, sent_amount=0, key_images=[])
+        to_state = PayoutState.PENDING if rebuild else PayoutState.SIGNED
+        fields: dict = {"last_error": ""}
+        if rebuild:
+            fields.update(txid="", raw_tx="", network_fee=0, sent_amount=0, remainder=0, tx_key="")
+            fields["key_images"] = []
+            if payout.txid:
+                fields["voided_txids"] = [*payout.voided_txids, payout.txid]
         if address:
             fields["address"] = address
-        Payout.objects.filter(id=payout.id, state=PayoutState.FAILED).update(**fields)
+        if not _move(payout, to_state, from_states=(PayoutState.FAILED,), **fields):
+            raise PayoutStateError(f"payout {payout.id} changed meanwhile")
         audit_record(
             actor=actor,
             action="payout.retry",
             target=payout,
             reason=reason,
-            data={"from": PayoutState.FAILED, "to": to_state, "address": address or payout.address},
+            data={
+                "from": PayoutState.FAILED,
+                "to": to_state,
+                "address": address or payout.address,
+                "voided": payout.txid if rebuild and payout.txid else "",
+                "node": proof.state if proof else "",
+            },
         )
         transaction.on_commit(functools.partial(payout_enqueue, payout.id))
     payout.refresh_from_db()

@@ -12,8 +12,9 @@ from wallets.models import Chain
 
 class Command(BaseCommand):
     help = (
-        "Compare, per account and per chain, the ledger and the recorded deposits and payouts "
-        "with the nodes' balances. Exits 2 when anything drifts."
+        "Compare the books with the nodes: every transaction the wallets sent against the "
+        "payouts, every account's balance against its deposits and payouts, the ledger "
+        "against both. Exits 2 when anything is found."
     )
 
     def add_arguments(self, parser):
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             reports = reconcile(chains=chains, store=store, progress=progress)
         except NodeError as exc:
             raise CommandError(f"node unreachable: {exc}") from exc
-        drift = any(r.differences for r in reports)
+        drift = any(not r.clean for r in reports)
         if as_json:
             self.stdout.write(json.dumps([r.as_dict() for r in reports], indent=2))
         else:
@@ -45,10 +46,20 @@ class Command(BaseCommand):
     def _table(self, report) -> None:
         self.stdout.write(
             f"{report.chain}: {report.accounts} accounts, node {report.node_total}, "
-            f"recorded {report.recorded_total} base units, {report.node_calls} node calls"
+            f"recorded {report.recorded_total} base units, {report.spends} transactions sent "
+            f"({report.payouts_mapped} payouts, {report.internal_spends} internal), "
+            f"{report.node_calls} node calls"
         )
+        for finding in report.findings:
+            if finding.kind != "account":
+                self.stdout.write(
+                    f"  {finding.severity.upper()} {finding.kind} {finding.subject}: "
+                    f"{finding.detail}"
+                )
+        if report.clean:
+            self.stdout.write("  clean: every transaction and every account matches")
+            return
         if not report.differences:
-            self.stdout.write("  clean: every account matches")
             return
         self.stdout.write(
             f"  {'account':>8} {'index':>6} {'owner':16} {'node':>16} {'recorded':>16} {'ledger':>16}  cause"
