@@ -234,6 +234,33 @@ def environment_prepare(say=print) -> None:
     say(f"regtest stack up in {time.perf_counter() - started:.1f} s")
 
 
+def market_prepare() -> dict:
+    """The house funded in the books and on the nodes, and a fresh rate cached in Redis:
+    each chain's master wallet and liquidity account, a deposit scan (which books the
+    liquidity account's mined coins as house funding), a balance sync, ``rates_refresh()``."""
+    from django.db import transaction
+
+    from rates.liquidity import liquidity_available
+    from rates.services import rates_refresh
+    from wallets.models import Chain
+    from wallets.services import balances_sync, deposits_scan
+    from wallets.services.pool import house_account_ensure, master_wallet_ensure
+
+    for chain in (Chain.BITCOIN, Chain.MONERO):
+        house_account_ensure(wallet=master_wallet_ensure(chain=chain))
+        deposits_scan(chain=chain)
+        balances_sync(chain=chain)
+    with transaction.atomic():
+        snapshot = rates_refresh()
+    if not snapshot.ok:
+        raise RuntimeError(f"the rate refresh failed: {snapshot.error}")
+    return {
+        "rate": str(snapshot.rate),
+        "snapshot_id": snapshot.id,
+        "liquidity_available": {c: liquidity_available(currency=c) for c in ("BTC", "XMR")},
+    }
+
+
 def stack_down(say=print) -> None:
     """Stop the bench regtest stack (continuing any frozen node first)."""
     from wallets.regtest import regtest_down

@@ -31,7 +31,6 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import transaction  # noqa: E402
 
 from bench import load  # noqa: E402
 from bench.order_create import make_people, synthetic_cleanup, synthetic_pool  # noqa: E402
@@ -98,9 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     duration = args.duration or (300.0 if args.long else 30.0)
     orders_needed = int(args.rate * duration * 2 * MIX.count("order") / len(MIX)) + 200
 
-    from rates.services import rates_refresh
-    from wallets.services import balances_sync, master_wallet_ensure, pool_refill
-
     results: dict = {
         "started_at": now_iso(),
         "rate_rps": args.rate,
@@ -112,12 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     people = None
     try:
         env.environment_prepare(say=_say)
-        for chain in ("bitcoin", "monero"):
-            master_wallet_ensure(chain=chain)
-            pool_refill(chain=chain, batch_size=1, target=1)  # records the house accounts
-            balances_sync(chain=chain)
-        with transaction.atomic():
-            rates_refresh()
+        env.market_prepare()
         people = make_people()
         synthetic = synthetic_pool(orders_needed // 2 + 100)
         worker = env.start_worker(concurrency=2)

@@ -1,5 +1,8 @@
 """`make proof`'s summary: every scenario, what was injected, the counts, pass or fail.
 
+The counts are those the scenarios measured from the nodes (tests/books.py): transactions
+the nodes show paying each expected payment, beyond it, or missing.
+
 Reads what the suites recorded (var/proof/scenarios-0.jsonl from the fault and fuzz
 tests, var/proof/junit.xml for every test, var/bench/proof_load.json from the load run),
 prints one table and writes var/proof/proof.json. Exits 1 if anything failed or is missing.
@@ -71,15 +74,19 @@ def main(argv: list[str] | None = None) -> int:
             if "expected" in s
             else "-"
         )
+        if "payouts_killed" in s:
+            counts += f" ({s['payouts_killed']} payouts killed)"
+        # The figures are what the checker read from the nodes: any duplicate or loss fails.
+        sound = not s.get("duplicated") and not s.get("lost")
         rows.append(
             [
                 s.get("scenario", s["test"]),
                 s.get("injected", ""),
                 counts,
-                "pass" if s["passed"] else "FAIL",
+                "pass" if s["passed"] and sound else "FAIL",
             ]
         )
-        ok &= bool(s["passed"])
+        ok &= bool(s["passed"]) and sound
     security = {k: v for k, v in junit.items() if k.startswith("tests.security")}
     for module, r in sorted(security.items()):
         passed = r["tests"] - r["failed"] - r["skipped"]
@@ -113,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([f"load: {case['name']}", case["injected"], figures, verdict])
             ok &= case["passed"] if gate == "all" else correct
     print()
-    print("== make proof ==   counts: payouts expected/made/duplicated/orders lost")
+    print("== make proof ==   counts, read from the nodes: payouts expected/made/duplicated/lost")
     print(_table(["scenario", "injected", "counts / figures", "result"], rows))
     print(
         f"\n{sum(r['tests'] for r in junit.values())} tests, {failed_tests} failed; overall: {'PASS' if ok else 'FAIL'}"

@@ -67,15 +67,11 @@ from bench.report import (  # noqa: E402
     table,
     write_json,
 )
-from rates.liquidity import liquidity_available  # noqa: E402
 from rates.providers.base import _instances as provider_instances  # noqa: E402
 from rates.services import rate_cache_clear, rates_refresh  # noqa: E402
 from tests.rates.exchanges import FakeExchanges, Handler, Server  # noqa: E402
 from wallets.clients.base import node_calls_by_method  # noqa: E402
-from wallets.models import Chain  # noqa: E402
 from wallets.regtest import home  # noqa: E402
-from wallets.services import balances_sync  # noqa: E402
-from wallets.services.pool import house_account_ensure, master_wallet_ensure  # noqa: E402
 
 JSON_PATH = env.VAR_DIR / "quotes.json"
 THROTTLES = {"THROTTLE_USER": "10000000/min", "THROTTLE_ANON": "10000000/min"}
@@ -115,23 +111,6 @@ def call(req: load.Req) -> tuple[int, dict]:
 
 
 # --- set-up -------------------------------------------------------------------------------
-
-
-def market_prepare() -> dict:
-    """Liquidity synced from the nodes and a fresh rate cached in Redis."""
-    for chain in (Chain.BITCOIN, Chain.MONERO):
-        house_account_ensure(wallet=master_wallet_ensure(chain=chain))
-        balances_sync(chain=chain)
-    with transaction.atomic():
-        snapshot = rates_refresh()
-    if not snapshot.ok:
-        raise BenchError(f"the rate refresh failed: {snapshot.error}")
-    return {
-        "rate": str(snapshot.rate),
-        "snapshot_id": snapshot.id,
-        "providers": list(settings.RATES_PROVIDERS),
-        "liquidity_available": {c: liquidity_available(currency=c) for c in ("BTC", "XMR")},
-    }
 
 
 # --- HTTP ---------------------------------------------------------------------------------
@@ -412,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         env.environment_prepare(say)
         say()
         say("-- set-up --")
-        results["market"] = market_prepare()
+        results["market"] = {**env.market_prepare(), "providers": list(settings.RATES_PROVIDERS)}
         m = results["market"]
         say(
             f"  rate {m['rate']} ({', '.join(m['providers'])}); liquidity available "

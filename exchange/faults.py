@@ -9,7 +9,7 @@ with no cleanup and no acknowledgement, exactly as a crash:
   process; Celery's parent replaces it and the unacknowledged task is delivered again.
 
 Armed with ``each=True`` the point stays armed and kills once for every subject that
-reaches it (every payout, say), until ``fault_disarm``. Each kill is logged first to the
+reaches it (every payout, say), or every n-th (``share``), until ``fault_disarm``. Each kill is logged first to the
 Redis list ``fault:log`` (``point subject``): the fault suite counts what it injected there.
 """
 
@@ -21,14 +21,20 @@ import signal
 from django.conf import settings
 
 
-def fault_arm(name: str, *, scope: str = "worker", each: bool = False) -> None:
+def fault_arm(
+    name: str, *, scope: str = "worker", each: bool = False, share: tuple[int, int] = (0, 1)
+) -> None:
+    """Arm ``name``. With ``each``, ``share=(k, n)`` kills only the subjects whose number
+    is k modulo n: three points armed with (0, 3), (1, 3), (2, 3) kill every payout once,
+    at one of them."""
     from exchange.redis import get_redis
 
     if scope not in ("worker", "task"):
         raise ValueError(f"unknown fault scope {scope!r}")
     r = get_redis()
     r.delete(f"fault:seen:{name}")
-    r.set(f"fault:{name}", f"{scope}:each" if each else scope, ex=7200)
+    value = f"{scope}:each:{share[0]}/{share[1]}" if each else scope
+    r.set(f"fault:{name}", value, ex=4 * 3600)
 
 
 def fault_disarm(name: str) -> None:
@@ -59,6 +65,9 @@ def fault_point(name: str, subject: object = "") -> None:
         return
     scope, _, each = str(armed).partition(":")
     if each:
+        k, _, n = each.removeprefix("each:").partition("/")
+        if str(subject).isdigit() and int(subject) % int(n or 1) != int(k or 0):
+            return
         if not r.sadd(f"fault:seen:{name}", str(subject)):
             return
     elif not r.delete(f"fault:{name}"):

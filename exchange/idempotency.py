@@ -4,7 +4,8 @@
 - same key, different body → 422;
 - same key while the first request is still running → 409 (and only then);
 - keys are scoped per user (``anon`` for anonymous callers) and kept 24 h;
-- a 2xx or 4xx answer is stored; a 5xx is not (the key is freed, the client retries).
+- a 2xx or 4xx answer is stored; a 5xx or a 409 is not (the key is freed, the client
+  retries: 409 means "try again" only).
 
 The key row is inserted and committed first, under a unique constraint. The action then
 runs in one transaction that holds the key row's lock and stores the answer: the action
@@ -129,7 +130,9 @@ def idempotent(view_method):
                         response = view_method(self, request, *args, **kwargs)
                 except Exception as exc:  # noqa: BLE001 - rendered exactly as DRF would
                     response = self.handle_exception(exc)
-                if response.status_code >= 500:
+                if response.status_code >= 500 or response.status_code == 409:
+                    # Not kept: a 5xx may pass, and a 409 is what a retry of a request still
+                    # running gets; a state conflict is asked again (it changes nothing).
                     failed = True
                     transaction.set_rollback(True)
                     return response

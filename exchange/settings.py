@@ -318,6 +318,8 @@ SWAP_AMOUNT_TOLERANCE = {
 }
 # Floating swaps reserve this much more than the quote, for the rate to move.
 SWAP_FLOATING_RESERVE_MARGIN_BPS = env.int("SWAP_FLOATING_RESERVE_MARGIN_BPS", default=500)
+# A fixed quote's deposit seen before expiry must also confirm within this long after it.
+SWAP_CONFIRM_GRACE_SECONDS = env.int("SWAP_CONFIRM_GRACE_SECONDS", default=3600)
 # Swaps (and quotes) without an account; the swap's public id is then the way to read it.
 SWAPS_ALLOW_ANONYMOUS = env.bool("SWAPS_ALLOW_ANONYMOUS", default=True)
 

@@ -230,8 +230,23 @@ def _check_spends(
             continue
         on_node.add(spend.txid)
         books.payouts_mapped += 1
-        books.sent_on_node += spend.pays(payout.address)
-        books.fees_on_node += spend.fee
+        if payout.state in SPENT_STATES:
+            books.sent_on_node += spend.pays(payout.address)
+            books.fees_on_node += spend.fee
+        elif payout.state == PayoutState.SIGNED:
+            books.add(
+                "alert",
+                "relayed_not_recorded",
+                f"payout {payout.id}",
+                f"{spend.txid} is on the node; the next scan records it as relayed",
+            )
+        if spend.txid in payout.voided_txids:
+            books.add(
+                "violation",
+                "double_payment",
+                f"payout {payout.id}",
+                f"its voided transaction {spend.txid} is on the node",
+            )
         source = by_key.get(spend.sources[0]) if len(spend.sources) == 1 else None
         if source is None or source.id != payout.source_account_id:
             books.add(
@@ -255,8 +270,6 @@ def _check_spends(
                 f"payout {payout.id}",
                 f"{spend.txid} is on the node but the payout is {payout.state}",
             )
-        if payout.last_error.startswith("DOUBLE PAYMENT"):
-            books.add("violation", "double_payment", f"payout {payout.id}", payout.last_error)
     for payout in payouts.filter(state__in=SPENT_STATES):
         if payout.txid not in on_node:
             books.add(

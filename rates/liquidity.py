@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from exchange.errors import ConflictError
+from ownership.models import LedgerBalance
 from rates.models import Liquidity, LiquidityReservation
 from wallets.models import (
     CHAIN_OF_CURRENCY,
@@ -69,41 +70,52 @@ def liquidity_sync(*, chain: str, read_at: datetime) -> Liquidity:
     return Liquidity.objects.get(currency=currency)
 
 
-def _unshown_payouts(row: Liquidity) -> int:
-    """House payouts the node reading does not show yet: not relayed before it."""
-    payouts = Payout.objects.filter(
-        chain=CHAIN_OF_CURRENCY[row.currency],
-        source_account__purpose=AccountPurpose.LIQUIDITY,
-        state__in=_OUTSTANDING,
-    )
-    if row.spendable_at is not None:
-        payouts = payouts.filter(Q(relayed_at__isnull=True) | Q(relayed_at__gte=row.spendable_at))
-    return int(payouts.aggregate(s=Sum("amount"))["s"] or 0)
+def _table(model) -> str:
+    return model._meta.db_table
 
 
-def _reserved(currency: str) -> int:
-    return int(
-        LiquidityReservation.objects.filter(currency=currency, state=Active).aggregate(
-            s=Sum("amount")
-        )["s"]
-        or 0
-    )
-
-
-def _house_books(currency: str) -> int:
-    from ownership.models import LedgerBalance
-
-    row = LedgerBalance.objects.filter(currency=currency, account="house").first()
-    return row.balance if row else 0
+# All of a currency's figures in one statement: it runs on every rates read and quote.
+# Table names come from the models; every value is bound.
+_FIGURES_SQL = f"""
+SELECT l.spendable,
+       COALESCE((SELECT SUM(b.balance) FROM {_table(LedgerBalance)} b
+                 WHERE b.currency = l.currency AND b.account = 'house'), 0),
+       COALESCE((SELECT SUM(p.amount) FROM {_table(Payout)} p
+                 JOIN {_table(WalletAccount)} a ON a.id = p.source_account_id
+                 WHERE p.chain = %(chain)s AND a.purpose = %(purpose)s
+                   AND p.state IN %(outstanding)s
+                   AND (p.relayed_at IS NULL OR p.relayed_at >= l.spendable_at)), 0),
+       COALESCE((SELECT SUM(r.amount) FROM {_table(LiquidityReservation)} r
+                 WHERE r.currency = l.currency AND r.state = %(active)s), 0)
+FROM {_table(Liquidity)} l WHERE l.currency = %(currency)s
+"""  # noqa: S608
 
 
 def liquidity_figures(*, currency: str) -> dict[str, int]:
-    """What available liquidity is made of (base units)."""
-    row = _row(currency)
-    spendable = row.spendable
-    books = _house_books(currency)
-    unshown = _unshown_payouts(row)
-    reserved = _reserved(currency)
+    """What available liquidity is made of (base units), read in one statement:
+
+    - ``spendable``: the liquidity account's node balance at the last reading;
+    - ``house_books``: the house's balance in the ledger;
+    - ``unshown_payouts``: house payouts the reading does not show yet (not relayed before
+      it; all of them while there is no reading, when nothing is spendable anyway);
+    - ``reserved``: active reservations.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FIGURES_SQL,
+            {
+                "currency": currency,
+                "chain": CHAIN_OF_CURRENCY[currency],
+                "purpose": AccountPurpose.LIQUIDITY.value,
+                "outstanding": tuple(str(s) for s in _OUTSTANDING),
+                "active": str(Active),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:  # the currency's first use: its row is made, nothing is spendable yet
+        _row(currency)
+        return liquidity_figures(currency=currency)
+    spendable, books, unshown, reserved = (int(v) for v in row)
     return {
         "spendable": spendable,
         "house_books": books,

@@ -2,7 +2,7 @@
 # `make proof`: the fault, security and fuzzing suites against the full stack on regtest,
 # then the load test (nodes running, then frozen); one summary table at the end, also
 # written to var/proof/proof.json.
-#   --long    100+ payout crashes and 5-minute load runs
+#   --long    1,000+ crash-injected payouts and 5-minute load runs
 #   --reuse   take the suites' results from the last `make test` (which runs them) and run
 #             only the load test; .ci/run uses it after `make test`
 #   --gate-correctness   fail only on correctness (lost, duplicated, errors, failed tests),

@@ -87,7 +87,11 @@ class Process:
 
 
 def start_worker(
-    name: str = "worker", *, queues: str = "transactions,scheduled,rates", concurrency: int = 2
+    name: str = "worker",
+    *,
+    queues: str = "transactions,scheduled,rates",
+    concurrency: int = 2,
+    **env: str,
 ) -> Process:
     proc = Process(
         name,
@@ -109,6 +113,7 @@ def start_worker(
             "-l",
             "INFO",
         ],
+        **env,
     )
     wait_for_worker(proc)
     return proc

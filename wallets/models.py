@@ -233,8 +233,9 @@ PAYOUT_TRANSITIONS: dict[str, set[str]] = {
     PayoutState.PENDING: {PayoutState.SIGNED, PayoutState.FAILED, PayoutState.HELD},
     PayoutState.HELD: {PayoutState.PENDING},
     PayoutState.SIGNED: {PayoutState.RELAYED, PayoutState.FAILED},
-    # A relayed payout whose inputs another transaction spent goes to staff.
-    PayoutState.RELAYED: {PayoutState.CONFIRMED, PayoutState.FAILED},
+    # A relayed payout whose inputs another transaction spent goes to staff (a voided
+    # transaction that had landed and is gone again goes back to voided).
+    PayoutState.RELAYED: {PayoutState.CONFIRMED, PayoutState.FAILED, PayoutState.VOIDED},
     # A reorg can take a confirmation back.
     PayoutState.CONFIRMED: {PayoutState.RELAYED},
     # Staff retry (same bytes, or a new build once the old one is proved absent), the scan
@@ -320,6 +321,9 @@ class Payout(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     signed_at = models.DateTimeField(null=True, blank=True)
+    relay_attempted_at = models.DateTimeField(
+        null=True, blank=True, help_text="when its bytes were first handed to a node"
+    )
     relayed_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
 

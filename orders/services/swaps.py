@@ -27,7 +27,7 @@ from orders.services.funding import (
 )
 from orders.states import StateConflict, swap_note, swap_transition
 from ownership.models import LedgerEntry
-from ownership.services import ledger_post, ownership_transfer
+from ownership.services import NegativeBalance, ledger_post, ownership_transfer
 from rates.errors import RateUnavailable
 from rates.liquidity import (
     NotEnoughLiquidity,
@@ -240,11 +240,18 @@ def _decide(swap: SwapOrder) -> None:
     scan, its deposits already credited)."""
     if swap.kind == SwapKind.FIXED:
         tolerance = settings.SWAP_AMOUNT_TOLERANCE[swap.from_currency]
-        seen = Deposit.objects.filter(
-            account_id=swap.account_id, dropped=False, credited_at__isnull=False
-        ).values_list("seen_at", flat=True)
-        if any(when > swap.expires_at for when in seen):
+        credited = list(
+            Deposit.objects.filter(
+                account_id=swap.account_id, dropped=False, credited_at__isnull=False
+            ).values_list("seen_at", "confirmed_at")
+        )
+        # Seen in time is enough, but not a deposit held unconfirmed long after expiry (a
+        # low-fee payment kept as an option on the rate, to be replaced if it moves).
+        grace = swap.expires_at + timedelta(seconds=settings.SWAP_CONFIRM_GRACE_SECONDS)
+        if any(seen > swap.expires_at for seen, _ in credited):
             reason = "the deposit was sent after the fixed quote expired"
+        elif any(confirmed and confirmed > grace for _, confirmed in credited):
+            reason = "the deposit confirmed too long after the fixed quote expired"
         elif abs(swap.received_amount - swap.amount_from) > tolerance:
             reason = f"received {swap.received_amount}, the quote was for {swap.amount_from}"
         else:
@@ -256,8 +263,13 @@ def _decide(swap: SwapOrder) -> None:
                 network_fee=0,
                 amount_from=swap.received_amount,
             ).market_equivalent
-            _exchange(swap, swap.amount_to_gross, swap.rate, swap.market_rate, market_equivalent)
-            return
+            try:
+                _exchange(
+                    swap, swap.amount_to_gross, swap.rate, swap.market_rate, market_equivalent
+                )
+                return
+            except NotEnoughLiquidity as exc:
+                reason = str(exc)
         swap_transition(swap, SwapState.ACTION_REQUIRED, reason=reason, action_reason=reason[:200])
         return
     try:
@@ -290,6 +302,21 @@ def _exchange_at_current_rate(swap: SwapOrder) -> None:
 
 
 def _exchange(
+    swap: SwapOrder, gross: int, rate: Decimal, market_rate: Decimal, market_equivalent: int
+) -> None:
+    """Exchange and request the house's payout, all or nothing (a savepoint): if the house
+    does not hold what the books need, nothing is written and NotEnoughLiquidity says why."""
+    try:
+        with transaction.atomic():
+            _exchange_now(swap, gross, rate, market_rate, market_equivalent)
+    except NegativeBalance as exc:
+        swap.refresh_from_db()
+        raise NotEnoughLiquidity(
+            f"the house does not hold enough {swap.to_currency} for this swap now"
+        ) from exc
+
+
+def _exchange_now(
     swap: SwapOrder, gross: int, rate: Decimal, market_rate: Decimal, market_equivalent: int
 ) -> None:
     now = timezone.now()

@@ -8,6 +8,53 @@ HELD_PREFIXES = ("escrow:", "buyer:", "vendor:", "customer:", "payout:")
 HELD_ACCOUNTS = {"house", "platform:fees", "platform:spread"}
 
 
+DROP_TRIGGER = "DROP TRIGGER IF EXISTS ownership_ledgertransaction_no_update"
+CREATE_TRIGGER = (
+    "CREATE TRIGGER ownership_ledgertransaction_no_update BEFORE UPDATE ON "
+    "ownership_ledgertransaction FOR EACH ROW SIGNAL SQLSTATE '45000' "
+    "SET MESSAGE_TEXT = 'ownership_ledgertransaction is append-only'"
+)
+
+
+def backfill_wallet_accounts(apps, schema_editor):
+    """Postings made before this migration name the node account they followed, as the
+    services do now: a deposit credited → the order's or swap's account; a payout relayed
+    → its source account. The append-only trigger is lifted for this one backfill."""
+    import re
+
+    LedgerTransaction = apps.get_model("ownership", "LedgerTransaction")
+    LedgerEntry = apps.get_model("ownership", "LedgerEntry")
+    Payout = apps.get_model("wallets", "Payout")
+    owners = {
+        "order": dict(
+            apps.get_model("orders", "EscrowOrder").objects.values_list("id", "account_id")
+        ),
+        "swap": dict(apps.get_model("orders", "SwapOrder").objects.values_list("id", "account_id")),
+    }
+    sources = dict(Payout.objects.values_list("id", "source_account_id"))
+    relayed = re.compile(r"payout (\d+) relayed")
+    deposit_txs = set(
+        LedgerEntry.objects.filter(account="deposits").values_list("transaction_id", flat=True)
+    )
+    updates: dict[int, int] = {}
+    for tx in LedgerTransaction.objects.filter(wallet_account__isnull=True).iterator():
+        match = relayed.search(tx.memo)
+        if match and int(match.group(1)) in sources:
+            updates[tx.id] = sources[int(match.group(1))]
+        elif tx.id in deposit_txs and tx.owner_kind in owners:
+            account = owners[tx.owner_kind].get(tx.owner_id)
+            if account:
+                updates[tx.id] = account
+    if not updates:
+        return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(DROP_TRIGGER)
+    for tx_id, account_id in updates.items():
+        LedgerTransaction.objects.filter(id=tx_id).update(wallet_account_id=account_id)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(CREATE_TRIGGER)
+
+
 def opening_balances(apps, schema_editor):
     """The running balance of every account of money held, from the entries. The house's
     own coins were not in the books before: a house balance below zero gets an opening
@@ -45,6 +92,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("ownership", "0002_append_only"),
         ("wallets", "0002_money_safety"),
+        ("orders", "0002_swaps"),
     ]
 
     operations = [
@@ -84,5 +132,6 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(backfill_wallet_accounts, migrations.RunPython.noop),
         migrations.RunPython(opening_balances, migrations.RunPython.noop),
     ]

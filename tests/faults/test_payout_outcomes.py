@@ -156,7 +156,7 @@ def test_a_monero_payout_dropped_from_the_mempool_is_relayed_again(
     payout.refresh_from_db()
     xmr = get_monero_client()
     xmr.flush_txpool([payout.txid])
-    assert payout_lookup(payout).state == "absent"
+    assert payout_lookup(payout).state == "pending"  # the wallet still holds it
     # The re-relay period passes.
     Payout.objects.filter(id=payout.id).update(relayed_at=timezone.now() - timedelta(hours=1))
     payouts_sweep()
@@ -166,38 +166,107 @@ def test_a_monero_payout_dropped_from_the_mempool_is_relayed_again(
 
 
 @pytest.mark.books_findings("unmapped_spend", "account")
-def test_a_bitcoin_payout_whose_input_another_transaction_spent_goes_to_staff(
-    buyer, vendor, celery_worker, proof
+@pytest.mark.parametrize("currency", ["BTC", "XMR"])
+def test_a_payout_whose_input_another_transaction_spent_goes_to_staff(
+    buyer, vendor, celery_worker, proof, currency
 ):
     """Its inputs spent by another transaction (here an out-of-band spend of the order's
-    account), the stored payout can never land: it fails with that evidence, the order goes
-    to staff, and nothing is paid silently."""
+    account, relayed first), the stored payout is rejected and can never land while that
+    one stands: it fails with that evidence, the order goes to staff, nothing is paid."""
     proof.update(
-        scenario="bitcoin payout conflicted by an out-of-band spend of its input",
-        injected="a second transaction from the order's account broadcast first",
+        scenario=f"{currency}: relay rejected, the payout's input spent by another transaction",
+        injected="a second transaction from the order's account relayed first",
     )
-    order = create(buyer, vendor, "BTC")
-    pay_and_escrow(order, "BTC")
+    chain = CHAIN_OF[currency]
+    order = create(buyer, vendor, currency)
+    pay_and_escrow(order, currency)
     fault_arm("payout.after_sign")
     payout = _release(buyer, order)
     wait_until(lambda: not celery_worker.alive(), timeout=60, what="the worker to die signed")
     row = EscrowOrder.objects.get(id=order["id"])
-    btc = get_bitcoin_client()
-    other = btc.create_tx(
-        account=row.account.node_name, outputs=[(btc.new_address(), 1_000_000)], subtract_fee=True
-    )
-    btc.broadcast(other["hex"])
-    drive("bitcoin", lambda: btc.wallet_tx(other["txid"]), what="the other spend in the wallet")
+    if currency == "BTC":
+        btc = get_bitcoin_client()
+        other = btc.create_tx(
+            account=row.account.node_name,
+            outputs=[(btc.new_address(), 1_000_000)],
+            subtract_fee=True,
+        )
+        btc.broadcast(other["hex"])
+        drive("bitcoin", lambda: btc.wallet_tx(other["txid"]), what="the other spend")
+    else:
+        xmr = get_monero_client()
+        xmr.refresh()
+        xmr.send_many(
+            outputs=[(xmr.primary_address(), 100_000_000_000)],
+            account_index=row.account.account_index,
+        )
 
     celery_worker.restart()
-    drive("bitcoin", lambda: state_of(order["id"]) == OrderState.FAILED, what="failed")
+    drive(chain, lambda: state_of(order["id"]) == OrderState.FAILED, what="failed")
     payout.refresh_from_db()
-    figures = _figures(order, vendor, "BTC")
+    figures = measured(chain, [], forbidden=[(row.account, vendor.receivers[currency].address)])
     proof.update(**figures)
     assert payout.state == PayoutState.FAILED
-    assert payout.last_error.startswith("conflicted: input")
-    assert figures == {"expected": 1, "made": 0, "duplicated": 0, "lost": 1}
-    assert vendor.receivers["BTC"].received() == 0
+    assert payout.last_error.startswith("conflicted: ")
+    assert figures["duplicated"] == 0
+    assert vendor.receivers[currency].received() == 0
+
+
+def test_a_bitcoin_broadcast_whose_reply_is_lost_is_paid_once(buyer, vendor, celery_worker, proof):
+    """A worker whose bcoin node is behind a proxy that forwards the broadcast and drops
+    the node's answer: the outcome is unknown, the node is asked, the payout is relayed."""
+    from tests.processes import PYTHON, Process, start_worker
+    from tests.testenv import PORT_BASE, ROOT
+
+    proof.update(
+        scenario="bitcoin relay: the node's reply to the broadcast is lost",
+        injected="proxy drops bcoin's answer to /broadcast",
+    )
+    port = PORT_BASE + 87
+    proxy = Process(
+        "bcoin-proxy",
+        [
+            PYTHON,
+            str(ROOT / "tests" / "faults" / "rpc_proxy.py"),
+            "--listen",
+            str(port),
+            "--target",
+            f"127.0.0.1:{PORT_BASE + 32}",
+        ],
+    )
+    order = create(buyer, vendor, "BTC")
+    pay_and_escrow(order, "BTC")
+    celery_worker.proc.stop()
+    proxied = None
+    try:
+        wait_until(lambda: _listening(port), timeout=30, what="the proxy")
+        rpc_proxy.arm(port, path="/broadcast", action="drop")
+        proxied = start_worker("worker-proxied", BITCOIN_NODE_URL=f"http://127.0.0.1:{port}")
+        _release(buyer, order)
+        wait_until(lambda: rpc_proxy.status(port)["done"], timeout=60, what="the lost reply")
+        drive(
+            "bitcoin",
+            lambda: (
+                Payout.objects.get(owner_kind="order", owner_id=order["id"]).state
+                == PayoutState.RELAYED
+            ),
+            what="relayed",
+        )
+    finally:
+        if proxied is not None:
+            proxied.stop()
+        proxy.stop()
+        celery_worker.restart()
+    settle("BTC", order["id"], OrderState.COMPLETED)
+    _paid_once(order, vendor, "BTC", proof)
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_a_monero_fee_that_never_settles_stores_what_the_transaction_pays(

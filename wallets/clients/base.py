@@ -102,15 +102,23 @@ class WalletExists(NodeRejected):
 class TxStatus:
     """A node's answer about one transaction of ours.
 
-    ``state`` is ``confirmed`` (in a block; ``confirmations`` counts them), ``mempool``
-    (the node relays it), ``conflicted`` (another transaction spent one of its inputs: it
-    can never land while that one stands; ``evidence`` says which) or ``absent`` (the node
-    does not have it and its inputs are unspent: the same bytes may be relayed again).
+    ``state`` is
+    - ``confirmed``: in a block (``confirmations`` counts them);
+    - ``mempool``: the node relays it;
+    - ``pending``: the node does not relay it now, but the wallet still holds it as its own
+      unconfirmed spend (it may send it again, as bcoin does when it starts);
+    - ``conflicted``: another transaction spent one of its inputs (``evidence`` says which);
+      ``final`` when that spend is in a block: it can never land while that block stands;
+    - ``absent``: neither the node nor the wallet has it, and its inputs are unspent (the
+      same bytes may be relayed again).
+    ``txid`` is the transaction asked about.
     """
 
     state: str
     confirmations: int = 0
     evidence: str = ""
+    final: bool = False
+    txid: str = ""
 
     @property
     def on_node(self) -> bool:

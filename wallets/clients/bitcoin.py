@@ -182,18 +182,48 @@ class BitcoinClient(HttpNode):
             return None
 
     def tx_status(self, txid: str, raw_hex: str) -> TxStatus:
-        """What the node says of a transaction of the master wallet (its stored bytes
-        name the inputs, to tell a dropped transaction from a conflicted one)."""
+        """What the node says of a transaction of the master wallet. Its stored bytes name
+        its inputs: an input is called spent only when the node knows the coin's parent
+        (in a block or in its mempool) and no longer has the coin; a parent it does not
+        know (a mempool lost on restart) proves nothing."""
+        known = self._on_node(txid)
+        if known is not None:
+            return known
+        for txin in Transaction.from_string(raw_hex).vin:
+            parent, index = txin.txid.hex(), txin.vout
+            if self.coin(parent, index) is not None:
+                continue
+            parent_tx = self.wallet_tx(parent)
+            if parent_tx is None:
+                continue
+            parent_in_block = int(parent_tx.get("height", -1)) >= 0
+            if not parent_in_block and parent not in set(self.mempool() or []):
+                continue
+            # A block may have taken our own transaction between the calls: ask again.
+            again = self._on_node(txid)
+            if again is not None:
+                return again
+            in_block = parent_in_block and self.node_rpc("gettxout", parent, index, False) is None
+            where = "in a block" if in_block else "in the mempool"
+            return TxStatus(
+                "conflicted",
+                evidence=f"input {parent}:{index} is spent {where} by another transaction",
+                final=in_block,
+                txid=txid,
+            )
+        if self.wallet_tx(txid) is not None:
+            return TxStatus("pending", evidence="the wallet holds it unconfirmed", txid=txid)
+        return TxStatus("absent", txid=txid)
+
+    def _on_node(self, txid: str) -> TxStatus | None:
         known = self.wallet_tx(txid)
         if known is not None and int(known.get("height", -1)) >= 0:
-            return TxStatus("confirmed", confirmations=int(known.get("confirmations") or 0))
+            return TxStatus(
+                "confirmed", confirmations=int(known.get("confirmations") or 0), txid=txid
+            )
         if txid in set(self.mempool() or []):
-            return TxStatus("mempool")
-        for txin in Transaction.from_string(raw_hex).vin:
-            prevout = f"{txin.txid.hex()}:{txin.vout}"
-            if self.coin(txin.txid.hex(), txin.vout) is None:
-                return TxStatus("conflicted", evidence=f"input {prevout} is spent or unknown")
-        return TxStatus("absent")
+            return TxStatus("mempool", txid=txid)
+        return None
 
     def invalidate_block(self, block_hash: str) -> None:
         self.node_rpc("invalidateblock", block_hash)

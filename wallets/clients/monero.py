@@ -193,24 +193,46 @@ class MoneroClient(HttpNode):
             )
         return data
 
-    def tx_status(self, txid: str, key_images: list[str]) -> TxStatus:
+    def tx_status(
+        self, txid: str, key_images: list[str], *, account_index: int | None = None
+    ) -> TxStatus:
         """What the daemon says of a transaction (its key images tell a dropped transaction
         from one whose inputs another transaction spent)."""
+        known = self._on_daemon(txid)
+        if known is not None:
+            return known
+        if key_images:
+            spent = self._daemon_plain("is_key_image_spent", {"key_images": key_images})
+            for image, status in zip(key_images, spent.get("spent_status") or [], strict=False):
+                if int(status):
+                    # A block may have taken our own transaction between the calls.
+                    again = self._on_daemon(txid)
+                    if again is not None:
+                        return again
+                    where = "in a block" if int(status) == 1 else "in the pool"
+                    return TxStatus(
+                        "conflicted",
+                        evidence=f"key image {image} is spent {where} by another transaction",
+                        final=int(status) == 1,
+                        txid=txid,
+                    )
+        mine = self.transfer_by_txid(txid, account_index=account_index)
+        if mine is not None and (mine.get("transfer") or {}).get("type") == "pending":
+            return TxStatus("pending", evidence="the wallet holds it as pending", txid=txid)
+        return TxStatus("absent", txid=txid)
+
+    def _on_daemon(self, txid: str) -> TxStatus | None:
         found = self._daemon_plain("get_transactions", {"txs_hashes": [txid]})
         for tx in found.get("txs") or []:
             if tx.get("tx_hash") != txid:
                 continue
             if tx.get("in_pool"):
-                return TxStatus("mempool")
+                return TxStatus("mempool", txid=txid)
             height = int(self.daemon_info()["height"])
-            return TxStatus("confirmed", confirmations=max(0, height - int(tx["block_height"])))
-        if key_images:
-            spent = self._daemon_plain("is_key_image_spent", {"key_images": key_images})
-            for image, status in zip(key_images, spent.get("spent_status") or [], strict=False):
-                if int(status):
-                    where = "in a block" if int(status) == 1 else "in the pool"
-                    return TxStatus("conflicted", evidence=f"key image {image} is spent {where}")
-        return TxStatus("absent")
+            return TxStatus(
+                "confirmed", confirmations=max(0, height - int(tx["block_height"])), txid=txid
+            )
+        return None
 
     # --- wallet file -----------------------------------------------------------------
 

@@ -18,7 +18,10 @@ def backfill(apps, schema_editor):
     Deposit.objects.filter(seen_at__isnull=True).update(seen_at=F("first_seen_at"))
     EscrowOrder = apps.get_model("orders", "EscrowOrder")
     to_vendor = {"release", "split_vendor"}
-    for payout in Payout.objects.filter(ledger_from=""):
+    Payout.objects.exclude(state__in=["pending", "held"]).exclude(txid="").update(
+        relay_attempted_at=F("signed_at")
+    )
+    for payout in Payout.objects.filter(ledger_from="", owner_kind__in=["order", "swap"]):
         if payout.owner_kind == "swap":
             ledger_from = f"customer:swap:{payout.owner_id}"
         else:
@@ -70,6 +73,13 @@ class Migration(migrations.Migration):
             field=models.PositiveBigIntegerField(
                 default=0,
                 help_text="base units of the amount the transaction leaves in the source account (amount - sent - fee), returned to the owner in the books",
+            ),
+        ),
+        migrations.AddField(
+            model_name="payout",
+            name="relay_attempted_at",
+            field=models.DateTimeField(
+                blank=True, help_text="when its bytes were first handed to a node", null=True
             ),
         ),
         migrations.AddField(

@@ -101,6 +101,11 @@ def _scan_window(wallet: MasterWallet, from_height: int | None) -> int:
     return min(margin_height, open_min) if open_min is not None else margin_height
 
 
+def _coinbase(tx: dict) -> bool:
+    inputs = tx.get("inputs") or []
+    return bool(inputs) and (inputs[0].get("prevout") or {}).get("hash", "").strip("0") == ""
+
+
 class WalletBehind(Exception):
     """The wallet's view is not its node's yet (it lags the tip, or rescans): nothing it
     says now is recorded, and the scanned height stays where it was."""
@@ -131,17 +136,23 @@ def _bitcoin_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int, d
     seen: list[Seen] = []
     txs: dict[str, int] = {}
     wallet_height = 0
+    reverted = []
     for tx in client.history():
         confirmations = int(tx.get("confirmations") or 0)
-        txs[tx["hash"]] = confirmations
+        if confirmations < 2 * cap:  # payouts are followed while they may still move
+            txs[tx["hash"]] = confirmations
         height = int(tx["height"]) if int(tx.get("height", -1)) >= 0 else None
         if height is not None and confirmations:
             wallet_height = max(wallet_height, height + confirmations - 1)
-        if height is None and tx["hash"] in settled_deep:
-            raise WalletBehind(
-                f"{tx['hash']} (height {settled_deep[tx['hash']]}) shows as unconfirmed: "
-                "the wallet is rescanning"
-            )
+        if height is None and tx["hash"] in settled_deep and not _coinbase(tx):
+            reverted.append(tx["hash"])
+            if len(reverted) >= 2:
+                # One deep transaction out of its block is a deep reorg; several are a
+                # wallet rolling its history back to rescan it.
+                raise WalletBehind(
+                    f"{len(reverted)} transactions settled long ago show as unconfirmed "
+                    "(the wallet is rescanning)"
+                )
         if height is not None and height < window and tx["hash"] not in follow:
             continue
         confirmations = min(confirmations, cap)
@@ -161,7 +172,7 @@ def _bitcoin_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int, d
                     node_seen=int(tx["mtime"]) if tx.get("mtime") else None,
                 )
             )
-    if txs and wallet_height < tip:
+    if wallet_height and wallet_height < tip:
         raise WalletBehind(f"the wallet is at height {wallet_height}, its node at {tip}")
     return seen, wallet_height or tip, txs
 
@@ -174,7 +185,11 @@ def _monero_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int, di
     result = client.transfers(min_height=window - 1, outgoing=True)
     cap = final_confirmations(Chain.MONERO)
     seen: list[Seen] = []
-    txs = {t["txid"]: int(t.get("confirmations") or 0) for t in result.get("out", [])}
+    txs = {
+        t["txid"]: int(t.get("confirmations") or 0)
+        for t in result.get("out", [])
+        if int(t.get("confirmations") or 0) < 2 * cap
+    }
     txs.update({t["txid"]: 0 for t in result.get("pending", [])})
     house = {
         int(i)

@@ -190,7 +190,13 @@ def payout_process(*, payout_id: int) -> Payout:
         for other in Payout.objects.filter(
             source_account_id=payout.source_account_id, state=PayoutState.SIGNED
         ).exclude(id=payout.id):
-            _relay(other, client)
+            try:
+                _relay(other, client)
+            except RetryLater as exc:
+                # That one waits for the node; it does not hold every other payout of
+                # the account back (a build now that picks its coins conflicts with it:
+                # at most one of the two can land).
+                logger.warning("payout %s waits: %s", other.id, exc)
         payout.refresh_from_db()
         if payout.state == PayoutState.PENDING:
             _build(payout, client)
@@ -211,11 +217,29 @@ def _unseen_too_long(payout: Payout) -> bool:
 
 def _fail(payout: Payout, reason: str) -> None:
     """A definitive rejection: the payout goes to staff. A relayed payout's books come back
-    from ``sent`` to ``payout:{id}``, so a retry or refund starts from money in flight."""
+    from ``sent`` to ``payout:{id}``, so a retry or refund starts from money in flight (a
+    voided transaction that had landed goes back to voided, its loss taken back)."""
     with transaction.atomic():
         payout.refresh_from_db()
         from_state = payout.state
         if from_state not in (PayoutState.PENDING, PayoutState.SIGNED, PayoutState.RELAYED):
+            return
+        if from_state == PayoutState.RELAYED and payout.txid in payout.voided_txids:
+            if _move(
+                payout, PayoutState.VOIDED, from_states=(from_state,), last_error=reason[:500]
+            ):
+                ledger_post(
+                    currency=payout.currency,
+                    legs=[
+                        ("sent", -payout.sent_amount),
+                        ("network:fees", -payout.network_fee),
+                        ("platform:losses", payout.spent_amount),
+                    ],
+                    memo=f"payout {payout.id}: the voided transaction {payout.txid} is gone again",
+                    owner_kind=payout.owner_kind,
+                    owner_id=payout.owner_id,
+                    wallet_account=payout.source_account,
+                )
             return
         if not _move(
             payout, PayoutState.FAILED, from_states=(from_state,), last_error=reason[:500]
@@ -239,6 +263,10 @@ def _build(payout: Payout, client) -> None:
             built = _build_bitcoin(payout, client)
         fault_point("payout.after_build", payout.id)
     except DEFINITIVE_BUILD_ERRORS as exc:
+        if isinstance(exc, InsufficientFunds) and payout.source_account.purpose == "liquidity":
+            # The house's coins may be immature or locked: it waits, staff see why.
+            _unclear(payout, f"not built yet, the house lacks spendable coins: {exc}")
+            raise RetryLater(str(exc)) from exc
         _fail(payout, f"the node refused to build it: {exc}")
         return
     except (RetryLater, NodeRejected) as exc:
@@ -262,6 +290,16 @@ def _build(payout: Payout, client) -> None:
 
 
 def _build_bitcoin(payout: Payout, client) -> dict:
+    # A payout just relayed from this account that the wallet has not indexed yet still
+    # looks unspent to it: building now would pick its coins.
+    recent = timezone.now() - timedelta(minutes=10)
+    for relayed in Payout.objects.filter(
+        source_account_id=payout.source_account_id,
+        state=PayoutState.RELAYED,
+        relayed_at__gte=recent,
+    ).exclude(id=payout.id):
+        if client.wallet_tx(relayed.txid) is None:
+            raise RetryLater(f"the wallet has not indexed payout {relayed.id} yet")
     built = client.create_tx(
         account=payout.source_account.node_name,
         outputs=[(payout.address, payout.amount)],
@@ -292,13 +330,20 @@ def _build_monero(payout: Payout, client) -> dict:
         or settings.MONERO_FEE_GUESS
     )
     best = None
+    short = None
     for _ in range(max(1, settings.MONERO_FEE_ATTEMPTS)):
         if guess >= payout.amount:
             raise InvalidAmount(f"amount {payout.amount} does not cover the network fee {guess}")
-        proposal = client.create_transfer(
-            account_index=payout.source_account.account_index,
-            destinations=[(payout.address, payout.amount - guess)],
-        )
+        try:
+            proposal = client.create_transfer(
+                account_index=payout.source_account.account_index,
+                destinations=[(payout.address, payout.amount - guess)],
+            )
+        except InsufficientFunds as exc:
+            # The guess was below the fee of a payout that spends the whole account.
+            short = exc
+            guess = min(payout.amount, max(guess * 2, settings.MONERO_FEE_GUESS))
+            continue
         spends = proposal["amount"] + proposal["fee"]
         if spends <= payout.amount and (best is None or spends > best["amount"] + best["fee"]):
             best = proposal
@@ -306,6 +351,8 @@ def _build_monero(payout: Payout, client) -> dict:
             break
         guess = proposal["fee"]
     if best is None:
+        if short is not None and guess >= payout.amount:
+            raise short
         raise RetryLater(f"payout {payout.id}: no proposal fits the amount with its fee yet")
     return {
         "txid": best["txid"],
@@ -322,10 +369,20 @@ def payout_lookup(payout: Payout, client=None) -> TxStatus:
     client = client or client_for(payout.source_account.master_wallet)
     if payout.chain == Chain.BITCOIN:
         return client.tx_status(payout.txid, payout.raw_tx)
-    return client.tx_status(payout.txid, payout.key_images)
+    return client.tx_status(
+        payout.txid, payout.key_images, account_index=payout.source_account.account_index
+    )
 
 
 def _send_bytes(payout: Payout, client) -> None:
+    """Relay the stored bytes (recording, first, that they were handed to the node). A
+    voided transaction is never sent by this engine again."""
+    if payout.txid in payout.voided_txids:
+        logger.error("payout %s: %s was voided; it is not relayed", payout.id, payout.txid)
+        return
+    Payout.objects.filter(id=payout.id, relay_attempted_at__isnull=True).update(
+        relay_attempted_at=timezone.now()
+    )
     if payout.chain == Chain.BITCOIN:
         client.broadcast(payout.raw_tx)
     else:
@@ -370,7 +427,7 @@ def _follow_relayed(payout: Payout, client) -> None:
     elif status.state == "conflicted":
         _fail(payout, f"conflicted after relay: {status.evidence}")
     else:
-        if status.state == "absent":
+        if status.state in ("absent", "pending"):
             logger.warning(
                 "payout %s: %s dropped by the node; relayed again", payout.id, payout.txid
             )
@@ -475,9 +532,22 @@ def payouts_track(*, chain: str, confirmations_by_txid: dict[str, int]) -> list[
     changed = []
     candidates = Payout.objects.filter(
         chain=chain, state__in=TRACKED_PAYOUT_STATES, txid__in=list(confirmations_by_txid)
-    ).select_related("source_account")
+    ).select_related("source_account__master_wallet")
     for payout in candidates:
-        if payout_track_one(payout, confirmations=confirmations_by_txid[payout.txid]):
+        confirmations = confirmations_by_txid[payout.txid]
+        if payout.state in (PayoutState.FAILED, PayoutState.VOIDED):
+            # The wallet's own list is not enough to bring one back: the node must show it
+            # (a voided one, in a block).
+            try:
+                status = payout_lookup(payout)
+            except RetryLater:
+                continue
+            if not status.on_node or (
+                payout.state == PayoutState.VOIDED and status.state != "confirmed"
+            ):
+                continue
+            confirmations = status.confirmations
+        if payout_track_one(payout, confirmations=confirmations):
             changed.append(payout.id)
     return changed
 
@@ -532,9 +602,12 @@ def payouts_unhold(*, payout_ids: list[int]) -> list[int]:
 
 
 def payout_prove_absent(payout: Payout) -> TxStatus:
-    """Ask the node that the payout's stored transaction is neither in a block nor in the
-    mempool (nor able to get there: ``conflicted`` is absent for good). Raises
-    PayoutStateError with the reason otherwise; a node that cannot be asked proves nothing."""
+    """Prove that the payout's stored transaction can never land, or raise
+    PayoutStateError with the reason. It is proved when no transaction was built; when
+    another transaction spent one of its inputs in a block; or when its bytes never left
+    the engine (never handed to a node) and the node and wallet do not have it. A
+    transaction once relayed that is now merely absent may still be relayed by someone: it
+    is not proved absent, and a node that cannot be asked proves nothing."""
     if not payout.txid:
         return TxStatus("absent", evidence="no transaction was ever built")
     try:
@@ -550,7 +623,19 @@ def payout_prove_absent(payout: Payout) -> TxStatus:
             f"payout {payout.id}: its transaction {payout.txid} is {status.state} on the "
             "node; it was paid, nothing is sent again"
         )
-    return status
+    if status.state == "conflicted" and status.final:
+        return status
+    if status.state == "absent" and payout.relay_attempted_at is None:
+        return TxStatus("absent", evidence="its bytes never left the engine", txid=payout.txid)
+    why = {
+        "pending": "the wallet still holds it and may send it again",
+        "conflicted": "the spend that conflicts with it is not in a block yet",
+        "absent": f"it was handed to the node at {payout.relay_attempted_at:%Y-%m-%d %H:%M}",
+    }[status.state]
+    raise PayoutStateError(
+        f"payout {payout.id}: {payout.txid} is not on chain but may still land ({why}); "
+        "retry relays it again as it is, or wait until the node proves it can never land"
+    )
 
 
 def payout_void(*, payout: Payout, proof: TxStatus, actor, reason: str) -> Payout:
@@ -564,7 +649,7 @@ def payout_void(*, payout: Payout, proof: TxStatus, actor, reason: str) -> Payou
         payout,
         PayoutState.VOIDED,
         from_states=(PayoutState.FAILED,),
-        match={"txid": payout.txid},
+        match={"txid": proof.txid or payout.txid},
         voided_txids=voided,
         last_error=f"voided: {reason}"[:500],
     ):
@@ -604,6 +689,8 @@ def payout_retry(*, payout_id: int, actor, reason: str, address: str | None = No
         payout = Payout.objects.select_for_update().get(id=payout_id)
         if payout.state != PayoutState.FAILED:
             raise PayoutStateError(f"payout {payout.id} is {payout.state}, not failed")
+        if proof is not None and proof.txid and payout.txid != proof.txid:
+            raise PayoutStateError(f"payout {payout.id} changed meanwhile; nothing was retried")
         to_state = PayoutState.PENDING if rebuild else PayoutState.SIGNED
         fields: dict = {"last_error": ""}
         if rebuild:
