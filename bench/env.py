@@ -46,6 +46,8 @@ BENCH_ENV = {
     "MONERO_DAEMON_URL": f"http://127.0.0.1:{PORT_BASE + 81}",
     "MONERO_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 83}",
     "MONERO_CUSTOMER_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 84}",
+    "MONERO_WALLET_USER": "bench",
+    "MONERO_WALLET_PASSWORD": "bench-wallet-rpc-password",
     "REGTEST_HOME": str(REGTEST_HOME),
     "FLOWER_PORT": str(PORT_BASE + 55),
     "FLOWER_BASIC_AUTH": "operator:bench-flower-password",
@@ -54,6 +56,11 @@ BENCH_ENV = {
     "LOG_LEVEL": "WARNING",
     "POOL_MIN": "6",
     "POOL_BATCH_SIZE": "6",
+    # One bench buyer stands for many customers: the per-buyer and per-client limits are
+    # lifted (their own tests are in tests/security).
+    "ORDER_BUYER_MAX_UNPAID": "0",
+    "SWAP_CLIENT_MAX_UNPAID": "1000000",
+    "SWAP_CLIENT_MAX_SHARE_BPS": "10000",
 }
 
 

@@ -1,4 +1,4 @@
-"""The Celery app: three queues, JSON only, time limits, settings from Django.
+"""The Celery app: four queues, JSON only, time limits, settings from Django.
 
 Queues
 - ``transactions``: saga steps that talk to a node (payouts, account labelling, pool refill).
@@ -6,6 +6,9 @@ Queues
   killed worker's step is redelivered; every step is safe to run twice.
 - ``scheduled``: periodic scans, balance sync, sweeps, heartbeats.
 - ``rates``: rate refreshes.
+- ``webhooks``: deliveries to integrators' endpoints, on a worker of their own (the
+  Procfile's ``webhooks`` line), so a slow or hanging receiver never delays a scan or a
+  payout.
 Each task names its queue on its decorator; ``TRANSACTIONS`` holds the options shared by
 every saga step.
 """
@@ -15,13 +18,16 @@ from __future__ import annotations
 import os
 
 from celery import Celery, signals
+from django.db import OperationalError
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings")
 
+from django.conf import settings  # noqa: E402 - after the settings module is named
+
 app = Celery("exchange")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in ("transactions", "scheduled", "rates")]
+app.conf.task_queues = [Queue(name) for name in settings.CELERY_QUEUES]
 app.autodiscover_tasks()
 
 # Options every saga step on the ``transactions`` queue shares (the seed's policy:
@@ -36,7 +42,12 @@ TRANSACTIONS = {
     "retry_backoff_max": 60,
     "retry_jitter": True,
 }
+# A deadlock, a lock wait timeout or a lost database connection aborts a step before it
+# commits: every step is safe to run twice, so it runs again (with the backoff above).
+DATABASE_TRANSIENT = (OperationalError,)
 SCHEDULED = {"queue": "scheduled"}
+# Deliveries to integrators: their own worker, so slow receivers never hold scans or payouts.
+WEBHOOKS = {"queue": "webhooks"}
 RATES = {
     "queue": "rates",
     "max_retries": 4,  # 5 attempts in all

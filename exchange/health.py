@@ -2,11 +2,18 @@
 
 Each check runs in its own thread with its own timeout; a check that has not answered
 by the deadline is reported as down, so a hung node cannot hold the response.
+
+Operators (staff, or ``Authorization: Bearer $METRICS_TOKEN``) get every component's
+detail, checked afresh. Anyone else gets the status alone (``ok`` or ``fail``, 200 or 503),
+throttled like the API and from a report at most HEALTH_PUBLIC_CACHE_SECONDS old, so
+anonymous polling can never hammer the nodes (monero-wallet-rpc answers one call at a
+time).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,8 +23,10 @@ from django.db import connection, connections
 from django.http import JsonResponse
 from django.utils import timezone
 from kombu import Connection
+from rest_framework.throttling import AnonRateThrottle
 
 from exchange.models import Heartbeat
+from exchange.permissions import is_operator
 
 DEADLINE_SECONDS = 1.8
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=12, thread_name_prefix="health")
@@ -112,6 +121,24 @@ def health_report() -> dict:
     return {"status": "fail" if failing else "ok", "failing": failing, "components": components}
 
 
+_recent: dict = {"at": -1e9, "report": None}
+_recent_lock = threading.Lock()
+
+
+def _recent_report() -> dict:
+    """The last report if it is recent enough, else a new one (one check at a time)."""
+    with _recent_lock:
+        if time.monotonic() - _recent["at"] > settings.HEALTH_PUBLIC_CACHE_SECONDS:
+            _recent["report"] = health_report()
+            _recent["at"] = time.monotonic()
+        return _recent["report"]
+
+
 def healthz(request):
-    report = health_report()
-    return JsonResponse(report, status=503 if report["failing"] else 200)
+    if is_operator(request):
+        report = health_report()
+        return JsonResponse(report, status=503 if report["failing"] else 200)
+    if not AnonRateThrottle().allow_request(request, None):
+        return JsonResponse({"status": "throttled"}, status=429)
+    report = _recent_report()
+    return JsonResponse({"status": report["status"]}, status=503 if report["failing"] else 200)

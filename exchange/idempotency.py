@@ -3,7 +3,8 @@
 - same key, same body, first request answered → the stored response, replayed;
 - same key, different body → 422;
 - same key while the first request is still running → 409 (and only then);
-- keys are scoped per user (``anon`` for anonymous callers) and kept 24 h;
+- keys are scoped per user, and per client address for anonymous callers (as the throttles
+  see it: TRUSTED_PROXIES), so no caller can replay or squat another's key; kept 24 h;
 - a 2xx or 4xx answer is stored; a 5xx or a 409 is not (the key is freed, the client
   retries: 409 means "try again" only).
 
@@ -27,6 +28,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
+from exchange.clients import client_key
 from exchange.faults import fault_point
 from exchange.models import IdempotencyKey
 
@@ -112,7 +114,7 @@ def idempotent(view_method):
         key = key.strip()
         if not key or len(key) > MAX_KEY_LENGTH:
             return Response({HEADER: [f"must be 1 to {MAX_KEY_LENGTH} characters"]}, status=400)
-        scope = f"user:{request.user.pk}" if request.user.is_authenticated else "anon"
+        scope = client_key(request)
         row, answer = _claim(scope, key, request, _body_hash(request))
         if answer is not None:
             return answer

@@ -4,14 +4,35 @@ swap, payout), from Django's and Celery's loggers alike."""
 from __future__ import annotations
 
 import inspect
+import re
 
 import structlog
+
+# An anonymous swap's public id is the capability to read it: it is never written to a log.
+_SWAP_ID = re.compile(
+    r"(/swaps/)[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with every swap's public id in a path replaced by ``{id}``."""
+    return _SWAP_ID.sub(r"\1{id}", text)
+
+
+def redact_capabilities(_logger, _name, event_dict: dict) -> dict:
+    for key in ("event", "path"):
+        value = event_dict.get(key)
+        if isinstance(value, str) and "/swaps/" in value:
+            event_dict[key] = redact(value)
+    return event_dict
+
 
 SHARED = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
+    redact_capabilities,
 ]
 
 

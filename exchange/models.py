@@ -42,7 +42,9 @@ class AuditLog(models.Model):
 class IdempotencyKey(models.Model):
     """A POST's Idempotency-Key: its body's hash and, once answered, the response."""
 
-    scope = models.CharField(max_length=64, help_text="user:<id> or anon")
+    scope = models.CharField(
+        max_length=64, help_text="user:<id>, or anon:<address> (exchange.clients)"
+    )
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=255)

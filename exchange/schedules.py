@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -20,31 +22,19 @@ class Schedule:
     description: str = ""
 
 
+def _heartbeat(queue: str) -> Schedule:
+    return Schedule(
+        name=f"heartbeat: {queue} queue",
+        task="exchange.heartbeat",
+        every_seconds=15,
+        queue=queue,
+        kwargs={"queue": queue},
+        description=f"Proves a worker consumes the {queue} queue (read by /healthz).",
+    )
+
+
 SCHEDULES: list[Schedule] = [
-    Schedule(
-        name="heartbeat: transactions queue",
-        task="exchange.heartbeat",
-        every_seconds=15,
-        queue="transactions",
-        kwargs={"queue": "transactions"},
-        description="Proves a worker consumes the transactions queue (read by /healthz).",
-    ),
-    Schedule(
-        name="heartbeat: scheduled queue",
-        task="exchange.heartbeat",
-        every_seconds=15,
-        queue="scheduled",
-        kwargs={"queue": "scheduled"},
-        description="Proves a worker consumes the scheduled queue (read by /healthz).",
-    ),
-    Schedule(
-        name="heartbeat: rates queue",
-        task="exchange.heartbeat",
-        every_seconds=15,
-        queue="rates",
-        kwargs={"queue": "rates"},
-        description="Proves a worker consumes the rates queue (read by /healthz).",
-    ),
+    *(_heartbeat(queue) for queue in settings.CELERY_QUEUES),
     Schedule(
         name="deposit scan: bitcoin",
         task="wallets.deposits_scan",
@@ -133,6 +123,20 @@ SCHEDULES: list[Schedule] = [
         every_seconds=60,
         queue="scheduled",
         description="Enqueues webhook deliveries whose retry is due (a lost message loses none).",
+    ),
+    Schedule(
+        name="purge: old quotes",
+        task="rates.quotes_purge",
+        every_seconds=3600,
+        queue="scheduled",
+        description="Deletes quotes expired a day ago that made no swap (quotes reserve nothing).",
+    ),
+    Schedule(
+        name="purge: old idempotency keys",
+        task="exchange.idempotency_keys_purge",
+        every_seconds=3600,
+        queue="scheduled",
+        description="Deletes idempotency keys past IDEMPOTENCY_KEY_TTL_SECONDS.",
     ),
     Schedule(
         name="monero account labels",

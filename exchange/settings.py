@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_celery_beat",
+    "axes",
     "exchange",
     "wallets",
     "ownership",
@@ -62,7 +63,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login attempts are limited by django-axes: AXES_FAILURE_LIMIT wrong passwords for one
+# username from one client address lock that pair out for AXES_COOLOFF_HOURS (429). The
+# client address is the throttles' (exchange.clients, TRUSTED_PROXIES).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "exchange.clients.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
 
 ROOT_URLCONF = "exchange.urls"
 WSGI_APPLICATION = "exchange.wsgi.application"
@@ -146,7 +162,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     "socket_connect_timeout": 5,
 }
-CELERY_QUEUES = ("transactions", "scheduled", "rates")
+CELERY_QUEUES = ("transactions", "scheduled", "rates", "webhooks")
 CELERY_TASK_DEFAULT_QUEUE = "transactions"
 HEARTBEAT_INTERVAL_SECONDS = env.int("HEARTBEAT_INTERVAL_SECONDS", default=15)
 HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=90)
@@ -160,6 +176,8 @@ FLOWER_BASIC_AUTH = env.str("FLOWER_BASIC_AUTH", default="")
 NODE_CONNECT_TIMEOUT = env.float("NODE_CONNECT_TIMEOUT", default=2.0)
 NODE_READ_TIMEOUT = env.float("NODE_READ_TIMEOUT", default=15.0)
 HEALTH_NODE_TIMEOUT = env.float("HEALTH_NODE_TIMEOUT", default=1.0)
+# Anonymous /healthz callers get a status at most this old (exchange/health.py).
+HEALTH_PUBLIC_CACHE_SECONDS = env.float("HEALTH_PUBLIC_CACHE_SECONDS", default=1.0)
 
 BITCOIN = {
     "network": env.str("BITCOIN_NETWORK", default="regtest"),
@@ -236,6 +254,9 @@ FINAL_CONFIRMATIONS = {
 # --- Escrow orders ---
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=100)
 ORDER_EXPIRY_SECONDS = env.int("ORDER_EXPIRY_SECONDS", default=900)
+# Orders one buyer may have awaiting their deposit at a time (each holds a deposit
+# account that is never handed out again). 0: no limit.
+ORDER_BUYER_MAX_UNPAID = env.int("ORDER_BUYER_MAX_UNPAID", default=20)
 # Deposits after expiry are still watched (and refunded) this long before the account retires.
 LATE_DEPOSIT_WATCH_SECONDS = env.int("LATE_DEPOSIT_WATCH_SECONDS", default=86_400)
 # An order paid this close to its amount (base units) counts as paid.
@@ -273,6 +294,16 @@ WEBHOOK_RETRY_DELAYS = [
 ]
 WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
 WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+# At most this much of a receiver's answer is read (and kept in the attempt's log).
+WEBHOOK_EXCERPT_BYTES = env.int("WEBHOOK_EXCERPT_BYTES", default=500)
+# Endpoints one user may register.
+WEBHOOK_MAX_ENDPOINTS_PER_USER = env.int("WEBHOOK_MAX_ENDPOINTS_PER_USER", default=10)
+# Internal destinations the operator allows (``host`` or ``host:port``); every other
+# destination must resolve to public addresses only (webhooks/outbound.py).
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# Deliveries through this proxy (e.g. ``socks5h://127.0.0.1:9050`` for Tor), so receivers
+# never learn the server's address. Empty: direct.
+WEBHOOK_PROXY_URL = env.str("WEBHOOK_PROXY_URL", default="")
 
 # The recovery sweep enqueues the next step of work quiet for this long.
 RECOVERY_AFTER_SECONDS = env.int("RECOVERY_AFTER_SECONDS", default=60)
@@ -320,10 +351,20 @@ SWAP_AMOUNT_TOLERANCE = {
 SWAP_FLOATING_RESERVE_MARGIN_BPS = env.int("SWAP_FLOATING_RESERVE_MARGIN_BPS", default=500)
 # A fixed quote's deposit seen before expiry must also confirm within this long after it.
 SWAP_CONFIRM_GRACE_SECONDS = env.int("SWAP_CONFIRM_GRACE_SECONDS", default=3600)
+# Limits that keep one client from holding the house's liquidity (rates/liquidity.py). The
+# shares are of the liquidity before any reservation; "unpaid" is a swap still awaiting
+# its deposit. A client is a user, or an address for anonymous callers (exchange/clients).
+SWAP_MAX_SHARE_BPS = env.int("SWAP_MAX_SHARE_BPS", default=2500)
+SWAP_CLIENT_MAX_SHARE_BPS = env.int("SWAP_CLIENT_MAX_SHARE_BPS", default=5000)
+SWAP_CLIENT_MAX_UNPAID = env.int("SWAP_CLIENT_MAX_UNPAID", default=3)
+# Expired quotes (never used by a swap) are deleted after this long.
+SWAP_QUOTE_KEEP_SECONDS = env.int("SWAP_QUOTE_KEEP_SECONDS", default=86_400)
 # Swaps (and quotes) without an account; the swap's public id is then the way to read it.
 SWAPS_ALLOW_ANONYMOUS = env.bool("SWAPS_ALLOW_ANONYMOUS", default=True)
 
 # --- API ---
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -331,8 +372,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "exchange.pagination.Pagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
     "EXCEPTION_HANDLER": "exchange.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.UserRateThrottle",
@@ -374,6 +415,28 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Behind a TLS proxy (README, Running it in production) ---
+# How many reverse proxies stand in front of the web process. 0, the default: the client
+# is the connection's address and X-Forwarded-For / X-Forwarded-Proto are ignored, so a
+# client cannot pick its own identity (throttles, idempotency scopes). N: the N-th address
+# from the right of X-Forwarded-For is the client, and X-Forwarded-Proto says https.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXIES
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS=1: the site is served over TLS only: http redirects to https, cookies are secure,
+# browsers are told to keep to https (HSTS).
+HTTPS = env.bool("HTTPS", default=False)
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    # /healthz and /metrics are read over loopback by the operator's monitoring.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 # Crash injection points for the fault suite (exchange/faults.py); never set in production.
 FAULT_INJECTION = env.bool("FAULT_INJECTION", default=False)

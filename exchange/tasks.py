@@ -9,3 +9,11 @@ def heartbeat_task(queue: str = "scheduled") -> None:
     from exchange.services import heartbeat_record
 
     heartbeat_record(name=f"worker:{queue}")
+
+
+@shared_task(name="exchange.idempotency_keys_purge", queue="scheduled")
+def idempotency_keys_purge_task() -> int:
+    """Delete idempotency keys past their retention. Safe to run twice."""
+    from exchange.idempotency import idempotency_keys_purge
+
+    return idempotency_keys_purge()

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -6,11 +7,13 @@ from exchange.api import ApiRoot
 from exchange.health import healthz
 from operations.metrics import metrics_view
 from operations.views import operations_view
+from web.throttles import throttled
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/operations/", operations_view, name="operations"),
+    path("admin/login/", throttled(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/", ApiRoot.as_view(), name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -20,5 +23,7 @@ urlpatterns = [
     path("api/", include("rates.urls")),
     path("api/", include("webhooks.urls")),
     path("", include("web.urls")),
+    # Login is throttled like the API; wrong passwords lock out (django-axes, settings).
+    path("accounts/login/", throttled(auth_views.LoginView.as_view()), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
 ]

@@ -3,8 +3,6 @@ reachability, pool sizes, reconciliation drift, webhook failures (Prometheus tex
 
 from __future__ import annotations
 
-import hmac
-
 import redis
 from django.conf import settings
 from django.http import HttpResponse
@@ -12,6 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from exchange.metrics import LATENCY_BUCKETS_MS, labels_of, metric_read
+from exchange.permissions import is_operator
 from exchange.redis import get_redis
 
 
@@ -136,17 +135,8 @@ class EngineCollector:
         yield deliveries
 
 
-def _allowed(request) -> bool:
-    """Staff (session) or ``Authorization: Bearer $METRICS_TOKEN`` (what Prometheus sends)."""
-    if request.user.is_authenticated and request.user.is_staff:
-        return True
-    token = settings.METRICS_TOKEN
-    given = request.headers.get("Authorization", "")
-    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
-
-
 def metrics_view(request):
-    if not _allowed(request):
+    if not is_operator(request):
         return HttpResponse(
             "metrics: staff or Authorization: Bearer $METRICS_TOKEN\n",
             status=401,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.fields import BaseUnitsField
 from exchange.idempotency import idempotent
 from exchange.money import payment_uri, to_display
+from exchange.pagination import Pagination
 from orders import services
 from orders.models import Currency, EscrowOrder, OrderState
 from orders.selectors import order_history, order_payment, order_payouts, orders_visible_to
@@ -63,7 +63,9 @@ class OrderOutputSerializer(serializers.Serializer):
     buyer = serializers.CharField(source="buyer.username")
     vendor = serializers.CharField(source="vendor.username")
     description = serializers.CharField()
-    refund_address = serializers.CharField()
+    refund_address = serializers.SerializerMethodField(
+        help_text="shown to the buyer and staff only; empty for the vendor"
+    )
     deposit_address = serializers.CharField(source="account.address")
     account_index = serializers.IntegerField(source="account.account_index")
     payment_uri = serializers.SerializerMethodField()
@@ -75,6 +77,12 @@ class OrderOutputSerializer(serializers.Serializer):
 
     def get_amount(self, order) -> str:
         return str(order.amount)
+
+    def get_refund_address(self, order) -> str:
+        user = getattr(self.context.get("request"), "user", None)
+        if user is not None and (user.is_staff or user.id == order.buyer_id):
+            return order.refund_address
+        return ""
 
     def get_amount_display(self, order) -> str:
         return to_display(order.amount, order.currency)
@@ -154,6 +162,7 @@ class OrderListCreateApi(APIView):
             OpenApiParameter("role", enum=["buyer", "vendor"]),
         ],
         responses=OrderPageSerializer,
+        operation_id="orders_list",
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
@@ -168,9 +177,11 @@ class OrderListCreateApi(APIView):
             orders = orders.filter(buyer=request.user)
         elif data.get("role") == "vendor":
             orders = orders.filter(vendor=request.user)
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            OrderOutputSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
     @idempotent
@@ -187,13 +198,17 @@ class OrderListCreateApi(APIView):
             refund_address=data["refund_address"],
         )
         # A new order has no deposit or payout yet: nothing more to read.
-        data = OrderOutputSerializer(order, context={"created": True}).data
+        data = OrderOutputSerializer(order, context={"created": True, "request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
 
 def _order(request, order_id: int) -> EscrowOrder:
     """The order if the caller may see it; 404 otherwise (never 403, to hide its existence)."""
     return get_object_or_404(orders_visible_to(request.user), id=order_id)
+
+
+def _shown(request, order: EscrowOrder) -> dict:
+    return OrderOutputSerializer(order, context={"request": request}).data
 
 
 class OrderDetailApi(APIView):
@@ -205,7 +220,7 @@ class OrderDetailApi(APIView):
 
     @extend_schema(responses=OrderOutputSerializer)
     def get(self, request, order_id: int):
-        return Response(OrderOutputSerializer(_order(request, order_id)).data)
+        return Response(_shown(request, _order(request, order_id)))
 
     @extend_schema(request=PatchSerializer, responses=OrderOutputSerializer)
     def patch(self, request, order_id: int):
@@ -217,7 +232,7 @@ class OrderDetailApi(APIView):
             actor=request.user,
             refund_address=serializer.validated_data["refund_address"],
         )
-        return Response(OrderOutputSerializer(_order(request, order_id)).data)
+        return Response(_shown(request, _order(request, order_id)))
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -235,7 +250,7 @@ class _OrderActionApi(APIView):
         serializer.is_valid(raise_exception=True)
         action = getattr(services, f"order_{self.action}")
         action(order_id=order.id, actor=request.user, reason=serializer.validated_data["reason"])
-        return Response(OrderOutputSerializer(_order(request, order_id)).data)
+        return Response(_shown(request, _order(request, order_id)))
 
 
 class OrderReleaseApi(_OrderActionApi):

@@ -235,6 +235,13 @@ class SwapOrder(models.Model):
         on_delete=models.PROTECT,
         related_name="swaps",
     )
+    client = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="who asked for it: user:<id> or anon:<address> (the per-client limits)",
+    )
     quote = models.OneToOneField("rates.Quote", on_delete=models.PROTECT, related_name="swap")
     kind = models.CharField(max_length=16, choices=SwapKind.choices)
     from_currency = models.CharField(max_length=3, choices=Currency.choices)

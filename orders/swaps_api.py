@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.clients import client_key
 from exchange.idempotency import idempotent
 from exchange.money import payment_uri, to_display
 from exchange.permissions import SwapsOpen
@@ -111,6 +112,7 @@ class SwapCreateApi(APIView):
             quote_id=data["quote_id"],
             payout_address=data["payout_address"],
             refund_address=data["refund_address"],
+            client=client_key(request),
             user=request.user,
         )
         swap = SwapOrder.objects.select_related("account").get(id=swap.id)

@@ -13,7 +13,7 @@ from exchange.idempotency import idempotent
 from exchange.money import to_display
 from exchange.permissions import SwapsOpen
 from orders.models import Currency
-from rates.liquidity import liquidity_available
+from rates.liquidity import liquidity_public
 from rates.models import QuoteKind, RateSnapshot
 from rates.quotes import CURRENCIES, quote_create
 from rates.selectors import rate_current
@@ -34,7 +34,11 @@ class RatesApi(APIView):
         age_seconds = serializers.FloatField()
         sources = serializers.ListField(child=serializers.DictField())
         spread_bps = serializers.DictField(child=serializers.IntegerField())
-        available = serializers.DictField(child=serializers.CharField())
+        available = serializers.DictField(
+            child=serializers.CharField(),
+            help_text="the largest payout one swap may take now per currency, base units,"
+            " rounded down to two significant digits",
+        )
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request):
@@ -52,7 +56,7 @@ class RatesApi(APIView):
                 "age_seconds": round(current.age_seconds, 1),
                 "sources": sources,
                 "spread_bps": settings.SWAP_SPREAD_BPS,
-                "available": {c: str(liquidity_available(currency=c)) for c in CURRENCIES},
+                "available": {c: str(liquidity_public(currency=c)) for c in CURRENCIES},
             }
         )
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from exchange.errors import ConflictError
+from exchange.errors import ApplicationError, ConflictError
 from ownership.models import LedgerBalance
 from rates.models import Liquidity, LiquidityReservation
 from wallets.models import (
@@ -50,6 +51,13 @@ _OUTSTANDING = [
 
 class NotEnoughLiquidity(ConflictError):
     code = "not_enough_liquidity"
+
+
+class ClientLimit(ApplicationError):
+    """One client holds as much as it may until it pays or its swaps expire (429)."""
+
+    status_code = 429
+    code = "client_limit"
 
 
 def _row(currency: str) -> Liquidity:
@@ -136,15 +144,89 @@ def _locked_available(currency: str) -> int:
     return liquidity_available(currency=currency)
 
 
-def liquidity_reserve(*, swap_id: int, currency: str, amount: int) -> LiquidityReservation:
-    """Hold ``amount`` for a swap, or raise NotEnoughLiquidity (409). In the caller's
-    transaction: if it rolls back, so does the hold."""
+def _client_limits(*, swap_id: int, currency: str, amount: int, client: str, available: int):
+    """A new swap of ``client``'s, with the currency's row locked: at most
+    SWAP_CLIENT_MAX_UNPAID unpaid swaps, a single swap at most SWAP_MAX_SHARE_BPS of the
+    liquidity, and the client's unpaid reservations at most SWAP_CLIENT_MAX_SHARE_BPS."""
+    from orders.models import SwapOrder, SwapState
+
+    unpaid = SwapOrder.objects.filter(client=client, state=SwapState.AWAITING_DEPOSIT).exclude(
+        id=swap_id
+    )
+    if unpaid.count() >= settings.SWAP_CLIENT_MAX_UNPAID:
+        raise ClientLimit(
+            f"at most {settings.SWAP_CLIENT_MAX_UNPAID} unpaid swaps at a time: pay one or"
+            " let it expire first",
+            extra={"limit": settings.SWAP_CLIENT_MAX_UNPAID},
+        )
+    held = int(
+        LiquidityReservation.objects.filter(
+            currency=currency,
+            state=Active,
+            swap_id__in=unpaid.filter(to_currency=currency).values("id"),
+        ).aggregate(s=Sum("amount"))["s"]
+        or 0
+    )
+    # The liquidity before any reservation: the shares are of what the house can pay.
+    total = available + _reserved_total(currency)
+    single = total * settings.SWAP_MAX_SHARE_BPS // 10_000
+    if amount > single:
+        raise NotEnoughLiquidity(
+            f"one swap may pay out at most {public_figure(single)} {currency} base units now",
+            extra={"currency": currency, "max_payout": str(public_figure(single))},
+        )
+    if held + amount > total * settings.SWAP_CLIENT_MAX_SHARE_BPS // 10_000:
+        raise ClientLimit(
+            "your unpaid swaps already hold as much liquidity as one client may: pay one or"
+            " let it expire first"
+        )
+
+
+def _reserved_total(currency: str) -> int:
+    return int(
+        LiquidityReservation.objects.filter(currency=currency, state=Active).aggregate(
+            s=Sum("amount")
+        )["s"]
+        or 0
+    )
+
+
+def public_figure(amount: int) -> int:
+    """``amount`` rounded down to two significant digits: what the public is told of the
+    house's liquidity (never the exact balance)."""
+    if amount < 100:
+        return max(0, amount)
+    step = 10 ** (len(str(amount)) - 2)
+    return amount // step * step
+
+
+def liquidity_public(*, currency: str) -> int:
+    """The largest payout one new swap may reserve now, rounded (public_figure)."""
+    figures = liquidity_figures(currency=currency)
+    total = figures["available"] + figures["reserved"]
+    return public_figure(min(figures["available"], total * settings.SWAP_MAX_SHARE_BPS // 10_000))
+
+
+def liquidity_reserve(
+    *, swap_id: int, currency: str, amount: int, client: str | None = None
+) -> LiquidityReservation:
+    """Hold ``amount`` for a swap, or raise NotEnoughLiquidity (409). A new swap of a
+    ``client`` is held to the client limits (_client_limits; ClientLimit, 429). In the
+    caller's transaction: if it rolls back, so does the hold."""
     with transaction.atomic():
         available = _locked_available(currency)
         if available < amount:
             raise NotEnoughLiquidity(
-                f"not enough {currency} liquidity: {available} base units available",
-                extra={"currency": currency, "available": str(available)},
+                f"not enough {currency} liquidity for this swap now",
+                extra={"currency": currency},
+            )
+        if client is not None:
+            _client_limits(
+                swap_id=swap_id,
+                currency=currency,
+                amount=amount,
+                client=client,
+                available=available,
             )
         return LiquidityReservation.objects.create(
             swap_id=swap_id, currency=currency, amount=amount

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from exchange.errors import ApplicationError
-from rates.liquidity import liquidity_available
+from rates.liquidity import liquidity_public
 from rates.models import Quote
 from rates.selectors import rate_current
 
@@ -86,7 +86,8 @@ def swap_limits(
     *, from_currency: str, to_currency: str, xmr_btc: Decimal, spread_bps: int, network_fee: int
 ) -> tuple[int, int]:
     """Smallest and largest amount_from: the payout must stay worth its fee, the deposit
-    worth a refund, and the payout within the house's available liquidity."""
+    worth a refund, and the payout within what one swap may take of the house's
+    liquidity (rounded: the exact balance is never published)."""
     smallest_payout = settings.ORDER_MIN_AMOUNT[to_currency]
     low = swap_amounts(
         from_currency=from_currency,
@@ -97,7 +98,7 @@ def swap_limits(
         amount_to=smallest_payout,
     ).amount_from
     low = max(low, settings.ORDER_MIN_AMOUNT[from_currency])
-    available = liquidity_available(currency=to_currency)
+    available = liquidity_public(currency=to_currency)
     with localcontext() as ctx:
         ctx.prec = PRECISION
         price = market_price(from_currency=from_currency, to_currency=to_currency, xmr_btc=xmr_btc)
@@ -178,3 +179,16 @@ def quote_create(
         snapshot_id=current.snapshot_id,
         expires_at=timezone.now() + timedelta(seconds=settings.SWAP_QUOTE_TTL_SECONDS),
     )
+
+
+def quotes_purge() -> int:
+    """Delete quotes that expired more than SWAP_QUOTE_KEEP_SECONDS ago and made no swap
+    (a quote reserves nothing: it is a price, kept a day for questions about it)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.SWAP_QUOTE_KEEP_SECONDS)
+    stale = Quote.objects.filter(expires_at__lt=cutoff, swap__isnull=True)
+    deleted = 0
+    while True:
+        ids = list(stale.values_list("id", flat=True)[:1000])
+        if not ids:
+            return deleted
+        deleted += Quote.objects.filter(id__in=ids, swap__isnull=True).delete()[0]

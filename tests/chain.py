@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from exchange.celery import DATABASE_TRANSIENT
 from tests.processes import wait_until
 from wallets.clients.base import RetryLater
 from wallets.clients.bitcoin import get_bitcoin_client
@@ -70,7 +71,12 @@ def drive(chain: str, predicate, *, what: str, timeout: float = 90, mine_each: i
             deposits_scan(chain=chain)
         except RetryLater:
             return False  # a node that says "later" (-38 once after a lost connection)
-        payouts_sweep()
+        except DATABASE_TRANSIENT:
+            return False  # a deadlock with a worker's step: the next step scans again
+        try:
+            payouts_sweep()
+        except DATABASE_TRANSIENT:
+            return False
         return predicate()
 
     return wait_until(step, timeout=timeout, interval=0.5, what=what)

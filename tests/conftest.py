@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 import requests
+from rest_framework.test import APIClient
 
 from orders.models import VendorProfile
+from rates.services import rates_refresh
 from tests.chain import CHAIN_OF, receiver
 from tests.factories import fill_pool
 from tests.people import make_person
 from tests.processes import PYTHON, Process, start_worker, wait_until
 from tests.testenv import MONERO_DAEMON_PROXY_PORT, PORT_BASE, ROOT, SLOT
 from wallets.models import Chain
-from wallets.services import deposits_scan, master_wallet_ensure
+from wallets.services import balances_sync, deposits_scan, master_wallet_ensure
 
 
 def pytest_addoption(parser):
@@ -241,3 +243,14 @@ def api_server(_worker_handle):
     wait_until(up, timeout=30, what=f"gunicorn\n{server.log_tail()}")
     yield base
     server.stop()
+
+
+@pytest.fixture
+def market(wallets, celery_worker, django_capture_on_commit_callbacks):
+    """A fresh rate (the static provider) and the house's liquidity synced from the nodes;
+    returns an anonymous API client."""
+    with django_capture_on_commit_callbacks(execute=True):
+        rates_refresh()
+    for chain in ("bitcoin", "monero"):
+        balances_sync(chain=chain)
+    return APIClient()

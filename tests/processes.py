@@ -89,7 +89,7 @@ class Process:
 def start_worker(
     name: str = "worker",
     *,
-    queues: str = "transactions,scheduled,rates",
+    queues: str = "transactions,scheduled,rates,webhooks",
     concurrency: int = 2,
     **env: str,
 ) -> Process:

@@ -27,6 +27,8 @@ TEST_ENV = {
     "MONERO_DAEMON_URL": f"http://127.0.0.1:{PORT_BASE + 81}",
     "MONERO_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 83}",
     "MONERO_CUSTOMER_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 84}",
+    "MONERO_WALLET_USER": "tests",
+    "MONERO_WALLET_PASSWORD": "tests-wallet-rpc-password",
     # The master wallet reaches monerod through the fault suite's proxy (tests/faults).
     "MONERO_WALLET_DAEMON_ADDRESS": f"127.0.0.1:{PORT_BASE + 86}",
     "REGTEST_HOME": str(ROOT / "var" / f"regtest-test-{SLOT}"),
@@ -43,8 +45,16 @@ TEST_ENV = {
     "WEBHOOK_RETRY_DELAYS": "1,1,1,1,1,1",
     "METRICS_TOKEN": "tests-metrics-token",
     "POOL_BATCH_SIZE": "6",
+    # The tests' webhook receivers listen on these loopback ports; every other internal
+    # destination stays refused (tests/security/test_ssrf.py).
+    # Every anonymous test request comes from 127.0.0.1: that one address stands for many
+    # customers. tests/security/test_exhaustion.py holds the limits at their defaults.
+    "SWAP_CLIENT_MAX_UNPAID": "100000",
+    "SWAP_CLIENT_MAX_SHARE_BPS": "10000",
+    "WEBHOOK_ALLOWED_HOSTS": ",".join(f"127.0.0.1:{PORT_BASE + n}" for n in (93, 94)),
 }
 os.environ.update(TEST_ENV)
 MONERO_DAEMON_PROXY_PORT = PORT_BASE + 86
+WEBHOOK_RECEIVER_PORTS = (PORT_BASE + 93, PORT_BASE + 94)
 # The test database pytest-django creates (workers and servers started by tests use it).
 TEST_DATABASE_URL = f"mysql://root@127.0.0.1:3306/test_exchange_t{SLOT}"

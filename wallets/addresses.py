@@ -26,6 +26,8 @@ BTC_BASE58 = {
     0x26: ("regtest", "p2sh"),
 }
 BTC_BECH32 = {"bc": "mainnet", "tb": "testnet", "rb": "regtest"}
+# The witness programs with a defined meaning (BIP 141, BIP 341): (version, length).
+BTC_WITNESS = {(0, 20): "p2wpkh", (0, 32): "p2wsh", (1, 32): "p2tr"}
 MONERO_NETS = {"main": "mainnet", "test": "testnet", "stage": "stagenet"}
 MAX_LENGTH = 128
 
@@ -50,9 +52,15 @@ def _bitcoin(address: str) -> AddressCheck:
         version, program = bech32.decode(hrp, lowered)
         if version is None:
             return AddressCheck(False, error="bad bech32 checksum or encoding")
-        kind = {(0, 20): "p2wpkh", (0, 32): "p2wsh", (1, 32): "p2tr"}.get(
-            (version, len(program)), f"witness_v{version}"
-        )
+        kind = BTC_WITNESS.get((version, len(program)))
+        if kind is None:
+            # Outputs of undefined witness versions or lengths are spendable by anyone.
+            return AddressCheck(
+                False,
+                network=BTC_BECH32[hrp],
+                error=f"witness version {version} with a {len(program)}-byte program is not"
+                " a defined address type",
+            )
         return AddressCheck(True, network=BTC_BECH32[hrp], type=kind)
     try:
         raw = base58.decode_check(address)

@@ -155,12 +155,16 @@ def processes() -> list[Proc]:
 
 
 def _wallet_rpc_argv(wallet_dir: Path, port: int, daemon_address: str) -> list[str]:
+    user, password = settings.MONERO["wallet_user"], settings.MONERO["wallet_password"]
+    # With MONERO_WALLET_USER/PASSWORD set (the set-up writes them), every wallet call
+    # needs the digest login; the clients send it.
+    login = f"--rpc-login={user}:{password}" if user and password else "--disable-rpc-login"
     return [
         "monero-wallet-rpc",
         f"--daemon-address={daemon_address}",
         "--rpc-bind-ip=127.0.0.1",
         f"--rpc-bind-port={port}",
-        "--disable-rpc-login",
+        login,
         f"--wallet-dir={wallet_dir}",
         "--trusted-daemon",
         "--non-interactive",

@@ -8,14 +8,16 @@ import redis
 from celery import shared_task
 from django.conf import settings
 
-from exchange.celery import SCHEDULED, TRANSACTIONS
+from exchange.celery import DATABASE_TRANSIENT, SCHEDULED, TRANSACTIONS
 from exchange.single_flight import single_flight
 from wallets.clients.base import RetryLater
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="wallets.pool_refill", autoretry_for=(RetryLater,), **TRANSACTIONS)
+@shared_task(
+    name="wallets.pool_refill", autoretry_for=(RetryLater, *DATABASE_TRANSIENT), **TRANSACTIONS
+)
 def pool_refill_task(chain: str) -> int:
     """One batch; re-enqueues itself while the pool is below POOL_MIN, so other writers
     get the wallet between batches."""
@@ -46,7 +48,7 @@ def pool_check_task() -> None:
 
 @shared_task(
     name="wallets.label_accounts",
-    autoretry_for=(RetryLater,),
+    autoretry_for=(RetryLater, *DATABASE_TRANSIENT),
     soft_time_limit=240,
     time_limit=300,
     **TRANSACTIONS,
@@ -85,7 +87,9 @@ def balances_sync_task(chain: str) -> dict:
     return {"chain": chain, "accounts": run.accounts, "drift_accounts": run.drift_accounts}
 
 
-@shared_task(name="wallets.payout_process", autoretry_for=(RetryLater,), **TRANSACTIONS)
+@shared_task(
+    name="wallets.payout_process", autoretry_for=(RetryLater, *DATABASE_TRANSIENT), **TRANSACTIONS
+)
 def payout_process_task(payout_id: int) -> str:
     """One saga step of a payout. Transient errors retry (3 attempts); after that the
     payout waits as it is and the sweep enqueues it again."""

@@ -32,6 +32,7 @@ from orders.selectors import (
 )
 from web.forms import OrderActionForm, OrderCreateForm
 from web.status import ORDER_STEPS, SWAP_STEPS, order_status, swap_status
+from web.throttles import throttled
 
 ORDER_LIST_LIMIT = 100
 
@@ -155,6 +156,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@throttled
 def order_new(request: HttpRequest) -> HttpResponse:
     """Create an escrow order (the signed-in user buys), then go and pay it."""
     form = OrderCreateForm(request.POST or None)
@@ -229,6 +231,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttled
 def order_action(request: HttpRequest, order_id: int, action: str) -> HttpResponse:
     """Release, refund or dispute, through the same service as the API. Without the
     confirmation the form asks for it first; a refusal is shown beside the form."""

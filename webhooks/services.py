@@ -8,16 +8,14 @@ import logging
 import secrets
 import time
 from datetime import timedelta
-from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from exchange.errors import ApplicationError
+from exchange.errors import ApplicationError, ConflictError
 from webhooks.models import (
     EVENT_TYPES,
     DeliveryState,
@@ -26,23 +24,28 @@ from webhooks.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from webhooks.outbound import DestinationRefused, destination_check, outbound_post
 from webhooks.signing import HEADER, sign
 
 logger = logging.getLogger(__name__)
-_session = requests.Session()
 
 
 def endpoint_create(
     *, owner, url: str, events: list[str], description: str = ""
 ) -> WebhookEndpoint:
-    """Register an endpoint; its secret is returned on this object only (show it once)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ApplicationError("an http or https URL is required", field="url")
+    """Register an endpoint; its secret is returned on this object only (show it once).
+    The URL must lead to public addresses only (webhooks/outbound.py)."""
+    destination_check(url)
     unknown = sorted(set(events) - set(EVENT_TYPES))
     if unknown:
         raise ApplicationError(
             f"unknown event types {unknown}; known: {list(EVENT_TYPES)}", field="events"
+        )
+    limit = settings.WEBHOOK_MAX_ENDPOINTS_PER_USER
+    if WebhookEndpoint.objects.filter(owner=owner).count() >= limit:
+        raise ConflictError(
+            f"at most {limit} webhook endpoints per user: delete one first",
+            code="too_many_endpoints",
         )
     return WebhookEndpoint.objects.create(
         owner=owner,
@@ -122,15 +125,11 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     started = time.monotonic()
     status, excerpt, error = None, "", ""
     try:
-        response = _session.post(
-            delivery.endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=(settings.WEBHOOK_CONNECT_TIMEOUT, settings.WEBHOOK_READ_TIMEOUT),
-            allow_redirects=False,
-        )
-        status, excerpt = response.status_code, response.text[:500]
-    except requests.RequestException as exc:
+        answer = outbound_post(url=delivery.endpoint.url, body=body, headers=headers)
+        status, excerpt = answer.status, answer.excerpt
+    except DestinationRefused as exc:
+        error = f"refused: {exc.message}"[:300]
+    except Exception as exc:  # noqa: BLE001 - any transport failure is a failed attempt
         error = f"{exc.__class__.__name__}: {exc}"[:300]
     latency = int((time.monotonic() - started) * 1000)
     number = delivery.attempts + 1

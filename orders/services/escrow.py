@@ -99,6 +99,25 @@ def _fee_on(order: EscrowOrder, amount: int) -> int:
 # --- create --------------------------------------------------------------------------
 
 
+def _unpaid_limit(buyer) -> None:
+    """At most ORDER_BUYER_MAX_UNPAID orders awaiting a deposit per buyer: each one holds
+    a deposit account for good. The buyer's row is locked so that concurrent requests
+    of one buyer are counted one after the other."""
+    limit = settings.ORDER_BUYER_MAX_UNPAID
+    if not limit:
+        return
+    get_user_model().objects.select_for_update().filter(pk=buyer.pk).first()
+    unpaid = EscrowOrder.objects.filter(buyer=buyer, state=OrderState.AWAITING_DEPOSIT)
+    if unpaid.count() >= limit:
+        raise ApplicationError(
+            f"at most {limit} orders awaiting a deposit at a time: pay one, cancel one or"
+            " let one expire first",
+            status_code=429,
+            code="client_limit",
+            extra={"limit": limit},
+        )
+
+
 def order_create(
     *,
     buyer,
@@ -131,6 +150,7 @@ def order_create(
         refund_address = _check_address(currency, refund_address, "refund_address")
     fee_bps = settings.PLATFORM_FEE_BPS
     with transaction.atomic():
+        _unpaid_limit(buyer)
         order = EscrowOrder.objects.create(
             buyer=buyer,
             vendor=vendor,

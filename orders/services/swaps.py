@@ -96,9 +96,12 @@ def _reserve_amount(quote: Quote) -> int:
 # --- create --------------------------------------------------------------------------
 
 
-def swap_create(*, quote_id, payout_address: str, refund_address: str, user=None) -> SwapOrder:
-    """Turn a quote into a swap: reserve the payout's liquidity, hand out a deposit
-    account from the pool (zero node calls). A quote makes one swap."""
+def swap_create(
+    *, quote_id, payout_address: str, refund_address: str, client: str, user=None
+) -> SwapOrder:
+    """Turn a quote into a swap: reserve the payout's liquidity (within the limits of
+    ``client``, exchange.clients), hand out a deposit account from the pool (zero node
+    calls). A quote makes one swap."""
     user = user if getattr(user, "pk", None) else None
     with transaction.atomic():
         quote = Quote.objects.select_for_update().filter(public_id=quote_id).first()
@@ -114,6 +117,7 @@ def swap_create(*, quote_id, payout_address: str, refund_address: str, user=None
         refund_address = _address(quote.from_currency, refund_address, "refund_address")
         swap = SwapOrder.objects.create(
             user=user,
+            client=client,
             quote=quote,
             kind=quote.kind,
             from_currency=quote.from_currency,
@@ -133,7 +137,7 @@ def swap_create(*, quote_id, payout_address: str, refund_address: str, user=None
             else timezone.now() + timedelta(seconds=settings.SWAP_QUOTE_TTL_SECONDS),
         )
         reserve = _reserve_amount(quote)
-        liquidity_reserve(swap_id=swap.id, currency=swap.to_currency, amount=reserve)
+        liquidity_reserve(swap_id=swap.id, currency=swap.to_currency, amount=reserve, client=client)
         swap.account = allocate_account(
             chain=CHAIN_OF_CURRENCY[swap.from_currency], owner_kind=OWNER, owner_id=swap.id
         )

@@ -1,13 +1,13 @@
 from celery import current_app
 from django.conf import settings
 
-from exchange.celery import app
+from exchange.celery import DATABASE_TRANSIENT, app
 from exchange.models import Heartbeat
 from exchange.schedules import SCHEDULES
 from exchange.tasks import heartbeat_task
 from tests.processes import wait_until
 
-QUEUES = {"transactions", "scheduled", "rates"}
+QUEUES = {"transactions", "scheduled", "rates", "webhooks"}
 
 
 def _our_tasks():
@@ -15,7 +15,7 @@ def _our_tasks():
     return {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
 
 
-def test_three_queues_json_only_and_a_visibility_timeout_above_every_countdown():
+def test_four_queues_json_only_and_a_visibility_timeout_above_every_countdown():
     conf = app.conf
 
     assert {q.name for q in conf.task_queues} == QUEUES
@@ -35,6 +35,9 @@ def test_every_task_names_its_queue_and_transactions_steps_survive_a_lost_worker
         if task.queue == "transactions":
             assert task.acks_late, name
             assert task.reject_on_worker_lost, name
+            # A deadlock or a lost database connection runs the step again.
+            if task.autoretry_for:
+                assert set(DATABASE_TRANSIENT) <= set(task.autoretry_for), name
 
 
 def test_every_schedule_names_a_registered_task_on_a_known_queue():

@@ -3,7 +3,9 @@ import signal
 import time
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
+from django.test import Client
 
 from exchange.tasks import heartbeat_task
 from tests.processes import start_beat, wait_until
@@ -19,6 +21,7 @@ COMPONENTS = {
     "worker:transactions",
     "worker:scheduled",
     "worker:rates",
+    "worker:webhooks",
 }
 
 
@@ -27,10 +30,16 @@ def _proc(name):
 
 
 @pytest.fixture
+def client():
+    """The operator's monitoring: every component's detail, checked afresh."""
+    return Client(HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
+
+
+@pytest.fixture
 def live_processes(live_db, regtest, celery_worker):
     """A worker on every queue and a beat, each having reported in."""
     call_command("setup_periodic_tasks")
-    for queue in ("transactions", "scheduled", "rates"):
+    for queue in settings.CELERY_QUEUES:
         heartbeat_task.apply_async(kwargs={"queue": queue}, queue=queue)
     beat = start_beat()
     yield
@@ -85,3 +94,22 @@ def test_a_hung_node_cannot_hold_the_answer_past_two_seconds(client, live_proces
     assert response.status_code == 503
     assert response.json()["failing"] == ["monero"]
     assert elapsed < 2.0
+
+
+def test_anonymous_callers_get_the_status_alone_from_a_recent_report(live_processes):
+    anonymous = Client()
+    wait_until(lambda: anonymous.get("/healthz").status_code == 200, timeout=30, what="healthy")
+    assert anonymous.get("/healthz").json() == {"status": "ok"}
+    pid = running_pid(_proc("bcoin"))
+    os.killpg(pid, signal.SIGKILL)
+    try:
+        # At most HEALTH_PUBLIC_CACHE_SECONDS later, anonymous callers see it too.
+        response = wait_until(
+            lambda: (r := anonymous.get("/healthz")).status_code == 503 and r,
+            timeout=settings.HEALTH_PUBLIC_CACHE_SECONDS + 5,
+            what="the failure in the public status",
+        )
+        assert response.json() == {"status": "fail"}
+    finally:
+        wait_until(lambda: running_pid(_proc("bcoin")) is None, timeout=10, what="bcoin gone")
+        regtest_up(echo=lambda *_: None)

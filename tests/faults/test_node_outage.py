@@ -8,6 +8,7 @@ import signal
 import time
 
 import requests
+from django.conf import settings
 
 from orders.models import OrderState
 from tests.books import measured
@@ -53,7 +54,11 @@ def test_frozen_then_stopped_nodes_keep_the_api_answering_and_payouts_finish(
         session.post(f"{api_server}/api/orders/{orders[0]['id']}/release", json={}, timeout=5)
         frozen = measure(session, calls, seconds=6)
         started = time.monotonic()
-        health = requests.get(f"{api_server}/healthz", timeout=5)
+        health = requests.get(
+            f"{api_server}/healthz",
+            headers={"Authorization": f"Bearer {settings.METRICS_TOKEN}"},
+            timeout=5,
+        )
         health_seconds = time.monotonic() - started
     finally:
         for pid in pids.values():

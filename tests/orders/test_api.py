@@ -9,10 +9,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import connections
+from django.test import Client
 from rest_framework.test import APIClient
 
 from exchange.models import IdempotencyKey
 from orders.models import EscrowOrder
+from tests.chain import receiver
 from tests.flows import AMOUNT
 from tests.people import make_person
 
@@ -281,6 +283,38 @@ def test_list_shows_own_orders_by_role_with_pagination(buyer, vendor):
     assert as_buyer["next"]
     assert as_vendor["count"] == 3
     assert buyer.api.get("/api/orders?state=nonsense").status_code == 400
+
+
+def test_a_page_is_never_larger_than_the_ceiling(buyer, vendor, settings, monkeypatch):
+    from exchange.pagination import Pagination
+
+    assert Pagination.max_limit == settings.API_MAX_PAGE_SIZE
+    for _ in range(3):
+        buyer.api.post("/api/orders", body(vendor), format="json")
+    monkeypatch.setattr(Pagination, "max_limit", 2)
+    page = buyer.api.get("/api/orders?limit=1000000").json()
+    assert page["count"] == 3
+    assert len(page["results"]) == 2
+
+
+def test_the_vendor_does_not_see_the_buyers_refund_address(buyer, vendor, staff):
+    refund_to = receiver("bitcoin").address
+    order = buyer.api.post(
+        "/api/orders", body(vendor, refund_address=refund_to), format="json"
+    ).json()
+    assert order["refund_address"] == refund_to
+    assert buyer.api.get(f"/api/orders/{order['id']}").json()["refund_address"] == refund_to
+    assert staff.api.get(f"/api/orders/{order['id']}").json()["refund_address"] == refund_to
+    assert vendor.api.get(f"/api/orders/{order['id']}").json()["refund_address"] == ""
+    listed = vendor.api.get("/api/orders?role=vendor").json()["results"]
+    assert [o["refund_address"] for o in listed if o["id"] == order["id"]] == [""]
+    pages = {}
+    for name, who in (("buyer", buyer), ("vendor", vendor)):
+        browser = Client()
+        browser.force_login(who.user)
+        pages[name] = browser.get(f"/orders/{order['id']}/").content.decode()
+    assert refund_to in pages["buyer"]
+    assert refund_to not in pages["vendor"]
 
 
 def test_order_response_speaks_base_units_and_display(buyer, vendor):

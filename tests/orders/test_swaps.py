@@ -29,16 +29,6 @@ SEND = {"BTC": 1_000_000, "XMR": 1_000_000_000_000}
 OTHER = {"BTC": "XMR", "XMR": "BTC"}
 
 
-@pytest.fixture
-def market(wallets, celery_worker, django_capture_on_commit_callbacks):
-    """A fresh rate (the static provider) and the house's liquidity synced from the nodes."""
-    with django_capture_on_commit_callbacks(execute=True):
-        rates_refresh()
-    for chain in ("bitcoin", "monero"):
-        balances_sync(chain=chain)
-    return APIClient()
-
-
 def quote(api, from_currency, amount=None, kind="fixed"):
     response = api.post(
         "/api/quotes",

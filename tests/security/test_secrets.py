@@ -8,6 +8,9 @@ from django.conf import settings
 from django.test import Client
 
 from tests.processes import LOG_DIR
+from tests.testenv import TEST_ENV, WEBHOOK_RECEIVER_PORTS
+
+OPERATOR = f"Bearer {TEST_ENV['METRICS_TOKEN']}"
 
 
 def _secrets() -> dict[str, str]:
@@ -21,7 +24,9 @@ def _secrets() -> dict[str, str]:
 
 def test_api_responses_carry_no_secret(wallets, buyer, vendor, staff):
     webhook = buyer.api.post(
-        "/api/webhooks", {"url": "http://127.0.0.1:9/hook"}, format="json"
+        "/api/webhooks",
+        {"url": f"http://127.0.0.1:{WEBHOOK_RECEIVER_PORTS[0]}/hook"},
+        format="json",
     ).json()
     order = buyer.api.post(
         "/api/orders",
@@ -39,6 +44,7 @@ def test_api_responses_carry_no_secret(wallets, buyer, vendor, staff):
         staff_api.get("/api/bitcoin/status").content,
         staff_api.get("/api/monero-account/status").content,
         Client().get("/healthz").content,
+        Client(HTTP_AUTHORIZATION=OPERATOR).get("/healthz").content,
         Client().get("/api/schema/").content,
     ]
     secrets = {**_secrets(), "the webhook secret": webhook["secret"]}

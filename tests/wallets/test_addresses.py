@@ -1,4 +1,5 @@
 import pytest
+from embit import bech32
 
 from wallets.addresses import validate_address
 from wallets.clients.bitcoin import get_bitcoin_client
@@ -32,6 +33,23 @@ def test_malformed_bitcoin_addresses_are_refused_with_a_reason(address):
 
     assert check.valid is False
     assert check.error
+
+
+@pytest.mark.parametrize(("version", "length"), [(2, 32), (16, 20), (1, 20), (1, 40), (3, 2)])
+def test_undefined_witness_versions_and_lengths_are_refused(version, length):
+    address = bech32.encode("rb", version, bytes(range(length)))
+    assert address, (version, length)
+    check = validate_address(chain="bitcoin", address=address)
+    assert check.valid is False
+    assert "not a defined address type" in check.error
+
+
+@pytest.mark.parametrize(
+    ("version", "length", "kind"), [(0, 20, "p2wpkh"), (0, 32, "p2wsh"), (1, 32, "p2tr")]
+)
+def test_defined_witness_programs_are_accepted(version, length, kind):
+    address = bech32.encode("rb", version, bytes(range(length)))
+    assert validate_address(chain="bitcoin", address=address).type == kind
 
 
 def test_addresses_bcoin_hands_out_on_regtest_are_valid(regtest):

@@ -4,6 +4,7 @@ import os
 import signal
 
 import pytest
+from django.conf import settings
 
 from wallets.clients.base import (
     InsufficientFunds,
@@ -97,6 +98,8 @@ def test_a_missing_wallet_file_is_not_found(regtest):
         connect_timeout=1,
         read_timeout=5,
         transfer_read_timeout=5,
+        wallet_user=settings.MONERO["wallet_user"],
+        wallet_password=settings.MONERO["wallet_password"],
     )
     with pytest.raises(NotFound):
         ghost.open_wallet()

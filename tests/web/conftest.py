@@ -11,12 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
-from rest_framework.test import APIClient
 
-from rates.services import rates_refresh
 from tests.processes import PYTHON, Process, wait_until
 from tests.testenv import ROOT
-from wallets.services import balances_sync
 
 WEB_PORT = int(os.environ["WEB_PORT"])
 BASE_URL = f"http://127.0.0.1:{WEB_PORT}"
@@ -110,14 +107,3 @@ def page(web_server, request, monkeypatch):
         browser.close()
         playwright.stop()
     assert script_errors == []
-
-
-@pytest.fixture
-def market(wallets, celery_worker, django_capture_on_commit_callbacks):
-    """A fresh rate (the static provider) and the house's liquidity synced from the nodes;
-    returns an anonymous API client."""
-    with django_capture_on_commit_callbacks(execute=True):
-        rates_refresh()
-    for chain in ("bitcoin", "monero"):
-        balances_sync(chain=chain)
-    return APIClient()

@@ -176,6 +176,7 @@ def test_a_swap_made_by_a_signed_in_user_is_theirs_alone(market, buyer, stranger
             quote_id=quote.public_id,
             payout_address=payout_to.address,
             refund_address=refund_to.address,
+            client=f"user:{user.pk}" if user else "anon:127.0.0.1",
             user=user,
         )
 

@@ -13,8 +13,11 @@ from orders.services import order_cancel
 from tests.flows import create
 from tests.people import make_person
 from tests.processes import wait_until
+from tests.testenv import WEBHOOK_RECEIVER_PORTS
 from webhooks.models import DeliveryState, WebhookDelivery
 from webhooks.signing import HEADER, verify
+
+ALLOWED_URL = f"http://127.0.0.1:{WEBHOOK_RECEIVER_PORTS[0]}/x"
 
 
 class Receiver:
@@ -37,12 +40,13 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", WEBHOOK_RECEIVER_PORTS[0]), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
         self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture
@@ -111,12 +115,12 @@ def test_endpoints_are_validated_and_private_to_their_owner(buyer, stranger):
     assert bad.status_code == 400
     assert "url" in bad.json()
     unknown = buyer.api.post(
-        "/api/webhooks", {"url": "http://127.0.0.1:9/x", "events": ["nope"]}, format="json"
+        "/api/webhooks", {"url": ALLOWED_URL, "events": ["nope"]}, format="json"
     )
     assert unknown.status_code == 400
     assert "events" in unknown.json()
 
-    mine = buyer.api.post("/api/webhooks", {"url": "http://127.0.0.1:9/x"}, format="json").json()
+    mine = buyer.api.post("/api/webhooks", {"url": ALLOWED_URL}, format="json").json()
     assert stranger.api.get(f"/api/webhooks/{mine['id']}").status_code == 404
     assert stranger.api.delete(f"/api/webhooks/{mine['id']}").status_code == 404
     assert buyer.api.delete(f"/api/webhooks/{mine['id']}").status_code == 204
