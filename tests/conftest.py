@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 from rest_framework.test import APIClient
 
 from orders.models import VendorProfile
@@ -14,7 +13,7 @@ from rates.services import rates_refresh
 from tests.chain import CHAIN_OF, receiver
 from tests.factories import fill_pool
 from tests.people import make_person
-from tests.processes import PYTHON, Process, start_worker, wait_until
+from tests.processes import PYTHON, Process, start_worker, wait_for_web, wait_until
 from tests.testenv import MONERO_DAEMON_PROXY_PORT, PORT_BASE, ROOT, SLOT
 from wallets.models import Chain
 from wallets.services import balances_sync, deposits_scan, master_wallet_ensure
@@ -233,14 +232,7 @@ def api_server(_worker_handle):
         ],
     )
     base = f"http://127.0.0.1:{API_PORT}"
-
-    def up():
-        try:
-            return requests.get(f"{base}/api/", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_until(up, timeout=30, what=f"gunicorn\n{server.log_tail()}")
+    wait_for_web(server, base, timeout=30)
     yield base
     server.stop()
 

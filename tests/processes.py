@@ -154,3 +154,16 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def wait_for_web(server: Process, base: str, *, timeout: float = 60) -> None:
+    """Until ``base``/api/ answers 200 (a web server the test started)."""
+    import requests
+
+    def up():
+        try:
+            return requests.get(f"{base}/api/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_until(up, timeout=timeout, what=f"{server.name} to answer\n{server.log_tail()}")

@@ -8,7 +8,7 @@ import uuid
 import requests
 
 from exchange.logging import redact
-from tests.processes import Process, wait_until
+from tests.processes import Process, wait_for_web, wait_until
 from tests.testenv import PORT_BASE, ROOT
 
 PORT = PORT_BASE + 96
@@ -32,14 +32,7 @@ def test_the_web_process_logs_no_swap_id(live_db):
     server = Process("web-logs", ["bash", "-c", f"exec {web_line}"], WEB_PORT=str(PORT))
     base = f"http://127.0.0.1:{PORT}"
     try:
-
-        def up():
-            try:
-                return requests.get(f"{base}/api/", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(up, timeout=60, what=f"gunicorn\n{server.log_tail()}")
+        wait_for_web(server, base)
         swap = uuid.uuid4()
         assert requests.get(f"{base}/api/swaps/{swap}", timeout=10).status_code == 404
         assert requests.get(f"{base}/swaps/{swap}/", timeout=10).status_code == 404

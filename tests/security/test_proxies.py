@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 
+import pytest
 from django.core.cache import cache
 from django.db import transaction
 from django.test import override_settings
@@ -100,3 +101,13 @@ def test_anonymous_idempotency_keys_are_scoped_per_client(live_db):
     other = post("203.0.113.11")
     assert other.status_code == first.status_code
     assert not other.has_header("Idempotent-Replayed")
+
+
+def test_the_demo_users_are_never_made_off_regtest(live_db, settings):
+    from django.contrib.auth import get_user_model
+    from django.core.management import CommandError, call_command
+
+    settings.BITCOIN = {**settings.BITCOIN, "network": "mainnet"}
+    with pytest.raises(CommandError, match="regtest"):
+        call_command("bootstrap_demo")
+    assert not get_user_model().objects.filter(username="staff").exists()

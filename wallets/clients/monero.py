@@ -45,6 +45,9 @@ ERROR_CODES: dict[int, type[Exception]] = {
     -8: NotFound,
     -13: WalletNotOpen,
     -14: UnknownAccount,
+    # "Transaction not possible. Available only X, transaction amount Y = A + fee": the
+    # amount fits, the fee on top does not (the payout's fee loop then guesses higher).
+    -16: InsufficientFunds,
     -17: InsufficientFunds,
     -19: FundsLocked,  # "not enough outputs to use": too few mature outputs on a young chain
     -21: WalletExists,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
@@ -17,6 +18,11 @@ class Command(BaseCommand):
     help = "Create the demo users (staff, buyer, vendor) with API tokens and print them."
 
     def handle(self, *args, **options):
+        if settings.BITCOIN["network"] != "regtest" or settings.MONERO["network"] != "regtest":
+            raise CommandError(
+                "bootstrap_demo makes a staff user with a shared password: it runs only when"
+                " BITCOIN_NETWORK and MONERO_NETWORK are both regtest"
+            )
         # .env is loaded into the environment by the settings module.
         password = os.environ.get("DEMO_PASSWORD", "")
         if not password:
