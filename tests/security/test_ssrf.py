@@ -62,13 +62,16 @@ def _internal_targets() -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("target", _internal_targets())
-def test_internal_destinations_are_refused_at_registration(buyer, target):
-    before = WebhookEndpoint.objects.count()
-    answer = buyer.api.post("/api/webhooks", {"url": target}, format="json")
-    assert answer.status_code == 400, (target, answer.json())
-    assert "url" in answer.json(), answer.json()
-    assert WebhookEndpoint.objects.count() == before
+def test_internal_destinations_are_refused_at_registration(buyer):
+    targets = _internal_targets()
+    assert len(targets) >= 15
+    accepted = []
+    for target in targets:
+        answer = buyer.api.post("/api/webhooks", {"url": target}, format="json")
+        if answer.status_code != 400 or "url" not in answer.json():
+            accepted.append((target, answer.status_code, answer.json()))
+    assert accepted == []
+    assert WebhookEndpoint.objects.count() == 0
 
 
 def test_public_addresses_are_public():
