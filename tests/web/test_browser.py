@@ -12,6 +12,7 @@ from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
 from orders.services import orders_expire, swaps_expire
 from tests.chain import drive, mine, pay, receiver
 from tests.flows import create, settle, state_of
+from tests.people import password_set
 from tests.processes import wait_until
 from wallets.models import Payout
 
@@ -33,9 +34,10 @@ def assert_fits_a_phone(page: Page) -> None:
 
 
 def log_in(page: Page, person) -> None:
+    password = password_set(person)
     page.goto("/accounts/login/?next=/orders/")
     page.get_by_label("Username").fill(person.user.username)
-    page.get_by_label("Password").fill("x")
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/orders/$"))
 
