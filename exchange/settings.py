@@ -218,6 +218,14 @@ POOL_MIN = env.int("POOL_MIN", default=20)
 POOL_BATCH_SIZE = env.int("POOL_BATCH_SIZE", default=5)
 MASTER_WALLET_CAPACITY = env.int("MASTER_WALLET_CAPACITY", default=100_000)
 POOL_EMPTY_RETRY_AFTER_SECONDS = env.int("POOL_EMPTY_RETRY_AFTER_SECONDS", default=30)
+# Automatic refills share the wallet's single writer with payouts: they stand aside while
+# a payout of the chain was touched this recently, and make at most this many accounts a
+# minute (0: no limit), so a client burning accounts cannot starve payouts.
+POOL_YIELD_TO_PAYOUTS_SECONDS = env.int("POOL_YIELD_TO_PAYOUTS_SECONDS", default=30)
+POOL_REFILL_PER_MINUTE = {
+    "bitcoin": env.int("POOL_REFILL_PER_MINUTE_BTC", default=300),
+    "monero": env.int("POOL_REFILL_PER_MINUTE_XMR", default=60),
+}
 # Rescan this many blocks below the last scanned height, to follow short reorgs.
 SCAN_REORG_MARGIN = env.int("SCAN_REORG_MARGIN", default=10)
 

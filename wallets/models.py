@@ -135,7 +135,10 @@ class WalletAccount(models.Model):
                 name="account_owner_matches_state",
             ),
         ]
-        indexes = [models.Index(fields=["chain", "state", "id"], name="account_claim")]
+        indexes = [
+            models.Index(fields=["chain", "state", "id"], name="account_claim"),
+            models.Index(fields=["chain", "pooled_at"], name="account_pooled_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.chain}#{self.account_index} ({self.state})"

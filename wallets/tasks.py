@@ -15,16 +15,25 @@ from wallets.clients.base import RetryLater
 logger = logging.getLogger(__name__)
 
 
+# A paced refill that stood aside for payouts (or its rate) looks again this much later.
+REFILL_PAUSE_SECONDS = 5
+
+
 @shared_task(
     name="wallets.pool_refill", autoretry_for=(RetryLater, *DATABASE_TRANSIENT), **TRANSACTIONS
 )
 def pool_refill_task(chain: str) -> int:
-    """One batch; re-enqueues itself while the pool is below POOL_MIN, so other writers
-    get the wallet between batches."""
+    """One paced batch; re-enqueues itself while the pool is below POOL_MIN, so other
+    writers get the wallet between batches (a paused refill is retried later)."""
     from exchange.redis import get_redis
     from wallets.services import pool_refill, pooled_count
+    from wallets.services.pool import RefillPaused
 
-    made = pool_refill(chain=chain)
+    try:
+        made = pool_refill(chain=chain, paced=True)
+    except RefillPaused:
+        pool_refill_task.apply_async((chain,), countdown=REFILL_PAUSE_SECONDS)
+        return 0
     if made and pooled_count(chain=chain) < settings.POOL_MIN:
         pool_refill_task.delay(chain)
     else:

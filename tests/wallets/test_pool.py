@@ -1,14 +1,16 @@
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import close_old_connections, connections, transaction
+from django.utils import timezone
 
 from tests.factories import fill_pool, next_owner_id
 from wallets.clients.base import node_calls
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import get_monero_client
 from wallets.locks import wallet_writer
-from wallets.models import AccountState, Chain, WalletAccount
+from wallets.models import AccountState, Chain, Payout, PayoutState, WalletAccount
 from wallets.services import (
     PoolEmpty,
     account_label_on_node,
@@ -17,6 +19,7 @@ from wallets.services import (
     pool_refill,
     pooled_count,
 )
+from wallets.services.pool import RefillPaused
 
 
 @pytest.mark.parametrize("chain", Chain.values)
@@ -137,3 +140,36 @@ def test_monero_accounts_get_the_owner_tag_on_the_node(wallets):
     tagged = get_monero_client().accounts(tag=account.owner_tag)
     assert [a["account_index"] for a in tagged] == [account.account_index]
     assert tagged[0]["label"] == account.owner_tag
+
+
+def test_automatic_refills_keep_to_their_rate_and_stand_aside_for_payouts(wallets, settings):
+    chain = Chain.BITCOIN
+    minute_ago = timezone.now() - timedelta(seconds=60)
+    recent = WalletAccount.objects.filter(chain=chain, pooled_at__gte=minute_ago).count()
+    settings.POOL_REFILL_PER_MINUTE = {**settings.POOL_REFILL_PER_MINUTE, chain: recent + 2}
+    target = pooled_count(chain=chain) + 10
+
+    assert pool_refill(chain=chain, batch_size=10, target=target, paced=True) == 2
+    with pytest.raises(RefillPaused):
+        pool_refill(chain=chain, batch_size=10, target=target, paced=True)
+    # An operator's refill (or a benchmark's) is not paced.
+    assert pool_refill(chain=chain, batch_size=1, target=target) == 1
+
+    settings.POOL_REFILL_PER_MINUTE = {**settings.POOL_REFILL_PER_MINUTE, chain: 0}
+    with transaction.atomic():
+        # Seen only inside this transaction, which is rolled back: no worker builds it.
+        Payout.objects.create(
+            key=f"test-yield-{next_owner_id()}",
+            chain=chain,
+            source_account=WalletAccount.objects.filter(chain=chain).first(),
+            owner_kind="test",
+            owner_id=0,
+            kind="release",
+            address="unused",
+            amount=1,
+            state=PayoutState.PENDING,
+        )
+        with pytest.raises(RefillPaused):
+            pool_refill(chain=chain, batch_size=10, target=target, paced=True)
+        transaction.set_rollback(True)
+    assert pool_refill(chain=chain, batch_size=1, target=target, paced=True) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
+from datetime import timedelta
 
 import redis
 from django.conf import settings
@@ -14,9 +15,17 @@ from django.utils import timezone
 from exchange.errors import ServiceUnavailable
 from exchange.redis import get_redis
 from wallets import cache
-from wallets.clients.base import AccountExists, UnknownAccount
+from wallets.clients.base import AccountExists, RetryLater, UnknownAccount
 from wallets.locks import wallet_writer
-from wallets.models import AccountPurpose, AccountState, Chain, MasterWallet, WalletAccount
+from wallets.models import (
+    AccountPurpose,
+    AccountState,
+    Chain,
+    MasterWallet,
+    Payout,
+    PayoutState,
+    WalletAccount,
+)
 from wallets.nodes import client_for, default_wallet_settings
 
 logger = logging.getLogger(__name__)
@@ -97,9 +106,41 @@ def pooled_count(*, chain: str) -> int:
     return WalletAccount.objects.filter(chain=chain, state=AccountState.POOLED).count()
 
 
-def pool_refill(*, chain: str, batch_size: int | None = None, target: int | None = None) -> int:
+class RefillPaused(RetryLater):
+    """A paced refill gave the wallet to payouts, or reached its rate: later."""
+
+
+def _refill_allowance(chain: str) -> int:
+    """Accounts a paced refill may still make now: none while a payout of the chain is
+    being worked on (it gets the wallet's writer first), and no more than
+    POOL_REFILL_PER_MINUTE in any minute."""
+    now = timezone.now()
+    busy_since = now - timedelta(seconds=settings.POOL_YIELD_TO_PAYOUTS_SECONDS)
+    if Payout.objects.filter(
+        state__in=(PayoutState.PENDING, PayoutState.SIGNED),
+        updated_at__gte=busy_since,
+        chain=chain,
+    ).exists():
+        return 0
+    per_minute = settings.POOL_REFILL_PER_MINUTE[chain]
+    if not per_minute:
+        return 1 << 30
+    made = WalletAccount.objects.filter(
+        chain=chain, pooled_at__gte=now - timedelta(seconds=60)
+    ).count()
+    return max(0, per_minute - made)
+
+
+def pool_refill(
+    *,
+    chain: str,
+    batch_size: int | None = None,
+    target: int | None = None,
+    paced: bool = False,
+) -> int:
     """Create up to ``batch_size`` accounts on the node while the pool is below ``target``
-    (default POOL_MIN).
+    (default POOL_MIN). ``paced`` (the automatic refills) yields to payouts and keeps to
+    POOL_REFILL_PER_MINUTE, raising ``RefillPaused`` when it could make none.
 
     Holds the wallet's writer lock for one small batch only, so payouts and labelling get
     the wallet in between (Monero's create_account takes ~0.4 s and blocks the wallet).
@@ -111,6 +152,10 @@ def pool_refill(*, chain: str, batch_size: int | None = None, target: int | None
     Returns the number of accounts made ready.
     """
     batch = batch_size or settings.POOL_BATCH_SIZE
+    if paced:
+        batch = min(batch, _refill_allowance(chain))
+        if not batch:
+            raise RefillPaused(f"pool refill of {chain} waits for payouts or its rate")
     wallet = _wallet_for_new_accounts(chain)
     client = client_for(wallet)
     with wallet_writer(wallet.id, timeout=60):
@@ -118,6 +163,8 @@ def pool_refill(*, chain: str, batch_size: int | None = None, target: int | None
         made = _finish_creating(wallet, client)
         missing = (target or settings.POOL_MIN) - pooled_count(chain=chain) - len(made)
         for _ in range(max(0, min(missing, batch - len(made)))):
+            if paced and made and not _refill_allowance(chain):
+                break
             account = WalletAccount.objects.create(
                 master_wallet=wallet,
                 chain=chain,
