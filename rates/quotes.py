@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from exchange.errors import ApplicationError
 from rates.liquidity import liquidity_public
-from rates.models import Quote
+from rates.models import Quote, QuoteKind
 from rates.selectors import rate_current
 
 DECIMALS = {"BTC": 8, "XMR": 12}
@@ -83,11 +83,18 @@ def swap_amounts(
 
 
 def swap_limits(
-    *, from_currency: str, to_currency: str, xmr_btc: Decimal, spread_bps: int, network_fee: int
+    *,
+    from_currency: str,
+    to_currency: str,
+    xmr_btc: Decimal,
+    spread_bps: int,
+    network_fee: int,
+    kind: str = QuoteKind.FIXED,
 ) -> tuple[int, int]:
     """Smallest and largest amount_from: the payout must stay worth its fee, the deposit
     worth a refund, and the payout within what one swap may take of the house's
-    liquidity (rounded: the exact balance is never published)."""
+    liquidity (rounded: the exact balance is never published), less, for a floating swap,
+    the margin it reserves on top (SWAP_FLOATING_RESERVE_MARGIN_BPS)."""
     smallest_payout = settings.ORDER_MIN_AMOUNT[to_currency]
     low = swap_amounts(
         from_currency=from_currency,
@@ -99,6 +106,8 @@ def swap_limits(
     ).amount_from
     low = max(low, settings.ORDER_MIN_AMOUNT[from_currency])
     available = liquidity_public(currency=to_currency)
+    if kind == QuoteKind.FLOATING:
+        available = available * 10_000 // (10_000 + settings.SWAP_FLOATING_RESERVE_MARGIN_BPS)
     with localcontext() as ctx:
         ctx.prec = PRECISION
         price = market_price(from_currency=from_currency, to_currency=to_currency, xmr_btc=xmr_btc)
@@ -150,6 +159,7 @@ def quote_create(
         xmr_btc=current.rate,
         spread_bps=spread,
         network_fee=fee,
+        kind=kind,
     )
     if not low <= amounts.amount_from <= high:
         raise ApplicationError(

@@ -25,12 +25,12 @@ def defaults(settings):
     return settings
 
 
-def _quote_at_the_published_maximum(api: APIClient) -> dict:
+def _quote_at_the_published_maximum(api: APIClient, kind: str = "fixed") -> dict:
     rates = api.get("/api/rates").json()
     assert int(rates["available"]["XMR"]) > 0, rates
     probe = api.post(
         "/api/quotes",
-        {"from_currency": "BTC", "to_currency": "XMR", "amount_from": "1", "type": "fixed"},
+        {"from_currency": "BTC", "to_currency": "XMR", "amount_from": "1", "type": kind},
         format="json",
     ).json()
     answer = api.post(
@@ -39,7 +39,7 @@ def _quote_at_the_published_maximum(api: APIClient) -> dict:
             "from_currency": "BTC",
             "to_currency": "XMR",
             "amount_from": probe["extra"]["max_from"],
-            "type": "fixed",
+            "type": kind,
         },
         format="json",
     )
@@ -74,6 +74,13 @@ def test_one_client_cannot_hold_more_than_its_share_of_the_liquidity(market, def
     assert sum(r.amount for r in held) <= total * defaults.SWAP_CLIENT_MAX_SHARE_BPS // 10_000
     # Everyone else still gets a quote and a swap.
     assert _swap(other, _quote_at_the_published_maximum(other)).status_code == 201
+
+
+def test_a_floating_swap_at_the_published_maximum_fits_with_its_reserve_margin(market, defaults):
+    defaults.SWAP_FLOATING_RESERVE_MARGIN_BPS = 5000
+    api = APIClient(REMOTE_ADDR="203.0.113.69")
+    answer = _swap(api, _quote_at_the_published_maximum(api, kind="floating"))
+    assert answer.status_code == 201, answer.json()
 
 
 def test_one_swap_cannot_reserve_more_than_its_fraction(market, defaults):
