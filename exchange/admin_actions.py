@@ -25,7 +25,8 @@ def confirmed_action(
     single: bool = False,
 ):
     """Build an admin action: first a page asking for the form, then ``call(obj, user,
-    **cleaned_data)`` for every selected object, each error reported by name."""
+    **cleaned_data)`` for every selected object, each error reported by name. A call that
+    returns a pending approval (``orders.services.approvals``) is reported as waiting."""
 
     def action(modeladmin, request, queryset):
         if single and queryset.count() != 1:
@@ -33,15 +34,26 @@ def confirmed_action(
             return None
         form = form_class(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
-            done = 0
+            done, waiting = 0, []
             for obj in queryset:
                 try:
-                    call(obj, request.user, **form.cleaned_data)
-                    done += 1
+                    pending = call(obj, request.user, **form.cleaned_data)
                 except (ApplicationError, ValueError) as exc:
                     modeladmin.message_user(request, f"{obj}: {exc}", messages.ERROR)
+                    continue
+                if pending:
+                    waiting.extend(pending if isinstance(pending, list) else [pending])
+                else:
+                    done += 1
             if done:
                 modeladmin.message_user(request, f"{title}: {done} done", messages.SUCCESS)
+            if waiting:
+                modeladmin.message_user(
+                    request,
+                    f"{title}: waiting for a second staff member's approval "
+                    f"({', '.join(str(a) for a in waiting)})",
+                    messages.WARNING,
+                )
             return None
         return TemplateResponse(
             request,

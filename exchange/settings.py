@@ -265,6 +265,14 @@ ORDER_EXPIRY_SECONDS = env.int("ORDER_EXPIRY_SECONDS", default=900)
 # Orders one buyer may have awaiting their deposit at a time (each holds a deposit
 # account that is never handed out again). 0: no limit.
 ORDER_BUYER_MAX_UNPAID = env.int("ORDER_BUYER_MAX_UNPAID", default=20)
+# Staff moving money on someone else's order or swap need the action's permission
+# (orders.StaffApproval's permissions, granted through the roles of orders.roles) and,
+# above these amounts (base units) or for any change of address, a second staff member's
+# approval before anything is paid.
+STAFF_APPROVAL_ABOVE = {
+    "BTC": env.int("STAFF_APPROVAL_ABOVE_BTC", default=1_000_000),
+    "XMR": env.int("STAFF_APPROVAL_ABOVE_XMR", default=1_000_000_000_000),
+}
 # Deposits after expiry are still watched (and refunded) this long before the account retires.
 LATE_DEPOSIT_WATCH_SECONDS = env.int("LATE_DEPOSIT_WATCH_SECONDS", default=86_400)
 # An order paid this close to its amount (base units) counts as paid.

@@ -4,9 +4,17 @@ from django.utils.html import format_html_join
 
 from exchange.admin_actions import ReasonForm, confirmed_action
 from exchange.money import to_display
-from orders import services
-from orders.models import EscrowOrder, OrderEvent, SwapEvent, SwapOrder, VendorProfile
+from orders.models import (
+    EscrowOrder,
+    OrderEvent,
+    StaffAction,
+    StaffApproval,
+    SwapEvent,
+    SwapOrder,
+    VendorProfile,
+)
 from orders.selectors import order_payouts, swap_payouts
+from orders.services.approvals import approval_decide, approval_request
 from ownership.models import OwnershipTransfer
 from wallets.models import Deposit, Payout, PayoutState
 
@@ -57,14 +65,49 @@ class RetryForm(ReasonForm):
     )
 
 
-def _retry_failed_payouts(order, user, reason, address=""):
-    failed = [p for p in order_payouts(order) if p.state == PayoutState.FAILED]
-    if not failed:
-        raise ValueError("no failed payout")
-    for payout in failed:
-        services.order_retry_payout(
-            payout_id=payout.id, actor=user, reason=reason, address=address or None
+class RefundAddressForm(ReasonForm):
+    refund_address = forms.CharField(max_length=128, help_text="checked like the buyer's own")
+
+
+def _ask(action: str, owner_kind: str, **names):
+    """An admin action's call: ask for the move (``approval_request``), passing the form's
+    fields named in ``names`` as its params."""
+
+    def call(obj, user, reason, **cleaned):
+        return approval_request(
+            action=action,
+            owner_kind=owner_kind,
+            owner_id=obj.id,
+            actor=user,
+            reason=reason,
+            params={param: cleaned[field] for param, field in names.items()},
         )
+
+    return call
+
+
+def _retry_failed_payouts(owner_kind: str):
+    def call(obj, user, reason, address=""):
+        failed = Payout.objects.filter(
+            owner_kind=owner_kind, owner_id=obj.id, state=PayoutState.FAILED
+        ).order_by("id")
+        if not failed:
+            raise ValueError("no failed payout")
+        waiting = []
+        for payout in failed:
+            pending = approval_request(
+                action=StaffAction.RETRY_PAYOUT,
+                owner_kind=owner_kind,
+                owner_id=obj.id,
+                actor=user,
+                reason=reason,
+                params={"payout_id": payout.id, "address": address},
+            )
+            if pending:
+                waiting.append(pending)
+        return waiting
+
+    return call
 
 
 @admin.register(EscrowOrder)
@@ -116,25 +159,24 @@ class EscrowOrderAdmin(admin.ModelAdmin):
             name="release",
             title="Release to the vendor",
             explanation="Pays the escrow (less the platform fee) to the vendor's payout address.",
-            call=lambda o, u, reason: services.order_release(order_id=o.id, actor=u, reason=reason),
+            call=_ask(StaffAction.RELEASE, "order"),
         ),
         confirmed_action(
             name="refund",
             title="Refund to the buyer",
             explanation="Pays the escrow back to the buyer's refund address.",
-            call=lambda o, u, reason: services.order_refund(order_id=o.id, actor=u, reason=reason),
+            call=_ask(StaffAction.REFUND, "order"),
         ),
         confirmed_action(
             name="split",
             title="Split between vendor and buyer",
             explanation="Resolves a dispute with a payout to each side; the shares must add up "
             "to the escrowed amount. The platform fee applies to the vendor's share.",
-            call=lambda o, u, reason, vendor_amount, buyer_amount: services.order_split(
-                order_id=o.id,
-                actor=u,
-                reason=reason,
-                vendor_amount=vendor_amount,
-                buyer_amount=buyer_amount,
+            call=_ask(
+                StaffAction.SPLIT,
+                "order",
+                vendor_amount="vendor_amount",
+                buyer_amount="buyer_amount",
             ),
             form_class=SplitForm,
             single=True,
@@ -144,14 +186,23 @@ class EscrowOrderAdmin(admin.ModelAdmin):
             title="Retry failed payouts",
             explanation="Puts failed payouts back to work; stored transactions are relayed "
             "again as they are, never rebuilt.",
-            call=_retry_failed_payouts,
+            call=_retry_failed_payouts("order"),
             form_class=RetryForm,
         ),
         confirmed_action(
             name="cancel",
             title="Cancel unpaid orders",
             explanation="Cancels orders nobody paid; a later deposit is refunded.",
-            call=lambda o, u, reason: services.order_cancel(order_id=o.id, actor=u, reason=reason),
+            call=_ask(StaffAction.CANCEL, "order"),
+        ),
+        confirmed_action(
+            name="refund_address",
+            title="Change the refund address",
+            explanation="Sets where the buyer's refunds go; always needs a second staff "
+            "member's approval before it takes effect.",
+            call=_ask(StaffAction.REFUND_ADDRESS, "order", refund_address="refund_address"),
+            form_class=RefundAddressForm,
+            single=True,
         ),
     ]
 
@@ -212,8 +263,14 @@ class EscrowOrderAdmin(admin.ModelAdmin):
 
 @admin.register(VendorProfile)
 class VendorProfileAdmin(admin.ModelAdmin):
+    """Read-only: a vendor sets where they are paid themselves; staff cannot redirect it."""
+
     list_display = ("user", "btc_payout_address", "xmr_payout_address", "updated_at")
     search_fields = ("user__username",)
+    readonly_fields = ("user", "btc_payout_address", "xmr_payout_address", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
 
 
 class SwapEventInline(admin.TabularInline):
@@ -225,16 +282,6 @@ class SwapEventInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
-
-
-def _retry_swap_payouts(swap, user, reason, address=""):
-    failed = Payout.objects.filter(owner_kind="swap", owner_id=swap.id, state=PayoutState.FAILED)
-    if not failed:
-        raise ValueError("no failed payout")
-    for payout in failed:
-        services.swap_retry_payout(
-            payout_id=payout.id, actor=user, reason=reason, address=address or None
-        )
 
 
 @admin.register(SwapOrder)
@@ -262,14 +309,14 @@ class SwapOrderAdmin(admin.ModelAdmin):
             title="Refund to the customer",
             explanation="Sends what the customer paid back to their refund address "
             "(swaps waiting for the customer's choice, or failed).",
-            call=lambda s, u, reason: services.swap_refund(swap_id=s.id, actor=u, reason=reason),
+            call=_ask(StaffAction.SWAP_REFUND, "swap"),
         ),
         confirmed_action(
             name="retry_payout",
             title="Retry failed payouts",
             explanation="Puts failed payouts back to work; stored transactions are relayed "
             "again as they are, never rebuilt.",
-            call=_retry_swap_payouts,
+            call=_retry_failed_payouts("swap"),
             form_class=RetryForm,
         ),
     ]
@@ -283,3 +330,55 @@ class SwapOrderAdmin(admin.ModelAdmin):
     @admin.display(description="payouts")
     def payouts(self, swap):
         return payouts_html(swap_payouts(swap))
+
+
+def _decide(*, approve: bool):
+    def call(approval, user, reason) -> None:
+        approval_decide(approval_id=approval.id, actor=user, approve=approve, reason=reason)
+
+    return call
+
+
+@admin.register(StaffApproval)
+class StaffApprovalAdmin(admin.ModelAdmin):
+    """Money moves waiting for a second staff member, and who decided what."""
+
+    list_display = (
+        "id",
+        "state",
+        "action",
+        "owner_kind",
+        "owner_id",
+        "amount",
+        "currency",
+        "requested_by",
+        "decided_by",
+        "created_at",
+    )
+    list_filter = ("state", "action", "currency")
+    search_fields = ("=owner_id", "requested_by__username", "decided_by__username")
+    readonly_fields = [f.name for f in StaffApproval._meta.fields]
+    actions = [
+        confirmed_action(
+            name="approve",
+            title="Approve and run",
+            explanation="Runs each move now, with its requester as the actor; a move you "
+            "asked for yourself needs someone else.",
+            call=_decide(approve=True),
+        ),
+        confirmed_action(
+            name="reject",
+            title="Reject",
+            explanation="Nothing is paid; the requester may ask again.",
+            call=_decide(approve=False),
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by", "decided_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

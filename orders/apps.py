@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class OrdersConfig(AppConfig):
@@ -7,3 +8,6 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from orders import receivers  # noqa: F401 - connects the signal receivers
+        from orders.roles import roles_sync
+
+        post_migrate.connect(roles_sync, dispatch_uid="orders.roles_sync")

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -16,13 +17,18 @@ class Person:
     api: APIClient
 
 
-def make_person(*, staff: bool = False) -> Person:
-    """A user with an API client authenticated by their token. No password: hashing one
-    costs ~0.6 s here, and tests sign in with their token or ``force_login``
-    (``password_set`` for the few that type one)."""
+def make_person(*, staff: bool = False, roles: tuple[str, ...] | None = None) -> Person:
+    """A user with an API client authenticated by their token. Staff get the ``payments``
+    role (orders.roles) unless ``roles`` names others. No password: hashing one costs
+    ~0.6 s here, and tests sign in with their token or ``force_login`` (``password_set``
+    for the few that type one)."""
     user = get_user_model().objects.create_user(
         username=f"p-{uuid.uuid4().hex[:10]}", password=None, is_staff=staff
     )
+    if roles is None:
+        roles = ("payments",) if staff else ()
+    for role in roles:
+        user.groups.add(Group.objects.get(name=role))
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return Person(user, api)

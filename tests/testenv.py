@@ -45,12 +45,16 @@ TEST_ENV = {
     "WEBHOOK_RETRY_DELAYS": "1,1,1,1,1,1",
     "METRICS_TOKEN": "tests-metrics-token",
     "POOL_BATCH_SIZE": "6",
-    # The tests' webhook receivers listen on these loopback ports; every other internal
-    # destination stays refused (tests/security/test_ssrf.py).
     # Every anonymous test request comes from 127.0.0.1: that one address stands for many
     # customers. tests/security/test_exhaustion.py holds the limits at their defaults.
     "SWAP_CLIENT_MAX_UNPAID": "100000",
     "SWAP_CLIENT_MAX_SHARE_BPS": "10000",
+    # One staff member acts alone on any amount; tests/security/test_staff.py holds the
+    # approval thresholds at their defaults.
+    "STAFF_APPROVAL_ABOVE_BTC": str(10**16),
+    "STAFF_APPROVAL_ABOVE_XMR": str(10**19),
+    # The tests' webhook receivers listen on these loopback ports; every other internal
+    # destination stays refused (tests/security/test_ssrf.py).
     "WEBHOOK_ALLOWED_HOSTS": ",".join(f"127.0.0.1:{PORT_BASE + n}" for n in (93, 94)),
 }
 os.environ.update(TEST_ENV)

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from exchange.errors import ApplicationError
 from exchange.money import payment_uri
 from orders import services
-from orders.models import HELD_STATES, EscrowOrder, OrderState, SwapOrder
+from orders.models import HELD_STATES, EscrowOrder, OrderState, StaffAction, SwapOrder
 from orders.selectors import (
     order_history,
     order_payment,
@@ -30,6 +30,7 @@ from orders.selectors import (
     swap_amount_to,
     swap_visible_to,
 )
+from orders.services.staff import staff_may
 from web.forms import OrderActionForm, OrderCreateForm
 from web.status import ORDER_STEPS, SWAP_STEPS, order_status, swap_status
 from web.throttles import throttled
@@ -191,8 +192,8 @@ def _order_page(
     is_buyer, is_vendor = order.buyer_id == user.pk, order.vendor_id == user.pk
     held = order.state in HELD_STATES
     offered = {
-        "release": (is_buyer or user.is_staff) and held,
-        "refund": (is_vendor or user.is_staff) and held,
+        "release": (is_buyer or staff_may(user, StaffAction.RELEASE)) and held,
+        "refund": (is_vendor or staff_may(user, StaffAction.REFUND)) and held,
         "dispute": (is_buyer or is_vendor) and order.state == OrderState.ESCROWED,
     }
     forms, errors = forms or {}, errors or {}

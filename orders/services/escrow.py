@@ -28,6 +28,8 @@ from orders.models import (
     Currency,
     EscrowOrder,
     OrderState,
+    StaffAction,
+    StaffApproval,
     VendorProfile,
 )
 from orders.services.funding import (
@@ -38,6 +40,7 @@ from orders.services.funding import (
     paid_in_time,
     ready_batch,
 )
+from orders.services.staff import staff_authorize
 from orders.states import OrderConflict, order_note, order_transition
 from ownership.services import ledger_post, ownership_transfer
 from wallets.addresses import validate_address
@@ -83,6 +86,27 @@ def _check_address(currency: str, address: str, field: str) -> str:
     if not check.valid:
         raise ApplicationError(f"{check.error}", field=field)
     return address
+
+
+def _authorize(
+    order: EscrowOrder,
+    actor,
+    action: str,
+    approval: StaffApproval | None,
+    *,
+    amount: int | None = None,
+    address_change: bool = False,
+) -> None:
+    staff_authorize(
+        actor=actor,
+        action=action,
+        owner_kind=OWNER,
+        owner_id=order.id,
+        currency=order.currency,
+        amount=order.escrowed_amount if amount is None else amount,
+        address_change=address_change,
+        approval=approval,
+    )
 
 
 def _lock(order_id: int) -> EscrowOrder:
@@ -171,16 +195,33 @@ def order_create(
     return order
 
 
-def order_set_refund_address(*, order_id: int, actor, refund_address: str) -> EscrowOrder:
-    """The buyer (or staff) sets where refunds go; owed refunds are queued at once."""
+def order_set_refund_address(
+    *,
+    order_id: int,
+    actor,
+    refund_address: str,
+    reason: str = "",
+    approval: StaffApproval | None = None,
+) -> EscrowOrder:
+    """The buyer sets where refunds go (staff only with a second staff member's
+    approval); owed refunds are queued at once."""
     with transaction.atomic():
         order = _lock(order_id)
-        if actor.pk != order.buyer_id and not actor.is_staff:
-            raise OrderPermissionDenied("only the buyer sets the refund address")
         address = _check_address(order.currency, refund_address, "refund_address")
+        if actor.pk != order.buyer_id:
+            if not getattr(actor, "is_staff", False):
+                raise OrderPermissionDenied("only the buyer sets the refund address")
+            _authorize(order, actor, StaffAction.REFUND_ADDRESS, approval, address_change=True)
+        previous = order.refund_address
         EscrowOrder.objects.filter(id=order.id).update(refund_address=address)
         order.refund_address = address
-        order_note(order, kind="refund_address", actor=actor, data={"refund_address": address})
+        order_note(
+            order,
+            kind="refund_address",
+            actor=actor,
+            reason=reason,
+            data={"refund_address": address, "previous": previous},
+        )
         _queue_owed_refunds(order)
     return order
 
@@ -350,13 +391,18 @@ def _queue_owed_refunds(order: EscrowOrder) -> None:
 # --- release, refund, dispute, split ------------------------------------------------
 
 
-def order_release(*, order_id: int, actor, reason: str = "") -> EscrowOrder:
+def order_release(
+    *, order_id: int, actor, reason: str = "", approval: StaffApproval | None = None
+) -> EscrowOrder:
     """Escrow → vendor (the buyer, or staff). One caller wins; the rest get 409."""
     with transaction.atomic():
         order = _lock(order_id)
-        if actor.pk != order.buyer_id and not actor.is_staff:
-            raise OrderPermissionDenied("only the buyer or staff releases an order")
-        allowed = HELD_STATES if actor.is_staff else {OrderState.ESCROWED}
+        staff = actor.pk != order.buyer_id
+        if staff:
+            if not getattr(actor, "is_staff", False):
+                raise OrderPermissionDenied("only the buyer or staff releases an order")
+            _authorize(order, actor, StaffAction.RELEASE, approval)
+        allowed = HELD_STATES if staff else {OrderState.ESCROWED}
         address = VendorProfile.objects.get(user_id=order.vendor_id).payout_address(order.currency)
         if not address:
             raise ApplicationError("the vendor has no payout address", field="vendor")
@@ -440,17 +486,22 @@ def _pay_buyer(order: EscrowOrder, share: int, *, key: str, event_id: int, actor
     )
 
 
-def order_refund(*, order_id: int, actor, reason: str = "") -> EscrowOrder:
+def order_refund(
+    *, order_id: int, actor, reason: str = "", approval: StaffApproval | None = None
+) -> EscrowOrder:
     """Escrow → buyer (the vendor, or staff). Needs the buyer's refund address."""
     with transaction.atomic():
         order = _lock(order_id)
-        if actor.pk != order.vendor_id and not actor.is_staff:
-            raise OrderPermissionDenied("only the vendor or staff refunds an order")
+        staff = actor.pk != order.vendor_id
+        if staff:
+            if not getattr(actor, "is_staff", False):
+                raise OrderPermissionDenied("only the vendor or staff refunds an order")
+            _authorize(order, actor, StaffAction.REFUND, approval)
         if not order.refund_address:
             raise ApplicationError(
                 "the buyer has not set a refund address yet", field="refund_address"
             )
-        allowed = HELD_STATES if actor.is_staff else {OrderState.ESCROWED}
+        allowed = HELD_STATES if staff else {OrderState.ESCROWED}
         event = order_transition(
             order, OrderState.REFUNDING, allowed_from=allowed, actor=actor, reason=reason
         )
@@ -474,16 +525,21 @@ def order_dispute(*, order_id: int, actor, reason: str) -> EscrowOrder:
 
 
 def order_split(
-    *, order_id: int, actor, vendor_amount: int, buyer_amount: int, reason: str
+    *,
+    order_id: int,
+    actor,
+    vendor_amount: int,
+    buyer_amount: int,
+    reason: str,
+    approval: StaffApproval | None = None,
 ) -> EscrowOrder:
     """Staff resolve a dispute with a payout to each side (the platform fee applies to
     the vendor's share)."""
-    if not actor.is_staff:
-        raise OrderPermissionDenied("only staff split an order")
     if vendor_amount < 0 or buyer_amount < 0:
         raise ApplicationError("shares cannot be negative", field="vendor_amount")
     with transaction.atomic():
         order = _lock(order_id)
+        _authorize(order, actor, StaffAction.SPLIT, approval)
         if vendor_amount + buyer_amount != order.escrowed_amount:
             raise ApplicationError(
                 f"the shares must add up to the escrowed {order.escrowed_amount}",
@@ -511,12 +567,13 @@ def order_split(
     return order
 
 
-def order_cancel(*, order_id: int, actor, reason: str) -> EscrowOrder:
+def order_cancel(
+    *, order_id: int, actor, reason: str, approval: StaffApproval | None = None
+) -> EscrowOrder:
     """Staff cancel an order nobody has paid yet; later deposits are refunded."""
-    if not actor.is_staff:
-        raise OrderPermissionDenied("only staff cancel an order")
     with transaction.atomic():
         order = _lock(order_id)
+        _authorize(order, actor, StaffAction.CANCEL, approval, amount=0)
         if Deposit.objects.filter(account_id=order.account_id, dropped=False).exists():
             raise OrderConflict(f"order {order.id} has deposits; it cannot be cancelled")
         order_transition(
@@ -601,20 +658,34 @@ def order_advance(*, order_id: int) -> EscrowOrder:
     return order
 
 
-def order_retry_payout(*, payout_id: int, actor, reason: str, address: str | None = None) -> Payout:
+def order_retry_payout(
+    *,
+    payout_id: int,
+    actor,
+    reason: str,
+    address: str | None = None,
+    approval: StaffApproval | None = None,
+) -> Payout:
     """Staff put a failed payout of an order back to work; the order follows it. A new
-    ``address`` is checked like a customer's, and needs the stored transaction proved
-    absent from the chain first (``payout_retry``)."""
-    if not actor.is_staff:
-        raise OrderPermissionDenied("only staff retry a payout")
+    ``address`` is checked like a customer's, needs a second staff member's approval,
+    and needs the stored transaction proved absent from the chain first
+    (``payout_retry``)."""
     if not (reason or "").strip():
         raise ApplicationError("a reason is required", field="reason")
+    stored = Payout.objects.filter(id=payout_id, owner_kind=OWNER).first()
+    if stored is None:
+        raise NotFoundError(f"payout {payout_id} of an order not found")
     if address:
-        chain = Payout.objects.values_list("chain", flat=True).get(id=payout_id)
-        address = _check_address(CURRENCY_OF_CHAIN[chain], address, "address")
+        address = _check_address(CURRENCY_OF_CHAIN[stored.chain], address, "address")
+    _authorize(
+        EscrowOrder.objects.get(id=stored.owner_id),
+        actor,
+        StaffAction.RETRY_PAYOUT,
+        approval,
+        amount=stored.amount,
+        address_change=bool(address),
+    )
     payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
-    if payout.owner_kind != OWNER:
-        return payout
     with transaction.atomic():
         order = _lock(payout.owner_id)
         back_to = PAYING_STATE_OF_KIND.get(payout.kind)

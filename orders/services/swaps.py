@@ -18,13 +18,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchange.errors import ApplicationError, NotFoundError
-from orders.models import SWAP_HOLDABLE_STATES, SwapKind, SwapOrder, SwapState
+from orders.models import (
+    SWAP_HOLDABLE_STATES,
+    StaffAction,
+    StaffApproval,
+    SwapKind,
+    SwapOrder,
+    SwapState,
+)
 from orders.services.funding import (
     confirmations_required,
     creditable,
     deposits_credit,
     funding_follow,
 )
+from orders.services.staff import staff_authorize
 from orders.states import StateConflict, swap_note, swap_transition
 from ownership.models import LedgerEntry
 from ownership.services import NegativeBalance, ledger_post, ownership_transfer
@@ -406,17 +414,24 @@ def swap_accept(*, swap_id: int, actor=None) -> SwapOrder:
     return swap
 
 
-def swap_refund(*, swap_id: int, actor=None, reason: str = "") -> SwapOrder:
+def _staff_refunds(swap: SwapOrder, actor) -> bool:
+    """Whether ``actor`` refunds ``swap`` as staff (not as the customer who made it)."""
+    return bool(getattr(actor, "is_staff", False)) and actor.pk != swap.user_id
+
+
+def swap_refund(
+    *, swap_id: int, actor=None, reason: str = "", approval: StaffApproval | None = None
+) -> SwapOrder:
     """action_required (the customer) or failed (staff) → refund what was received.
 
     From failed, the swap's own payout may still land (its stored bytes may be on chain,
     or be relayed by a retry): it must first be proved absent from the chain and the
     mempool, and is voided in the same transaction as the refund, which also undoes the
     exchange in the books. Otherwise the refund is refused with the reason."""
-    staff = getattr(actor, "is_staff", False)
     proof = None
-    state = SwapOrder.objects.filter(id=swap_id).values_list("state", flat=True).first()
-    if state == SwapState.FAILED and staff:
+    found = SwapOrder.objects.filter(id=swap_id).first()
+    staff = found is not None and _staff_refunds(found, actor)
+    if found is not None and found.state == SwapState.FAILED and staff:
         payout = (
             Payout.objects.select_related("source_account__master_wallet")
             .filter(owner_kind=OWNER, owner_id=swap_id, kind="swap")
@@ -428,6 +443,15 @@ def swap_refund(*, swap_id: int, actor=None, reason: str = "") -> SwapOrder:
         swap = _lock(swap_id)
         allowed = {SwapState.ACTION_REQUIRED}
         if staff:
+            staff_authorize(
+                actor=actor,
+                action=StaffAction.SWAP_REFUND,
+                owner_kind=OWNER,
+                owner_id=swap.id,
+                currency=swap.from_currency,
+                amount=swap.received_amount,
+                approval=approval,
+            )
             allowed.add(SwapState.FAILED)
         if swap.state == SwapState.FAILED and staff:
             _unexchange(swap, proof=proof, actor=actor, reason=reason or "staff refund")
@@ -594,19 +618,36 @@ def swaps_for_accounts(account_ids: list[int]) -> list[int]:
     return list(SwapOrder.objects.filter(account_id__in=account_ids).values_list("id", flat=True))
 
 
-def swap_retry_payout(*, payout_id: int, actor, reason: str, address: str | None = None) -> Payout:
+def swap_retry_payout(
+    *,
+    payout_id: int,
+    actor,
+    reason: str,
+    address: str | None = None,
+    approval: StaffApproval | None = None,
+) -> Payout:
     """Staff put a failed payout of a swap back to work; the swap follows it. A new
-    ``address`` is checked like a customer's, and needs the stored transaction proved
-    absent from the chain first (``payout_retry``)."""
-    if not getattr(actor, "is_staff", False):
-        raise ApplicationError(
-            "only staff retry a payout", status_code=403, code="permission_denied"
-        )
+    ``address`` is checked like a customer's, needs a second staff member's approval,
+    and needs the stored transaction proved absent from the chain first
+    (``payout_retry``)."""
     if not (reason or "").strip():
         raise ApplicationError("a reason is required", field="reason")
+    stored = Payout.objects.filter(id=payout_id, owner_kind=OWNER).first()
+    if stored is None:
+        raise NotFoundError(f"payout {payout_id} of a swap not found")
+    currency = CURRENCY_OF_CHAIN[stored.chain]
     if address:
-        chain = Payout.objects.values_list("chain", flat=True).get(id=payout_id)
-        address = _address(CURRENCY_OF_CHAIN[chain], address, "address")
+        address = _address(currency, address, "address")
+    staff_authorize(
+        actor=actor,
+        action=StaffAction.RETRY_PAYOUT,
+        owner_kind=OWNER,
+        owner_id=stored.owner_id,
+        currency=currency,
+        amount=stored.amount,
+        address_change=bool(address),
+        approval=approval,
+    )
     payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
     with transaction.atomic():
         swap = _lock(payout.owner_id)

@@ -44,8 +44,13 @@ class Command(BaseCommand):
             raise CommandError(
                 f"payout {payout_id} is {payout.state}, not failed: nothing to retry"
             )
+        retries = {"order": order_retry_payout, "swap": swap_retry_payout}
+        if payout.owner_kind not in retries:
+            raise CommandError(
+                f"payout {payout_id} belongs to the {payout.owner_kind}: not retried here"
+            )
         if not dry_run:
-            retry = order_retry_payout if payout.owner_kind == "order" else swap_retry_payout
+            retry = retries[payout.owner_kind]
             try:
                 payout = retry(payout_id=payout.id, actor=actor, reason=reason, address=address)
             except ApplicationError as exc:

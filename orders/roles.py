@@ -1,0 +1,58 @@
+"""The staff roles, as Django groups kept in step with this table after every migrate.
+
+- ``support`` sees everything in the admin and moves nothing;
+- ``payments`` also takes the money moves of ``orders.StaffApproval``'s permissions
+  (alone below ``STAFF_APPROVAL_ABOVE``, with an approver above it or for an address);
+- ``approver`` also approves or rejects another staff member's move.
+
+A superuser holds every permission; a move still needs a second person to approve it.
+"""
+
+from __future__ import annotations
+
+# Apps whose every model support staff may view.
+VIEWABLE_APPS = ("orders", "wallets", "ownership", "rates", "webhooks", "exchange", "auth")
+MONEY_PERMISSIONS = (
+    "release_escrow",
+    "refund_escrow",
+    "split_escrow",
+    "cancel_order",
+    "change_refund_address",
+    "retry_payout",
+    "refund_swap",
+)
+# Admin actions on orders and swaps need the model's change permission; every field of
+# those models is read-only in the admin, so it grants nothing else.
+ROLES: dict[str, dict] = {
+    "support": {"view": True, "orders": ()},
+    "payments": {
+        "view": True,
+        "orders": (*MONEY_PERMISSIONS, "change_escroworder", "change_swaporder"),
+    },
+    "approver": {"view": True, "orders": ("approve_money_move", "change_staffapproval")},
+}
+
+
+def roles_sync(*, sender, **kwargs) -> None:
+    """Create or update the role groups. Connected to post_migrate, which is sent once per
+    app: it acts on the last app's, when every app's permissions exist."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    if sender is not [app for app in apps.get_app_configs() if app.models_module][-1]:
+        return
+
+    for name, spec in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = set(
+            Permission.objects.filter(
+                content_type__app_label="orders", codename__in=spec["orders"]
+            ).values_list("id", flat=True)
+        )
+        if spec["view"]:
+            wanted |= set(
+                Permission.objects.filter(
+                    content_type__app_label__in=VIEWABLE_APPS, codename__startswith="view_"
+                ).values_list("id", flat=True)
+            )
+        group.permissions.set(wanted)

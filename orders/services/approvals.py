@@ -1,0 +1,222 @@
+"""Two-person approval of staff money moves.
+
+Staff ask with ``approval_request``: a move that needs no approval (``needs_approval``)
+runs at once; any other is stored as pending, with an audit row on the order or swap.
+A second staff member with the approve permission decides with ``approval_decide``; an
+approval runs the move in the same transaction, with the requester as its actor, after
+the audit row that names both people and both reasons, so nothing is paid that the
+trail does not explain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from exchange.errors import ApplicationError, NotFoundError
+from orders.models import (
+    ApprovalState,
+    EscrowOrder,
+    StaffAction,
+    StaffApproval,
+    SwapOrder,
+)
+from orders.services import escrow, swaps
+from orders.services.staff import (
+    APPROVE_PERMISSION,
+    PERMISSION_OF,
+    StaffPermissionDenied,
+    needs_approval,
+    staff_may,
+)
+from orders.states import StateConflict, order_note, swap_note
+from wallets.addresses import validate_address
+from wallets.models import CHAIN_OF_CURRENCY, CURRENCY_OF_CHAIN, Payout
+
+
+def _order_move(service: Callable, *names: str) -> Callable:
+    def run(owner_id, actor, reason, params, approval):
+        return service(
+            order_id=owner_id,
+            actor=actor,
+            reason=reason,
+            approval=approval,
+            **{name: params[name] for name in names},
+        )
+
+    return run
+
+
+def _retry(owner_kind: str) -> Callable:
+    service = escrow.order_retry_payout if owner_kind == "order" else swaps.swap_retry_payout
+
+    def run(owner_id, actor, reason, params, approval):
+        return service(
+            payout_id=params["payout_id"],
+            actor=actor,
+            reason=reason,
+            address=params.get("address") or None,
+            approval=approval,
+        )
+
+    return run
+
+
+MOVES: dict[tuple[str, str], Callable] = {
+    ("order", StaffAction.RELEASE): _order_move(escrow.order_release),
+    ("order", StaffAction.REFUND): _order_move(escrow.order_refund),
+    ("order", StaffAction.SPLIT): _order_move(escrow.order_split, "vendor_amount", "buyer_amount"),
+    ("order", StaffAction.CANCEL): _order_move(escrow.order_cancel),
+    ("order", StaffAction.REFUND_ADDRESS): _order_move(
+        escrow.order_set_refund_address, "refund_address"
+    ),
+    ("order", StaffAction.RETRY_PAYOUT): _retry("order"),
+    ("swap", StaffAction.RETRY_PAYOUT): _retry("swap"),
+    ("swap", StaffAction.SWAP_REFUND): lambda owner_id, actor, reason, params, approval: (
+        swaps.swap_refund(swap_id=owner_id, actor=actor, reason=reason, approval=approval)
+    ),
+}
+
+
+# The params that carry an address, checked like a customer's before anything is stored.
+ADDRESS_PARAMS = ("refund_address", "address")
+
+
+def _address_checked(currency: str, address: str, field: str) -> str:
+    address = address.strip()
+    check = validate_address(chain=CHAIN_OF_CURRENCY[currency], address=address)
+    if not check.valid:
+        raise ApplicationError(check.error, field=field)
+    return address
+
+
+def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> tuple[str, int, bool]:
+    """The currency and amount a move pays out, and whether it sends money somewhere new."""
+    if action == StaffAction.RETRY_PAYOUT:
+        payout = Payout.objects.filter(
+            id=params.get("payout_id"), owner_kind=owner_kind, owner_id=owner_id
+        ).first()
+        if payout is None:
+            raise NotFoundError(f"no payout {params.get('payout_id')} of {owner_kind} {owner_id}")
+        return CURRENCY_OF_CHAIN[payout.chain], payout.amount, bool(params.get("address"))
+    if owner_kind == "swap":
+        swap = SwapOrder.objects.filter(id=owner_id).first()
+        if swap is None:
+            raise NotFoundError(f"swap {owner_id} not found")
+        return swap.from_currency, swap.received_amount, False
+    order = EscrowOrder.objects.filter(id=owner_id).first()
+    if order is None:
+        raise NotFoundError(f"order {owner_id} not found")
+    amount = 0 if action == StaffAction.CANCEL else order.escrowed_amount
+    return order.currency, amount, action == StaffAction.REFUND_ADDRESS
+
+
+def _note(approval: StaffApproval, *, kind: str, actor, reason: str, data: dict) -> None:
+    owner = (
+        EscrowOrder.objects.get(id=approval.owner_id)
+        if approval.owner_kind == "order"
+        else SwapOrder.objects.get(id=approval.owner_id)
+    )
+    write = order_note if approval.owner_kind == "order" else swap_note
+    write(
+        owner,
+        kind=kind,
+        actor=actor,
+        reason=reason,
+        data={
+            "approval": approval.id,
+            "action": approval.action,
+            "amount": str(approval.amount),
+            "params": approval.params,
+            **data,
+        },
+    )
+
+
+def approval_request(
+    *, action: str, owner_kind: str, owner_id: int, actor, reason: str, params: dict | None = None
+) -> StaffApproval | None:
+    """Staff ask for a money move: it runs now when it needs no approval (None is
+    returned), else it waits for a second staff member (the pending row is returned)."""
+    params = dict(params or {})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("a reason is required", field="reason")
+    move = MOVES.get((owner_kind, action))
+    if move is None:
+        raise ApplicationError(f"{action} is not a move on a {owner_kind}", field="action")
+    if not staff_may(actor, action):
+        raise StaffPermissionDenied(
+            f"to {StaffAction(action).label} takes the {PERMISSION_OF[action]} permission"
+        )
+    currency, amount, address_change = _stake(action, owner_kind, owner_id, params)
+    for field in ADDRESS_PARAMS:
+        if params.get(field):
+            params[field] = _address_checked(currency, params[field], field)
+    if not needs_approval(currency=currency, amount=amount, address_change=address_change):
+        move(owner_id, actor, reason, params, None)
+        return None
+    with transaction.atomic():
+        approval = StaffApproval.objects.create(
+            action=action,
+            owner_kind=owner_kind,
+            owner_id=owner_id,
+            currency=currency,
+            amount=amount,
+            params=params,
+            requested_by=actor,
+            request_reason=reason[:500],
+        )
+        _note(approval, kind="approval_requested", actor=actor, reason=reason, data={})
+    return approval
+
+
+def approval_decide(*, approval_id: int, actor, approve: bool, reason: str) -> StaffApproval:
+    """A second staff member approves (the move runs now, in this transaction) or
+    rejects a pending request; the requester may withdraw their own."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("a reason is required", field="reason")
+    with transaction.atomic():
+        approval = (
+            StaffApproval.objects.select_for_update()
+            .select_related("requested_by")
+            .filter(id=approval_id)
+            .first()
+        )
+        if approval is None:
+            raise NotFoundError(f"approval {approval_id} not found")
+        if approval.state != ApprovalState.PENDING:
+            raise StateConflict(f"approval {approval.id} is {approval.state}")
+        own = actor.pk == approval.requested_by_id
+        if approve and own:
+            raise StaffPermissionDenied("a move is approved by someone other than who asked")
+        if not (own or (getattr(actor, "is_staff", False) and actor.has_perm(APPROVE_PERMISSION))):
+            raise StaffPermissionDenied(f"deciding takes the {APPROVE_PERMISSION} permission")
+        approval.state = ApprovalState.EXECUTED if approve else ApprovalState.REJECTED
+        approval.decided_by = actor
+        approval.decision_reason = reason[:500]
+        approval.decided_at = timezone.now()
+        approval.save(update_fields=["state", "decided_by", "decision_reason", "decided_at"])
+        _note(
+            approval,
+            kind="approved" if approve else "rejected",
+            actor=actor,
+            reason=reason,
+            data={
+                "requested_by": approval.requested_by.get_username(),
+                "request_reason": approval.request_reason,
+                "decided_by": actor.get_username(),
+            },
+        )
+        if approve:
+            MOVES[(approval.owner_kind, approval.action)](
+                approval.owner_id,
+                approval.requested_by,
+                approval.request_reason,
+                approval.params,
+                approval,
+            )
+    return approval

@@ -1,0 +1,89 @@
+"""Staff moving money on someone else's order or swap: the action's own permission, and
+a second staff member's approval above ``STAFF_APPROVAL_ABOVE`` or for any new address.
+
+Every service a staff member moves money through calls ``staff_authorize`` inside its
+transaction, so the admin, the API and the commands meet the same rule; the approval
+itself is asked for and given through ``orders.services.approvals``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from exchange.errors import ApplicationError
+from orders.models import ApprovalState, StaffAction, StaffApproval
+
+PERMISSION_OF = {
+    StaffAction.RELEASE: "orders.release_escrow",
+    StaffAction.REFUND: "orders.refund_escrow",
+    StaffAction.SPLIT: "orders.split_escrow",
+    StaffAction.CANCEL: "orders.cancel_order",
+    StaffAction.REFUND_ADDRESS: "orders.change_refund_address",
+    StaffAction.RETRY_PAYOUT: "orders.retry_payout",
+    StaffAction.SWAP_REFUND: "orders.refund_swap",
+}
+APPROVE_PERMISSION = "orders.approve_money_move"
+
+
+class StaffPermissionDenied(ApplicationError):
+    status_code = 403
+    code = "permission_denied"
+
+
+class ApprovalRequired(ApplicationError):
+    status_code = 403
+    code = "approval_required"
+
+
+def staff_may(actor, action: str) -> bool:
+    return bool(
+        actor is not None
+        and getattr(actor, "is_active", False)
+        and getattr(actor, "is_staff", False)
+        and actor.has_perm(PERMISSION_OF[action])
+    )
+
+
+def needs_approval(*, currency: str, amount: int, address_change: bool = False) -> bool:
+    return address_change or amount > settings.STAFF_APPROVAL_ABOVE[currency]
+
+
+def staff_authorize(
+    *,
+    actor,
+    action: str,
+    owner_kind: str,
+    owner_id: int,
+    currency: str,
+    amount: int,
+    address_change: bool = False,
+    approval: StaffApproval | None = None,
+) -> None:
+    """Raise unless ``actor`` may take ``action`` on the order or swap now: with the
+    permission, and, where one is needed, an approval given by someone else for exactly
+    this move and amount (``approval`` is passed by ``approval_decide`` only)."""
+    if not staff_may(actor, action):
+        raise StaffPermissionDenied(
+            f"to {StaffAction(action).label} takes staff with the {PERMISSION_OF[action]}"
+            " permission"
+        )
+    if not needs_approval(currency=currency, amount=amount, address_change=address_change):
+        return
+    if approval is None:
+        raise ApprovalRequired(
+            f"to {StaffAction(action).label} ({'a new address' if address_change else amount})"
+            " takes a second staff member's approval: ask for it in the admin"
+        )
+    if not (
+        approval.state == ApprovalState.EXECUTED
+        and approval.action == action
+        and approval.owner_kind == owner_kind
+        and approval.owner_id == owner_id
+        and approval.requested_by_id == actor.pk
+        and approval.decided_by_id not in (None, actor.pk)
+    ):
+        raise ApprovalRequired(f"approval {approval.id} is not for this move")
+    if approval.amount != amount:
+        raise ApprovalRequired(
+            f"approval {approval.id} was for {approval.amount}; the move is now {amount}: ask again"
+        )
