@@ -4,18 +4,22 @@ import os
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
 DEMO_USERS = (
     ("staff", {"is_staff": True, "is_superuser": True}),
+    # A second staff member, to approve what ``staff`` asks for (orders.roles).
+    ("approver", {"is_staff": True}),
     ("buyer", {}),
     ("vendor", {}),
 )
+DEMO_ROLES = {"approver": ("support", "approver")}
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (staff, buyer, vendor) with API tokens and print them."
+    help = "Create the demo users (staff, approver, buyer, vendor) with API tokens and print them."
 
     def handle(self, *args, **options):
         if settings.BITCOIN["network"] != "regtest" or settings.MONERO["network"] != "regtest":
@@ -33,9 +37,13 @@ class Command(BaseCommand):
             if created:
                 user.set_password(password)
                 user.save()
+                for role in DEMO_ROLES.get(username, ()):
+                    user.groups.add(Group.objects.get(name=role))
             token, _ = Token.objects.get_or_create(user=user)
             self.stdout.write(f"  {username:7} token {token.key}")
-        self.stdout.write(f"  password for all three: {password}  (admin: user 'staff')")
+        self.stdout.write(
+            f"  password for all of them: {password}  (admin: 'staff', approvals: 'approver')"
+        )
         self._vendor_profile(User.objects.get(username="vendor"))
 
     def _vendor_profile(self, vendor) -> None:
