@@ -269,6 +269,8 @@ ORDER_BUYER_MAX_UNPAID = env.int("ORDER_BUYER_MAX_UNPAID", default=20)
 # (orders.StaffApproval's permissions, granted through the roles of orders.roles) and,
 # above these amounts (base units) or for any change of address, a second staff member's
 # approval before anything is paid.
+# A pending approval older than this can only be rejected: ask again.
+STAFF_APPROVAL_TTL_HOURS = env.int("STAFF_APPROVAL_TTL_HOURS", default=24)
 STAFF_APPROVAL_ABOVE = {
     "BTC": env.int("STAFF_APPROVAL_ABOVE_BTC", default=1_000_000),
     "XMR": env.int("STAFF_APPROVAL_ABOVE_XMR", default=1_000_000_000_000),

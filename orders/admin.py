@@ -1,5 +1,8 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils.html import format_html_join
 
 from exchange.admin_actions import ReasonForm, confirmed_action
@@ -93,6 +96,8 @@ def _retry_failed_payouts(owner_kind: str):
         ).order_by("id")
         if not failed:
             raise ValueError("no failed payout")
+        if address and len(failed) > 1:
+            raise ValueError("a new address is for one payout at a time: select one order")
         waiting = []
         for payout in failed:
             pending = approval_request(
@@ -272,6 +277,9 @@ class VendorProfileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 class SwapEventInline(admin.TabularInline):
     model = SwapEvent
@@ -382,3 +390,36 @@ class StaffApprovalAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Who holds a role (orders.roles) is changed by superusers only, and never by anyone on
+# their own account: a staff member cannot give themselves a money permission, nor make
+# a second account to approve their own requests with.
+PRIVILEGE_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
+
+
+class UserAdmin(auth_admin.UserAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser or (obj is not None and obj.pk == request.user.pk):
+            fields += PRIVILEGE_FIELDS
+        return fields
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+
+class GroupAdmin(auth_admin.GroupAdmin):
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+for model, model_admin in ((get_user_model(), UserAdmin), (Group, GroupAdmin)):
+    admin.site.unregister(model)
+    admin.site.register(model, model_admin)

@@ -11,7 +11,16 @@ A superuser holds every permission; a move still needs a second person to approv
 from __future__ import annotations
 
 # Apps whose every model support staff may view.
-VIEWABLE_APPS = ("orders", "wallets", "ownership", "rates", "webhooks", "exchange", "auth")
+VIEWABLE_APPS = (
+    "orders",
+    "wallets",
+    "ownership",
+    "rates",
+    "webhooks",
+    "exchange",
+    "operations",
+    "auth",
+)
 MONEY_PERMISSIONS = (
     "release_escrow",
     "refund_escrow",

@@ -18,6 +18,16 @@ class MasterWalletAdmin(admin.ModelAdmin):
     list_filter = ("chain", "is_active")
     readonly_fields = ("scanned_height", "scanned_at", "created_at")
 
+    # Read-only: where deposits go is the deployment's settings, never an admin edit.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(WalletAccount)
 class WalletAccountAdmin(admin.ModelAdmin):

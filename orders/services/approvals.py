@@ -11,7 +11,10 @@ trail does not explain.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +25,7 @@ from orders.models import (
     StaffAction,
     StaffApproval,
     SwapOrder,
+    VendorProfile,
 )
 from orders.services import escrow, swaps
 from orders.services.staff import (
@@ -92,25 +96,55 @@ def _address_checked(currency: str, address: str, field: str) -> str:
     return address
 
 
-def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> tuple[str, int, bool]:
-    """The currency and amount a move pays out, and whether it sends money somewhere new."""
+@dataclass(frozen=True)
+class Stake:
+    """What a move puts at stake: its currency and amount, whether it sends money to an
+    address staff typed, the people it pays (who cannot approve it), and where the money
+    goes as the books stand now (which must not change before it runs)."""
+
+    currency: str
+    amount: int
+    address_change: bool
+    parties: tuple
+    destination: list
+
+
+def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> Stake:
+    payout = None
     if action == StaffAction.RETRY_PAYOUT:
         payout = Payout.objects.filter(
             id=params.get("payout_id"), owner_kind=owner_kind, owner_id=owner_id
         ).first()
         if payout is None:
             raise NotFoundError(f"no payout {params.get('payout_id')} of {owner_kind} {owner_id}")
-        return CURRENCY_OF_CHAIN[payout.chain], payout.amount, bool(params.get("address"))
     if owner_kind == "swap":
         swap = SwapOrder.objects.filter(id=owner_id).first()
         if swap is None:
             raise NotFoundError(f"swap {owner_id} not found")
-        return swap.from_currency, swap.received_amount, False
-    order = EscrowOrder.objects.filter(id=owner_id).first()
-    if order is None:
-        raise NotFoundError(f"order {owner_id} not found")
-    amount = 0 if action == StaffAction.CANCEL else order.escrowed_amount
-    return order.currency, amount, action == StaffAction.REFUND_ADDRESS
+        currency, amount, parties = swap.from_currency, swap.received_amount, (swap.user_id,)
+        destination = [swap.refund_address]
+    else:
+        order = EscrowOrder.objects.filter(id=owner_id).first()
+        if order is None:
+            raise NotFoundError(f"order {owner_id} not found")
+        vendor = VendorProfile.objects.filter(user_id=order.vendor_id).first()
+        currency, parties = order.currency, (order.buyer_id, order.vendor_id)
+        amount = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}.get(
+            action, order.escrowed_amount
+        )
+        destination = [
+            vendor.payout_address(order.currency) if vendor else "",
+            order.refund_address,
+        ]
+    if payout is not None:
+        return Stake(
+            CURRENCY_OF_CHAIN[payout.chain],
+            payout.amount,
+            bool(params.get("address")),
+            parties,
+            [payout.address, payout.txid],
+        )
+    return Stake(currency, amount, action == StaffAction.REFUND_ADDRESS, parties, destination)
 
 
 def _note(approval: StaffApproval, *, kind: str, actor, reason: str, data: dict) -> None:
@@ -151,26 +185,45 @@ def approval_request(
         raise StaffPermissionDenied(
             f"to {StaffAction(action).label} takes the {PERMISSION_OF[action]} permission"
         )
-    currency, amount, address_change = _stake(action, owner_kind, owner_id, params)
+    stake = _stake(action, owner_kind, owner_id, params)
     for field in ADDRESS_PARAMS:
         if params.get(field):
-            params[field] = _address_checked(currency, params[field], field)
-    if not needs_approval(currency=currency, amount=amount, address_change=address_change):
+            params[field] = _address_checked(stake.currency, params[field], field)
+    if not needs_approval(
+        currency=stake.currency,
+        amount=stake.amount,
+        address_change=stake.address_change,
+        party=actor.pk in stake.parties,
+    ):
         move(owner_id, actor, reason, params, None)
         return None
+    params["destination"] = stake.destination
     with transaction.atomic():
         approval = StaffApproval.objects.create(
             action=action,
             owner_kind=owner_kind,
             owner_id=owner_id,
-            currency=currency,
-            amount=amount,
+            currency=stake.currency,
+            amount=stake.amount,
             params=params,
             requested_by=actor,
             request_reason=reason[:500],
         )
         _note(approval, kind="approval_requested", actor=actor, reason=reason, data={})
     return approval
+
+
+def _stale(approval: StaffApproval, stake: Stake) -> str:
+    """Why an approval can no longer run as asked ("" if it can): too old, or the amount
+    or where the money goes changed since the request."""
+    age = timezone.now() - approval.created_at
+    if age > timedelta(hours=settings.STAFF_APPROVAL_TTL_HOURS):
+        return f"expired: asked {age.total_seconds() / 3600:.0f} h ago; ask again"
+    if stake.amount != approval.amount:
+        return f"the amount is now {stake.amount}, not the {approval.amount} asked for; ask again"
+    if stake.destination != approval.params.get("destination"):
+        return "where the money goes changed since the request; ask again"
+    return ""
 
 
 def approval_decide(*, approval_id: int, actor, approve: bool, reason: str) -> StaffApproval:
@@ -195,14 +248,18 @@ def approval_decide(*, approval_id: int, actor, approve: bool, reason: str) -> S
             raise StaffPermissionDenied("a move is approved by someone other than who asked")
         if not (own or (getattr(actor, "is_staff", False) and actor.has_perm(APPROVE_PERMISSION))):
             raise StaffPermissionDenied(f"deciding takes the {APPROVE_PERMISSION} permission")
-        approval.state = ApprovalState.EXECUTED if approve else ApprovalState.REJECTED
+        stake = _stake(approval.action, approval.owner_kind, approval.owner_id, approval.params)
+        if approve and actor.pk in stake.parties:
+            raise StaffPermissionDenied("a move is approved by someone it does not pay")
+        stale = _stale(approval, stake) if approve else ""
+        approval.state = ApprovalState.EXECUTED if approve and not stale else ApprovalState.REJECTED
         approval.decided_by = actor
-        approval.decision_reason = reason[:500]
+        approval.decision_reason = (stale or reason)[:500]
         approval.decided_at = timezone.now()
         approval.save(update_fields=["state", "decided_by", "decision_reason", "decided_at"])
         _note(
             approval,
-            kind="approved" if approve else "rejected",
+            kind="approved" if approval.state == ApprovalState.EXECUTED else "rejected",
             actor=actor,
             reason=reason,
             data={
@@ -211,7 +268,7 @@ def approval_decide(*, approval_id: int, actor, approve: bool, reason: str) -> S
                 "decided_by": actor.get_username(),
             },
         )
-        if approve:
+        if approval.state == ApprovalState.EXECUTED:
             MOVES[(approval.owner_kind, approval.action)](
                 approval.owner_id,
                 approval.requested_by,

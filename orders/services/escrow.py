@@ -105,6 +105,7 @@ def _authorize(
         currency=order.currency,
         amount=order.escrowed_amount if amount is None else amount,
         address_change=address_change,
+        parties=(order.buyer_id, order.vendor_id),
         approval=approval,
     )
 
@@ -211,7 +212,14 @@ def order_set_refund_address(
         if actor.pk != order.buyer_id:
             if not getattr(actor, "is_staff", False):
                 raise OrderPermissionDenied("only the buyer sets the refund address")
-            _authorize(order, actor, StaffAction.REFUND_ADDRESS, approval, address_change=True)
+            _authorize(
+                order,
+                actor,
+                StaffAction.REFUND_ADDRESS,
+                approval,
+                amount=order.amount,
+                address_change=True,
+            )
         previous = order.refund_address
         EscrowOrder.objects.filter(id=order.id).update(refund_address=address)
         order.refund_address = address

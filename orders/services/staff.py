@@ -44,8 +44,12 @@ def staff_may(actor, action: str) -> bool:
     )
 
 
-def needs_approval(*, currency: str, amount: int, address_change: bool = False) -> bool:
-    return address_change or amount > settings.STAFF_APPROVAL_ABOVE[currency]
+def needs_approval(
+    *, currency: str, amount: int, address_change: bool = False, party: bool = False
+) -> bool:
+    """A second staff member is needed above the threshold, for a new address, and for
+    any move by staff who are themselves a party to the order or swap."""
+    return address_change or party or amount > settings.STAFF_APPROVAL_ABOVE[currency]
 
 
 def staff_authorize(
@@ -57,6 +61,7 @@ def staff_authorize(
     currency: str,
     amount: int,
     address_change: bool = False,
+    parties: tuple = (),
     approval: StaffApproval | None = None,
 ) -> None:
     """Raise unless ``actor`` may take ``action`` on the order or swap now: with the
@@ -67,7 +72,12 @@ def staff_authorize(
             f"to {StaffAction(action).label} takes staff with the {PERMISSION_OF[action]}"
             " permission"
         )
-    if not needs_approval(currency=currency, amount=amount, address_change=address_change):
+    if not needs_approval(
+        currency=currency,
+        amount=amount,
+        address_change=address_change,
+        party=actor.pk in parties,
+    ):
         return
     if approval is None:
         raise ApprovalRequired(

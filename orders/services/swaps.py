@@ -32,7 +32,7 @@ from orders.services.funding import (
     deposits_credit,
     funding_follow,
 )
-from orders.services.staff import staff_authorize
+from orders.services.staff import StaffPermissionDenied, staff_authorize
 from orders.states import StateConflict, swap_note, swap_transition
 from ownership.models import LedgerEntry
 from ownership.services import NegativeBalance, ledger_post, ownership_transfer
@@ -407,6 +407,10 @@ def swap_accept(*, swap_id: int, actor=None) -> SwapOrder:
     """action_required → exchange at the current rate."""
     with transaction.atomic():
         swap = _lock(swap_id)
+        if getattr(actor, "is_staff", False) and actor.pk != swap.user_id:
+            raise StaffPermissionDenied(
+                "the customer chooses to go on; staff may only refund a swap (admin)"
+            )
         if swap.state != SwapState.ACTION_REQUIRED:
             raise StateConflict(f"swap {swap.id} is {swap.state}; there is nothing to accept")
         swap_note(swap, kind="accepted", actor=actor, reason="continue at the current rate")
@@ -450,6 +454,7 @@ def swap_refund(
                 owner_id=swap.id,
                 currency=swap.from_currency,
                 amount=swap.received_amount,
+                parties=(swap.user_id,),
                 approval=approval,
             )
             allowed.add(SwapState.FAILED)
@@ -646,6 +651,9 @@ def swap_retry_payout(
         currency=currency,
         amount=stored.amount,
         address_change=bool(address),
+        parties=tuple(
+            SwapOrder.objects.filter(id=stored.owner_id).values_list("user_id", flat=True)
+        ),
         approval=approval,
     )
     payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)

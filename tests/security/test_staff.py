@@ -8,11 +8,16 @@ reasons are in the audit trail before any payout exists.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
-from django.test import Client
+from django.contrib.auth.models import Group
+from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from exchange.errors import ApplicationError
+from orders.admin import PRIVILEGE_FIELDS
 from orders.models import (
     ApprovalState,
     EscrowOrder,
@@ -21,6 +26,7 @@ from orders.models import (
     StaffAction,
     StaffApproval,
     SwapOrder,
+    VendorProfile,
 )
 from orders.roles import VIEWABLE_APPS
 from orders.services import order_retry_payout, order_set_refund_address
@@ -354,3 +360,107 @@ def test_the_admin_asks_for_approval_and_the_approver_runs_it(
     )
     assert StaffApproval.objects.get(id=pending.id).state == ApprovalState.EXECUTED
     assert EscrowOrder.objects.get(id=order["id"]).refund_address == address
+
+
+def test_staff_who_are_a_party_never_move_money_alone(buyer, vendor, approver, wallets):
+    insider = make_person(staff=True, roles=("payments", "approver"))
+    VendorProfile.objects.create(user=insider.user, btc_payout_address=receiver("bitcoin").address)
+    order = create(insider, vendor, "BTC", BELOW)
+
+    pending = approval_request(
+        action=StaffAction.CANCEL,
+        owner_kind="order",
+        owner_id=order["id"],
+        actor=insider.user,
+        reason="my own order",
+    )
+
+    assert pending is not None
+    assert state_of(order["id"]) == OrderState.AWAITING_DEPOSIT
+    other = create(buyer, insider, "BTC", BELOW)
+    theirs = approval_request(
+        action=StaffAction.CANCEL,
+        owner_kind="order",
+        owner_id=other["id"],
+        actor=make_person(staff=True).user,
+        reason="asked",
+    )
+    assert theirs is None  # nobody's own order, nothing at stake: done at once
+    second = approval_request(
+        action=StaffAction.REFUND_ADDRESS,
+        owner_kind="order",
+        owner_id=create(buyer, insider, "BTC", BELOW)["id"],
+        actor=make_person(staff=True).user,
+        reason="buyer asked",
+        params={"refund_address": receiver("bitcoin").address},
+    )
+    with pytest.raises(StaffPermissionDenied, match="does not pay"):
+        approval_decide(approval_id=second.id, actor=insider.user, approve=True, reason="mine")
+
+
+def test_an_approval_runs_only_as_asked_and_not_too_late(
+    buyer, vendor, payments, approver, wallets
+):
+    order = create(buyer, vendor, "BTC", BELOW)
+    ask = {
+        "action": StaffAction.REFUND_ADDRESS,
+        "owner_kind": "order",
+        "owner_id": order["id"],
+        "actor": payments.user,
+        "reason": "by phone",
+        "params": {"refund_address": receiver("bitcoin").address},
+    }
+    changed, late = approval_request(**ask), approval_request(**ask)
+    own = receiver("bitcoin").address
+    answer = buyer.api.patch(f"/api/orders/{order['id']}", {"refund_address": own}, format="json")
+    assert answer.status_code == 200, answer.json()
+
+    decided = approval_decide(
+        approval_id=changed.id, actor=approver.user, approve=True, reason="ok"
+    )
+
+    assert decided.state == ApprovalState.REJECTED
+    assert "changed" in decided.decision_reason
+    assert EscrowOrder.objects.get(id=order["id"]).refund_address == own
+    fresh = approval_request(**ask)
+    StaffApproval.objects.filter(id=fresh.id).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    decided = approval_decide(approval_id=fresh.id, actor=approver.user, approve=True, reason="ok")
+    assert decided.state == ApprovalState.REJECTED
+    assert decided.decision_reason.startswith("expired")
+    assert EscrowOrder.objects.get(id=order["id"]).refund_address == own
+    assert late.state == ApprovalState.PENDING
+
+
+def test_only_superusers_change_roles_and_never_their_own(payments, live_db):
+    root = make_person(staff=True, roles=())
+    root.user.is_superuser = True
+    root.user.save()
+    user_admin = admin.site._registry[type(payments.user)]
+    as_staff, as_root = RequestFactory().get("/"), RequestFactory().get("/")
+    as_staff.user, as_root.user = payments.user, root.user
+
+    assert set(PRIVILEGE_FIELDS) <= set(user_admin.get_readonly_fields(as_staff, root.user))
+    assert set(PRIVILEGE_FIELDS) <= set(user_admin.get_readonly_fields(as_root, root.user))
+    assert not set(PRIVILEGE_FIELDS) & set(user_admin.get_readonly_fields(as_root, payments.user))
+    assert not admin.site._registry[Group].has_change_permission(as_staff)
+
+
+def test_staff_cannot_choose_for_a_customer_whose_swap_waits(support, market):
+    quote = market.post(
+        "/api/quotes",
+        {"from_currency": "BTC", "to_currency": "XMR", "amount_from": "100000", "type": "fixed"},
+        format="json",
+    ).json()
+    swap = market.post(
+        "/api/swaps",
+        {
+            "quote_id": quote["id"],
+            "payout_address": receiver("monero").address,
+            "refund_address": receiver("bitcoin").address,
+        },
+        format="json",
+    ).json()
+    answer = support.api.post(f"/api/swaps/{swap['id']}/accept", {}, format="json")
+    assert answer.status_code == 403, answer.json()

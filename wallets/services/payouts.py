@@ -601,6 +601,19 @@ def payouts_unhold(*, payout_ids: list[int]) -> list[int]:
 # --- staff: retry and void -----------------------------------------------------------------
 
 
+NEVER_LEFT = "its bytes never left the engine"
+
+
+def proof_match(payout: Payout, proof: TxStatus) -> dict:
+    """What must still hold of the payout's row when a proof is acted on under its lock:
+    the same transaction, and, where the proof is that its bytes never left the engine,
+    still no relay attempt (a retry may have relayed them since)."""
+    match = {"txid": proof.txid or payout.txid}
+    if proof.evidence == NEVER_LEFT:
+        match["relay_attempted_at"] = None
+    return match
+
+
 def payout_prove_absent(payout: Payout) -> TxStatus:
     """Prove that the payout's stored transaction can never land, or raise
     PayoutStateError with the reason. It is proved when no transaction was built; when
@@ -626,7 +639,7 @@ def payout_prove_absent(payout: Payout) -> TxStatus:
     if status.state == "conflicted" and status.final:
         return status
     if status.state == "absent" and payout.relay_attempted_at is None:
-        return TxStatus("absent", evidence="its bytes never left the engine", txid=payout.txid)
+        return TxStatus("absent", evidence=NEVER_LEFT, txid=payout.txid)
     why = {
         "pending": "the wallet still holds it and may send it again",
         "conflicted": "the spend that conflicts with it is not in a block yet",
@@ -649,7 +662,7 @@ def payout_void(*, payout: Payout, proof: TxStatus, actor, reason: str) -> Payou
         payout,
         PayoutState.VOIDED,
         from_states=(PayoutState.FAILED,),
-        match={"txid": proof.txid or payout.txid},
+        match=proof_match(payout, proof),
         voided_txids=voided,
         last_error=f"voided: {reason}"[:500],
     ):
@@ -700,7 +713,8 @@ def payout_retry(*, payout_id: int, actor, reason: str, address: str | None = No
                 fields["voided_txids"] = [*payout.voided_txids, payout.txid]
         if address:
             fields["address"] = address
-        if not _move(payout, to_state, from_states=(PayoutState.FAILED,), **fields):
+        match = proof_match(payout, proof) if proof is not None else None
+        if not _move(payout, to_state, from_states=(PayoutState.FAILED,), match=match, **fields):
             raise PayoutStateError(f"payout {payout.id} changed meanwhile")
         audit_record(
             actor=actor,
