@@ -11,6 +11,11 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     search_fields = ("url", "owner__username")
     fields = ("owner", "url", "events", "description", "is_active")
 
+    def get_readonly_fields(self, request, obj=None):
+        # Where an endpoint posts, and whose events it gets, are set once, checked at
+        # creation (endpoint_create); a change is a new endpoint.
+        return ("owner", "url") if obj is not None else ()
+
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
