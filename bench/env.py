@@ -44,6 +44,9 @@ BENCH_ENV = {
     "BITCOIN_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 34}",
     "MONERO_NETWORK": "regtest",
     "MONERO_DAEMON_URL": f"http://127.0.0.1:{PORT_BASE + 81}",
+    "MONERO_DAEMON_RESTRICTED_URL": f"http://127.0.0.1:{PORT_BASE + 85}",
+    "MONERO_DAEMON_USER": "bench",
+    "MONERO_DAEMON_PASSWORD": "bench-monerod-rpc-password",
     "MONERO_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 83}",
     "MONERO_CUSTOMER_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 84}",
     "MONERO_WALLET_USER": "bench",
@@ -204,13 +207,13 @@ def start_listener(*, timeout: float = 30.0) -> Process:
 
 WEB_PORT = int(BENCH_ENV["WEB_PORT"])
 WEB_URL = f"http://127.0.0.1:{WEB_PORT}"
-# Every port the bench regtest stack listens on (bcoin node and wallet, monerod RPC and ZMQ,
-# the master and customer monero-wallet-rpc).
+# Every port the bench regtest stack listens on (bcoin node and wallet, monerod's RPC and
+# restricted RPC, the master and customer monero-wallet-rpc).
 NODE_PORTS = {
     "bcoin node": PORT_BASE + 32,
     "bcoin wallet": PORT_BASE + 34,
     "monerod": PORT_BASE + 81,
-    "monerod zmq": PORT_BASE + 82,
+    "monerod restricted": PORT_BASE + 85,
     "monero-wallet-rpc": PORT_BASE + 83,
     "monero-wallet-rpc customer": PORT_BASE + 84,
 }

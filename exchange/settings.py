@@ -189,7 +189,15 @@ BITCOIN = {
 }
 MONERO = {
     "network": env.str("MONERO_NETWORK", default="regtest"),
+    # monerod's unrestricted RPC (the engine reads pool transactions a restricted port hides),
+    # behind its --rpc-login.
     "daemon_url": env.str("MONERO_DAEMON_URL", default="http://127.0.0.1:18081"),
+    "daemon_user": env.str("MONERO_DAEMON_USER", default=""),
+    "daemon_password": env.str("MONERO_DAEMON_PASSWORD", default=""),
+    # The restricted port the regtest stack's monerod also serves, for anything but the engine.
+    "daemon_restricted_url": env.str(
+        "MONERO_DAEMON_RESTRICTED_URL", default="http://127.0.0.1:18089"
+    ),
     "wallet_url": env.str("MONERO_WALLET_URL", default="http://127.0.0.1:18083"),
     "wallet_user": env.str("MONERO_WALLET_USER", default=""),
     "wallet_password": env.str("MONERO_WALLET_PASSWORD", default=""),

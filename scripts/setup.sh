@@ -96,6 +96,8 @@ add_secret DEMO_PASSWORD "$(gen 12)"
 add_secret METRICS_TOKEN "$(gen 24)"
 add_secret MONERO_WALLET_USER "exchange"
 add_secret MONERO_WALLET_PASSWORD "$(gen 24)"
+add_secret MONERO_DAEMON_USER "exchange"
+add_secret MONERO_DAEMON_PASSWORD "$(gen 24)"
 
 # --- database ------------------------------------------------------------------------
 if [ "$MODE" = "run" ]; then

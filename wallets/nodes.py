@@ -34,6 +34,8 @@ def _client(chain: str, endpoint: str, name: str) -> NodeClient:
         transfer_read_timeout=conf["transfer_read_timeout"],
         wallet_user=conf.get("wallet_user", ""),
         wallet_password=conf.get("wallet_password", ""),
+        daemon_user=conf.get("daemon_user", ""),
+        daemon_password=conf.get("daemon_password", ""),
     )
 
 

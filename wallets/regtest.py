@@ -84,6 +84,7 @@ def processes() -> list[Proc]:
     root = home()
     b, m = settings.BITCOIN, settings.MONERO
     monerod_port = _port(m["daemon_url"])
+    daemon_login = _login_value(m["daemon_user"], m["daemon_password"])
     return [
         Proc(
             name="bcoin",
@@ -108,6 +109,10 @@ def processes() -> list[Proc]:
         Proc(
             name="monerod",
             port=monerod_port,
+            # The engine's port stays unrestricted: a restricted one hides the pool
+            # transactions monerod has not broadcast yet, and a payout the engine cannot
+            # see there would look absent. The login guards both ports; whatever is not
+            # the engine gets the restricted one. ZMQ RPC, which has no login, is off.
             argv=[
                 "monerod",
                 "--regtest",
@@ -118,7 +123,10 @@ def processes() -> list[Proc]:
                 f"--data-dir={root / 'monerod'}",
                 "--rpc-bind-ip=127.0.0.1",
                 f"--rpc-bind-port={monerod_port}",
-                f"--zmq-rpc-bind-port={monerod_port + 1}",
+                *([f"--rpc-login={daemon_login}"] if daemon_login else []),
+                "--rpc-restricted-bind-ip=127.0.0.1",
+                f"--rpc-restricted-bind-port={_port(m['daemon_restricted_url'])}",
+                "--no-zmq",
                 "--no-igd",
                 "--non-interactive",
                 f"--log-file={root / 'monerod' / 'monerod.log'}",
@@ -143,10 +151,11 @@ def processes() -> list[Proc]:
         Proc(
             name="monero-wallet-rpc-customer",
             port=_port(m["customer_wallet_url"]),
+            # A customer's wallet talks to a node like anyone else: the restricted port.
             argv=_wallet_rpc_argv(
                 root / "wallet-customer",
                 _port(m["customer_wallet_url"]),
-                f"127.0.0.1:{monerod_port}",
+                f"127.0.0.1:{_port(m['daemon_restricted_url'])}",
             ),
             cwd=root / "wallet-customer",
             log=root / "wallet-customer.out",
@@ -154,17 +163,25 @@ def processes() -> list[Proc]:
     ]
 
 
+def _login_value(user: str, password: str) -> str:
+    """``user:password`` for a node's login flag, or "" when either is unset."""
+    return f"{user}:{password}" if user and password else ""
+
+
 def _wallet_rpc_argv(wallet_dir: Path, port: int, daemon_address: str) -> list[str]:
-    user, password = settings.MONERO["wallet_user"], settings.MONERO["wallet_password"]
+    m = settings.MONERO
     # With MONERO_WALLET_USER/PASSWORD set (the set-up writes them), every wallet call
-    # needs the digest login; the clients send it.
-    login = f"--rpc-login={user}:{password}" if user and password else "--disable-rpc-login"
+    # needs the digest login; the clients send it. MONERO_DAEMON_USER/PASSWORD are the
+    # login of monerod, which the wallet gives it in turn.
+    login = _login_value(m["wallet_user"], m["wallet_password"])
+    daemon_login = _login_value(m["daemon_user"], m["daemon_password"])
     return [
         "monero-wallet-rpc",
         f"--daemon-address={daemon_address}",
+        *([f"--daemon-login={daemon_login}"] if daemon_login else []),
         "--rpc-bind-ip=127.0.0.1",
         f"--rpc-bind-port={port}",
-        login,
+        f"--rpc-login={login}" if login else "--disable-rpc-login",
         f"--wallet-dir={wallet_dir}",
         "--trusted-daemon",
         "--non-interactive",

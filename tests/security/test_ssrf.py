@@ -30,6 +30,7 @@ def _internal_targets() -> list[str]:
 
     return [
         url("MONERO_DAEMON_URL", "/stop_daemon"),
+        url("MONERO_DAEMON_RESTRICTED_URL", "/get_info"),
         url("MONERO_WALLET_URL", "/json_rpc"),
         url("MONERO_CUSTOMER_WALLET_URL", "/json_rpc"),
         url("BITCOIN_NODE_URL", "/"),

@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 
 logger = logging.getLogger(__name__)
 
@@ -196,12 +197,16 @@ class HttpNode:
         params: dict | None = None,
         read_timeout: float | None = None,
         spend: bool = False,
+        auth: AuthBase | None = None,
     ) -> requests.Response:
-        """One counted HTTP call. ``spend`` marks calls whose timeout means "unknown"."""
+        """One counted HTTP call. ``spend`` marks calls whose timeout means "unknown";
+        ``auth`` replaces the session's login for this call."""
         count_call(self.chain, method)
         timeout = (self.connect_timeout, read_timeout or self.read_timeout)
         try:
-            return self.session.request(verb, url, json=json_body, params=params, timeout=timeout)
+            return self.session.request(
+                verb, url, json=json_body, params=params, timeout=timeout, auth=auth
+            )
         except requests.ConnectTimeout as exc:
             raise NodeUnavailable(
                 f"{self.chain} node: connect timeout", chain=self.chain, method=method

@@ -1,5 +1,10 @@
 """Monero 0.18: monerod JSON-RPC (18081 on regtest) and monero-wallet-rpc (18083).
 
+Each RPC may run with ``--rpc-login``; the client answers its HTTP digest challenge with
+that RPC's own login. The daemon port must be monerod's unrestricted one: a restricted port
+leaves out of ``get_transactions`` every pool transaction the node has not broadcast
+itself, so a payout still in its Dandelion++ stem phase would look absent there.
+
 Amounts are piconero (int). monero-wallet-rpc serves one request at a time, and a
 ``transfer`` can outlive a short client timeout while still succeeding: transfers use a
 long read timeout and their timeout is ``OutcomeUnknown``, never a failure.
@@ -62,6 +67,12 @@ ERROR_MESSAGES: list[tuple[str, type[Exception]]] = [
 ]
 
 
+def rpc_login(user: str, password: str) -> HTTPDigestAuth | None:
+    """The digest login of a monerod or monero-wallet-rpc started with ``--rpc-login``
+    (None when no user is set: the RPC runs without a login)."""
+    return HTTPDigestAuth(user, password) if user else None
+
+
 class MoneroClient(HttpNode):
     chain = "monero"
     # get_balance counts outputs in blocks only: a deposit in the pool is not in it yet.
@@ -78,9 +89,12 @@ class MoneroClient(HttpNode):
         transfer_read_timeout: float,
         wallet_user: str = "",
         wallet_password: str = "",
+        daemon_user: str = "",
+        daemon_password: str = "",
     ):
-        auth = HTTPDigestAuth(wallet_user, wallet_password) if wallet_user else None
-        super().__init__(connect_timeout=connect_timeout, read_timeout=read_timeout, auth=auth)
+        super().__init__(connect_timeout=connect_timeout, read_timeout=read_timeout)
+        self.wallet_auth = rpc_login(wallet_user, wallet_password)
+        self.daemon_auth = rpc_login(daemon_user, daemon_password)
         self.daemon_url = daemon_url.rstrip("/")
         self.wallet_url = wallet_url.rstrip("/")
         self.wallet_file = wallet_file
@@ -95,6 +109,7 @@ class MoneroClient(HttpNode):
         method: str,
         params: dict | None = None,
         *,
+        auth: HTTPDigestAuth | None,
         read_timeout: float | None = None,
         spend: bool = False,
     ) -> Any:
@@ -108,6 +123,7 @@ class MoneroClient(HttpNode):
             json_body=body,
             read_timeout=read_timeout,
             spend=spend,
+            auth=auth,
         )
         if response.status_code == 401:
             raise NodeUnavailable(
@@ -136,15 +152,18 @@ class MoneroClient(HttpNode):
         return data.get("result", {})
 
     def daemon(self, method: str, params: dict | None = None, **kwargs) -> Any:
-        return self._json_rpc(self.daemon_url, method, params, **kwargs)
+        return self._json_rpc(self.daemon_url, method, params, auth=self.daemon_auth, **kwargs)
+
+    def _wallet_rpc(self, method: str, params: dict | None = None, **kwargs) -> Any:
+        return self._json_rpc(self.wallet_url, method, params, auth=self.wallet_auth, **kwargs)
 
     def wallet(self, method: str, params: dict | None = None, **kwargs) -> Any:
         """A wallet call; reopens the wallet once if monero-wallet-rpc was restarted."""
         try:
-            return self._json_rpc(self.wallet_url, method, params, **kwargs)
+            return self._wallet_rpc(method, params, **kwargs)
         except WalletNotOpen:
             self.open_wallet()
-            return self._json_rpc(self.wallet_url, method, params, **kwargs)
+            return self._wallet_rpc(method, params, **kwargs)
 
     # --- daemon --------------------------------------------------------------------
 
@@ -169,6 +188,7 @@ class MoneroClient(HttpNode):
             f"{self.daemon_url}/pop_blocks",
             method="pop_blocks",
             json_body={"nblocks": blocks},
+            auth=self.daemon_auth,
         )
         data = decode_json(response) or {}
         if data.get("status") != "OK":
@@ -179,7 +199,11 @@ class MoneroClient(HttpNode):
 
     def _daemon_plain(self, path: str, body: dict) -> dict:
         """A daemon call outside JSON-RPC (``/get_transactions``, ``/is_key_image_spent``)."""
-        response = self.http("POST", f"{self.daemon_url}/{path}", method=path, json_body=body)
+        response = self.http(
+            "POST", f"{self.daemon_url}/{path}", method=path, json_body=body, auth=self.daemon_auth
+        )
+        if response.status_code == 401:
+            raise NodeUnavailable("monerod refused the credentials", chain=self.chain, method=path)
         if response.status_code >= 400:
             raise NodeUnavailable(
                 f"monerod /{path} HTTP {response.status_code}", chain=self.chain, method=path
@@ -240,11 +264,10 @@ class MoneroClient(HttpNode):
     # --- wallet file -----------------------------------------------------------------
 
     def wallet_version(self, *, timeout: float | None = None) -> dict:
-        return self._json_rpc(self.wallet_url, "get_version", read_timeout=timeout)
+        return self._wallet_rpc("get_version", read_timeout=timeout)
 
     def open_wallet(self) -> None:
-        self._json_rpc(
-            self.wallet_url,
+        self._wallet_rpc(
             "open_wallet",
             {"filename": self.wallet_file, "password": ""},
             read_timeout=max(self.read_timeout, 60),
@@ -253,7 +276,7 @@ class MoneroClient(HttpNode):
     def ensure_wallet(self) -> None:
         """Open the wallet file (creating it on first use) unless it is already open."""
         try:
-            self._json_rpc(self.wallet_url, "get_height")
+            self._wallet_rpc("get_height")
             return
         except WalletNotOpen:
             pass
@@ -261,8 +284,7 @@ class MoneroClient(HttpNode):
             self.open_wallet()
         except NotFound:
             try:
-                self._json_rpc(
-                    self.wallet_url,
+                self._wallet_rpc(
                     "create_wallet",
                     {"filename": self.wallet_file, "password": "", "language": "English"},
                     read_timeout=max(self.read_timeout, 60),
@@ -432,6 +454,8 @@ def _client(wallet_url: str, wallet_file: str) -> MoneroClient:
         transfer_read_timeout=conf["transfer_read_timeout"],
         wallet_user=conf["wallet_user"],
         wallet_password=conf["wallet_password"],
+        daemon_user=conf["daemon_user"],
+        daemon_password=conf["daemon_password"],
     )
 
 
