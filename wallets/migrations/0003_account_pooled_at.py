@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wallets', '0002_money_safety'),
+        ("wallets", "0002_money_safety"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='walletaccount',
-            index=models.Index(fields=['chain', 'pooled_at'], name='account_pooled_at'),
+            model_name="walletaccount",
+            index=models.Index(fields=["chain", "pooled_at"], name="account_pooled_at"),
         ),
     ]
