@@ -5,13 +5,17 @@ address otherwise stands for many customers, tests/testenv.py)."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
-from orders.models import EscrowOrder, SwapOrder, SwapState
+from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
 from rates.liquidity import liquidity_figures, public_figure
 from rates.models import LiquidityReservation
 from tests.chain import receiver
-from tests.flows import AMOUNT
+from tests.flows import AMOUNT, create, pay_and_escrow, settle
+from tests.people import make_person
+from tests.processes import wait_until
+from wallets.models import Payout, PayoutState
 
 ATTACKER, OTHER_CLIENT = "203.0.113.66", "198.51.100.23"
 
@@ -122,3 +126,27 @@ def test_one_buyer_cannot_leave_more_than_a_set_number_of_orders_unpaid(
     from tests.people import make_person
 
     assert make_person().api.post("/api/orders", body, format="json").status_code == 201
+
+
+def test_a_release_goes_out_while_clients_burn_deposit_accounts(buyer, vendor, celery_worker):
+    order = create(buyer, vendor, "BTC")
+    pay_and_escrow(order, "BTC")
+    # Orders nobody will pay, from many accounts: the pool drains and refills behind them.
+    burners = [make_person() for _ in range(2 * settings.POOL_MIN)]
+    body = {"currency": "BTC", "amount": str(AMOUNT["BTC"]), "vendor": vendor.user.username}
+    codes = [b.api.post("/api/orders", body, format="json").status_code for b in burners[:4]]
+
+    answer = buyer.api.post(f"/api/orders/{order['id']}/release", {}, format="json")
+    assert answer.status_code == 200, answer.json()
+    codes += [b.api.post("/api/orders", body, format="json").status_code for b in burners[4:]]
+
+    payout = Payout.objects.get(owner_kind="order", owner_id=order["id"])
+    wait_until(
+        lambda: (
+            Payout.objects.get(id=payout.id).state in (PayoutState.RELAYED, PayoutState.CONFIRMED)
+        ),
+        timeout=90,
+        what="the release relayed",
+    )
+    assert set(codes) <= {201, 503}, codes
+    settle("BTC", order["id"], OrderState.COMPLETED)
