@@ -1,4 +1,4 @@
-"""Users of the API in tests: each with a token-authenticated client."""
+"""Users of the API in tests: each with a client authenticated by a write-scope token."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from exchange.models import ApiTokenScope
+from exchange.services import api_token_create
 
 
 @dataclass
@@ -23,8 +25,9 @@ def make_person(*, staff: bool = False) -> Person:
     user = get_user_model().objects.create_user(
         username=f"p-{uuid.uuid4().hex[:10]}", password=None, is_staff=staff
     )
+    _, secret = api_token_create(user=user, name="tests", scope=ApiTokenScope.WRITE)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     return Person(user, api)
 
 

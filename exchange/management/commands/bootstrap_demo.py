@@ -5,7 +5,9 @@ import os
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
+
+from exchange.models import ApiTokenScope
+from exchange.services import api_token_create
 
 DEMO_USERS = (
     ("staff", {"is_staff": True, "is_superuser": True}),
@@ -15,7 +17,7 @@ DEMO_USERS = (
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (staff, buyer, vendor) with API tokens and print them."
+    help = "Create the demo users (staff, buyer, vendor) and print a new API token for each."
 
     def handle(self, *args, **options):
         if settings.BITCOIN["network"] != "regtest" or settings.MONERO["network"] != "regtest":
@@ -33,8 +35,11 @@ class Command(BaseCommand):
             if created:
                 user.set_password(password)
                 user.save()
-            token, _ = Token.objects.get_or_create(user=user)
-            self.stdout.write(f"  {username:7} token {token.key}")
+            # Only a digest is kept, so each run makes (and prints) a new token.
+            _, secret = api_token_create(
+                user=user, name="demo (bootstrap_demo)", scope=ApiTokenScope.WRITE
+            )
+            self.stdout.write(f"  {username:7} token {secret}")
         self.stdout.write(f"  password for all three: {password}  (admin: user 'staff')")
         self._vendor_profile(User.objects.get(username="vendor"))
 
