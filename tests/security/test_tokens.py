@@ -232,3 +232,27 @@ def test_old_plaintext_tokens_are_moved_hashed_and_keep_working(buyer):
         == 201
     )
     assert legacy_tokens_move(connection=connection, token_model=ApiToken) == 0
+
+
+def test_the_token_page_needs_a_login(live_db):
+    client = Client()
+    response = client.get("/account/tokens/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/account/tokens/"
+    assert client.post("/account/tokens/1/revoke/").status_code == 302
+
+
+def test_a_user_holds_a_bounded_number_of_live_tokens(buyer, settings):
+    settings.API_TOKENS_PER_USER = 3  # make_person's token is one
+    old, _ = api_token_create(user=buyer.user, name="old", scope=ApiTokenScope.READ)
+    api_token_create(user=buyer.user, name="two", scope=ApiTokenScope.READ)
+
+    refused = buyer.api.post("/api/tokens", {"name": "four", "scope": "read"}, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "too_many_tokens"
+
+    # An expired token no longer counts (and is deleted).
+    ApiToken.objects.filter(id=old.id).update(expiry=timezone.now() - timedelta(seconds=1))
+    again = buyer.api.post("/api/tokens", {"name": "four", "scope": "read"}, format="json")
+    assert again.status_code == 201
+    assert not ApiToken.objects.filter(id=old.id).exists()
