@@ -6,9 +6,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from exchange.models import ApiTokenScope
+from exchange.models import ApiToken, ApiTokenScope
 from exchange.services import api_token_create
 
+DEMO_TOKEN_NAME = "demo (bootstrap_demo)"  # noqa: S105 - a label, not a secret
 DEMO_USERS = (
     ("staff", {"is_staff": True, "is_superuser": True}),
     ("buyer", {}),
@@ -35,10 +36,10 @@ class Command(BaseCommand):
             if created:
                 user.set_password(password)
                 user.save()
-            # Only a digest is kept, so each run makes (and prints) a new token.
-            _, secret = api_token_create(
-                user=user, name="demo (bootstrap_demo)", scope=ApiTokenScope.WRITE
-            )
+            # Only a digest is kept, so each run makes (and prints) a new token; the one
+            # the last run made is revoked, so runs never pile up to API_TOKENS_PER_USER.
+            ApiToken.objects.filter(user=user, name=DEMO_TOKEN_NAME).delete()
+            _, secret = api_token_create(user=user, name=DEMO_TOKEN_NAME, scope=ApiTokenScope.WRITE)
             self.stdout.write(f"  {username:7} token {secret}")
         self.stdout.write(f"  password for all three: {password}  (admin: user 'staff')")
         self._vendor_profile(User.objects.get(username="vendor"))
