@@ -12,11 +12,11 @@ error or Ctrl-C, and frozen nodes are continued.
 1. Baseline on the live nodes: one Monero ``create_account`` and one bcoin account
    creation, each timed sequentially N times: the orders/s ceiling of a design that
    creates the node account inside the request.
-2. A buyer (DRF token) and a vendor (VendorProfile with regtest payout addresses from
-   the customer wallets); pooled deposit accounts for every order of the run: synthetic
-   rows of a separate, inactive master wallet per chain (allocation makes no node call;
-   the Monero rows are marked labelled, as they do not exist on the node, so the worker's
-   labelling task for them is a no-op too). Deleted again at the end.
+2. A buyer (write-scope API token) and a vendor (VendorProfile with regtest payout
+   addresses from the customer wallets); pooled deposit accounts for every order of the
+   run: synthetic rows of a separate, inactive master wallet per chain (allocation makes
+   no node call; the Monero rows are marked labelled, as they do not exist on the node, so
+   the worker's labelling task for them is a no-op too). Deleted again at the end.
 3. gunicorn as in the Procfile (3 workers x 4 threads, DEBUG off) and one Celery worker,
    then SIGSTOP on bcoin, monerod and both monero-wallet-rpc: any node call from now on
    would hang until its timeout (a probe shows it). API throttles are raised for the run
@@ -61,7 +61,6 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
 from bench import load  # noqa: E402
 from bench.report import (  # noqa: E402
@@ -74,8 +73,9 @@ from bench.report import (  # noqa: E402
     table,
     write_json,
 )
-from exchange.models import IdempotencyKey  # noqa: E402
+from exchange.models import ApiTokenScope, IdempotencyKey  # noqa: E402
 from exchange.redis import get_redis  # noqa: E402
+from exchange.services import api_token_create  # noqa: E402
 from orders.models import EscrowOrder, OrderEvent, VendorProfile  # noqa: E402
 from wallets.clients.base import node_calls, node_calls_by_method  # noqa: E402
 from wallets.clients.bitcoin import get_bitcoin_client  # noqa: E402
@@ -185,7 +185,7 @@ def print_baseline(base: dict) -> None:
 
 
 def make_people() -> dict:
-    """A buyer with a DRF token and a vendor paid into fresh customer-wallet accounts."""
+    """A buyer with an API token and a vendor paid into fresh customer-wallet accounts."""
     users = get_user_model().objects
     buyer = users.create_user(username="bench-buyer", password=uuid.uuid4().hex)
     vendor = users.create_user(username="bench-vendor", password=uuid.uuid4().hex)
@@ -199,7 +199,7 @@ def make_people() -> dict:
     return {
         "buyer": buyer,
         "vendor": vendor,
-        "token": Token.objects.create(user=buyer).key,
+        "token": api_token_create(user=buyer, name="bench", scope=ApiTokenScope.WRITE)[1],
         "addresses": {"BTC": btc_address, "XMR": xmr_address},
     }
 

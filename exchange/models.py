@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 
 class Heartbeat(models.Model):
@@ -63,3 +66,34 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+class ApiTokenScope(models.TextChoices):
+    """What a token may do: ``read`` only GET/HEAD/OPTIONS (integrations that watch
+    orders), ``write`` everything its user may."""
+
+    READ = "read", "read"
+    WRITE = "write", "write"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox): only a SHA-512 digest of the secret is stored, and
+    its first characters (``token_key``) to find the row. Deleting the row revokes it."""
+
+    # knox keys the row by its digest; an id keeps the digest out of URLs and forms.
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=8, choices=ApiTokenScope.choices)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.scope}) of {self.user_id}"
+
+    @property
+    def prefix(self) -> str:
+        """Enough of the secret to recognise it by, never enough to use it."""
+        return self.token_key[:8]
+
+    @property
+    def expired(self) -> bool:
+        return self.expiry is not None and self.expiry <= timezone.now()

@@ -7,6 +7,7 @@ A `.env` file beside manage.py is read if present; real environment variables wi
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,7 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "django_celery_beat",
     "axes",
@@ -393,7 +394,7 @@ API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "exchange.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -409,6 +410,22 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="6000/min"),
         "anon": env.str("THROTTLE_ANON", default="600/min"),
     },
+}
+# API tokens (django-rest-knox, exchange.ApiToken): stored as SHA-512 digests, shown once,
+# ``Authorization: Token <secret>``. A token lives API_TOKEN_TTL_DAYS unless its maker
+# picks fewer or more days (at most API_TOKEN_MAX_DAYS); deleting it revokes it at once.
+# API_TOKEN_AUTO_REFRESH: each use pushes the expiry to a full TTL from now again.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=20)
+if not 1 <= API_TOKEN_TTL_DAYS <= API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured("API_TOKEN_TTL_DAYS must be between 1 and API_TOKEN_MAX_DAYS")
+KNOX_TOKEN_MODEL = "exchange.ApiToken"  # noqa: S105 - a model label, not a secret
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTO_REFRESH": env.bool("API_TOKEN_AUTO_REFRESH", default=False),
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Exchange engine API",

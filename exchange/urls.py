@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from exchange.api import ApiRoot
 from exchange.health import healthz
+from exchange.tokens_api import TokenDetailApi, TokenListCreateApi
 from operations.metrics import metrics_view
 from operations.views import operations_view
 from web.throttles import throttled
@@ -18,6 +19,8 @@ urlpatterns = [
     path("api/", ApiRoot.as_view(), name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/tokens", TokenListCreateApi.as_view(), name="tokens"),
+    path("api/tokens/<int:token_id>", TokenDetailApi.as_view(), name="token"),
     path("api/", include("wallets.urls")),
     path("api/", include("orders.urls")),
     path("api/", include("rates.urls")),

@@ -1,4 +1,4 @@
-"""Users of the API in tests: each with a token-authenticated client."""
+"""Users of the API in tests: each with a client authenticated by a write-scope token."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from exchange.models import ApiTokenScope
+from exchange.services import api_token_create
 
 
 @dataclass
@@ -29,8 +31,9 @@ def make_person(*, staff: bool = False, roles: tuple[str, ...] | None = None) ->
         roles = ("payments",) if staff else ()
     for role in roles:
         user.groups.add(Group.objects.get(name=role))
+    _, secret = api_token_create(user=user, name="tests", scope=ApiTokenScope.WRITE)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     return Person(user, api)
 
 

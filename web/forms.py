@@ -1,4 +1,5 @@
-"""Forms of the order pages. Amounts are typed in whole units and leave as base units."""
+"""Forms of the order and token pages. Amounts are typed in whole units and leave as base
+units."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import re
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 
+from exchange.models import ApiTokenScope
 from exchange.money import DECIMALS
 from orders.models import Currency
 
@@ -73,3 +76,27 @@ class OrderActionForm(forms.Form):
 
     reason = forms.CharField(max_length=500, required=False)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class ApiTokenCreateForm(forms.Form):
+    """A new API token: what it is for, what it may do, how long it lives."""
+
+    name = forms.CharField(
+        max_length=100,
+        help_text="What uses it, e.g. “shop order watcher”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    scope = forms.ChoiceField(
+        choices=[
+            (ApiTokenScope.READ, "read: it can only look (orders, swaps, status)"),
+            (ApiTokenScope.WRITE, "write: it can do everything you can"),
+        ],
+        initial=ApiTokenScope.READ,
+        widget=forms.RadioSelect,
+    )
+    days = forms.IntegerField(
+        min_value=1,
+        max_value=settings.API_TOKEN_MAX_DAYS,
+        initial=settings.API_TOKEN_TTL_DAYS,
+        label="Expires after (days)",
+    )

@@ -20,7 +20,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exchange.errors import ApplicationError
+from exchange.models import ApiToken
 from exchange.money import payment_uri
+from exchange.services import api_token_create, api_token_revoke
 from orders import services
 from orders.models import HELD_STATES, EscrowOrder, OrderState, StaffAction, SwapOrder
 from orders.selectors import (
@@ -31,7 +33,7 @@ from orders.selectors import (
     swap_visible_to,
 )
 from orders.services.staff import staff_may
-from web.forms import OrderActionForm, OrderCreateForm
+from web.forms import ApiTokenCreateForm, OrderActionForm, OrderCreateForm
 from web.status import ORDER_STEPS, SWAP_STEPS, order_status, swap_status
 from web.throttles import throttled
 
@@ -291,3 +293,62 @@ def order_checkout(request: HttpRequest, order_id: int) -> HttpResponse:
 def order_status_json(request: HttpRequest, order_id: int) -> JsonResponse:
     """The order's live status (polled by its checkout and detail pages)."""
     return JsonResponse(order_status(_order_or_404(request, order_id)))
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+
+def _token_page(
+    request: HttpRequest,
+    *,
+    form: ApiTokenCreateForm | None = None,
+    created: ApiToken | None = None,
+    secret: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    tokens = ApiToken.objects.filter(user=request.user).order_by("-created", "-id")
+    return render(
+        request,
+        "web/tokens.html",
+        {
+            "tokens": tokens,
+            "form": form or ApiTokenCreateForm(),
+            "created": created,
+            "secret": secret,
+            "header_prefix": "Token",
+        },
+        status=status,
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+@throttled
+def token_list(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens, and a form for a new one. The new secret is on this one
+    answer only (not in a redirect, a message or the session): it is never stored."""
+    if request.method == "GET":
+        return _token_page(request)
+    form = ApiTokenCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            token, secret = api_token_create(user=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            return _token_page(request, created=token, secret=secret)
+    return _token_page(request, form=form, status=400)
+
+
+@login_required
+@require_POST
+@throttled
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Revoke one of the user's tokens at once; another user's is not found."""
+    try:
+        api_token_revoke(user=request.user, token_id=token_id)
+    except ApplicationError as error:
+        raise Http404 from error
+    messages.success(request, "Token revoked: it no longer works.")
+    return redirect("web:tokens")

@@ -6,8 +6,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
 
+from exchange.models import ApiToken, ApiTokenScope
+from exchange.services import api_token_create
+
+DEMO_TOKEN_NAME = "demo (bootstrap_demo)"  # noqa: S105 - a label, not a secret
 DEMO_USERS = (
     ("staff", {"is_staff": True, "is_superuser": True}),
     # A second staff member, to approve what ``staff`` asks for (orders.roles).
@@ -19,7 +22,9 @@ DEMO_ROLES = {"approver": ("support", "approver")}
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (staff, approver, buyer, vendor) with API tokens and print them."
+    help = (
+        "Create the demo users (staff, approver, buyer, vendor) and print a new API token for each."
+    )
 
     def handle(self, *args, **options):
         if settings.BITCOIN["network"] != "regtest" or settings.MONERO["network"] != "regtest":
@@ -39,8 +44,11 @@ class Command(BaseCommand):
                 user.save()
                 for role in DEMO_ROLES.get(username, ()):
                     user.groups.add(Group.objects.get(name=role))
-            token, _ = Token.objects.get_or_create(user=user)
-            self.stdout.write(f"  {username:7} token {token.key}")
+            # Only a digest is kept, so each run makes (and prints) a new token; the one
+            # the last run made is revoked, so runs never pile up to API_TOKENS_PER_USER.
+            ApiToken.objects.filter(user=user, name=DEMO_TOKEN_NAME).delete()
+            _, secret = api_token_create(user=user, name=DEMO_TOKEN_NAME, scope=ApiTokenScope.WRITE)
+            self.stdout.write(f"  {username:8} token {secret}")
         self.stdout.write(
             f"  password for all of them: {password}  (admin: 'staff', approvals: 'approver')"
         )
