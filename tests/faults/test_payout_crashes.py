@@ -403,7 +403,7 @@ def test_a_worker_killed_at_random_moments_pays_each_release_exactly_once(
     jobs = Jobs()
     rng = random.Random(7)
     for currency in ("BTC", "XMR"):
-        orders = escrow_many(buyer, vendor, currency, 3)
+        orders = escrow_many(buyer, vendor, currency, 2)
         for order in orders:
             jobs.expect(currency, _account_of(order), vendor.receivers[currency].address)
             jobs.orders[order["id"]] = OrderState.COMPLETED
@@ -411,7 +411,9 @@ def test_a_worker_killed_at_random_moments_pays_each_release_exactly_once(
             time.sleep(rng.uniform(0.0, 1.5))
             celery_worker.proc.kill()
             celery_worker.restart()
-    wait_until(lambda: _step_both() and _final(jobs), timeout=300, interval=1, what="all completed")
+    wait_until(
+        lambda: _step_both() and _final(jobs), timeout=300, interval=0.5, what="all completed"
+    )
     figures = {"expected": 0, "made": 0, "duplicated": 0, "lost": 0}
     for chain, expected in jobs.expected.items():
         for key, value in measured(chain, expected).items():

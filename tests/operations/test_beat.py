@@ -29,7 +29,7 @@ def test_two_beats_send_each_schedule_once_per_period(live_db, celery_worker):
     )
     first, second = start_beat("beat-a"), start_beat("beat-b")
     try:
-        time.sleep(16)
+        time.sleep(11)
     finally:
         first.stop()
         second.stop()
@@ -37,4 +37,4 @@ def test_two_beats_send_each_schedule_once_per_period(live_db, celery_worker):
 
     sends = sorted([_sends(first), _sends(second)])
     assert sends[0] == 0, "the second beat must not send"
-    assert 5 <= sends[1] <= 9, sends  # ~16 s at one per 2 s, less start-up
+    assert 2 <= sends[1] <= 6, sends  # ~11 s at one per 2 s, less start-up
