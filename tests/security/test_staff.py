@@ -279,14 +279,14 @@ def test_a_rejected_move_pays_nothing(buyer, vendor, payments, approver, wallets
         approval_decide(approval_id=pending.id, actor=approver.user, approve=True, reason="oops")
 
 
-def test_swap_refunds_need_their_permission(support, stranger, market):
-    quote = market.post(
+def _unpaid_swap(api) -> SwapOrder:
+    quote = api.post(
         "/api/quotes",
         {"from_currency": "BTC", "to_currency": "XMR", "amount_from": "100000", "type": "fixed"},
         format="json",
     )
     assert quote.status_code == 201, quote.json()
-    answer = market.post(
+    answer = api.post(
         "/api/swaps",
         {
             "quote_id": quote.json()["id"],
@@ -296,7 +296,11 @@ def test_swap_refunds_need_their_permission(support, stranger, market):
         format="json",
     )
     assert answer.status_code == 201, answer.json()
-    swap = SwapOrder.objects.get(public_id=answer.json()["id"])
+    return SwapOrder.objects.get(public_id=answer.json()["id"])
+
+
+def test_swap_refunds_need_their_permission(support, stranger, market):
+    swap = _unpaid_swap(market)
     events = swap.events.count()
     for person in (support, stranger):
         with pytest.raises(StaffPermissionDenied):
@@ -448,19 +452,6 @@ def test_only_superusers_change_roles_and_never_their_own(payments, live_db):
 
 
 def test_staff_cannot_choose_for_a_customer_whose_swap_waits(support, market):
-    quote = market.post(
-        "/api/quotes",
-        {"from_currency": "BTC", "to_currency": "XMR", "amount_from": "100000", "type": "fixed"},
-        format="json",
-    ).json()
-    swap = market.post(
-        "/api/swaps",
-        {
-            "quote_id": quote["id"],
-            "payout_address": receiver("monero").address,
-            "refund_address": receiver("bitcoin").address,
-        },
-        format="json",
-    ).json()
-    answer = support.api.post(f"/api/swaps/{swap['id']}/accept", {}, format="json")
+    swap = _unpaid_swap(market)
+    answer = support.api.post(f"/api/swaps/{swap.public_id}/accept", {}, format="json")
     assert answer.status_code == 403, answer.json()
