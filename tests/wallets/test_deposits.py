@@ -32,27 +32,29 @@ def _scan_until(chain, accounts, predicate, what):
 @pytest.mark.parametrize("chain", Chain.values)
 def test_deposits_of_several_sizes_are_seen_in_the_mempool_then_confirmed(wallets, chain):
     accounts = [assigned_account(chain) for _ in AMOUNTS[chain]]
-    txids = [
-        regtest_pay(chain=chain, address=a.address, amount=amount)
-        for a, amount in zip(accounts, AMOUNTS[chain], strict=True)
-    ]
+    txids = []
+    for account, amount in zip(accounts, AMOUNTS[chain], strict=True):
+        # A Monero payment may first mine past the customer wallet's locked change, which
+        # confirms the deposits before it: each is looked at in the mempool on its own.
+        txids.append(regtest_pay(chain=chain, address=account.address, amount=amount))
+        (pending,) = _scan_until(chain, [account], lambda d: len(d) == 1, "a mempool deposit")
+        assert (pending.confirmations, pending.height, pending.flagged) == (0, None, False)
 
-    seen = _scan_until(chain, accounts, lambda d: len(d) == 3, "three mempool deposits")
+    seen = _deposits(accounts)
     assert [d.amount for d in seen] == AMOUNTS[chain]
     assert [d.account_id for d in seen] == [a.id for a in accounts]
     assert {d.txid for d in seen} == set(txids)
-    assert all(d.confirmations == 0 and d.height is None and not d.flagged for d in seen)
 
     regtest_mine(chain=chain, blocks=1)
     confirmed = _scan_until(
-        chain, accounts, lambda d: all(x.confirmations == 1 for x in d), "one confirmation"
+        chain, accounts, lambda d: all(x.confirmations >= 1 for x in d), "a confirmation"
     )
     assert all(d.height and d.confirmed_at for d in confirmed)
     if chain == Chain.MONERO:
-        assert not any(d.unlocked for d in confirmed)
+        assert not any(d.unlocked for d in confirmed if d.confirmations < 10)
         regtest_mine(chain=chain, blocks=9)
         unlocked = _scan_until(chain, accounts, lambda d: all(x.unlocked for x in d), "unlock")
-        assert all(d.confirmations == 10 and d.unlocked_at for d in unlocked)
+        assert all(d.confirmations >= 10 and d.unlocked_at for d in unlocked)
 
 
 @pytest.mark.parametrize("chain", Chain.values)
