@@ -15,6 +15,7 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
+from exchange.dispatch import enqueue
 from exchange.redis import get_redis
 from exchange.single_flight import single_flight
 from orders.models import PAYING_STATES, EscrowOrder, OrderState, SwapOrder, SwapState
@@ -47,14 +48,7 @@ def _owners_with_uncredited_deposits(kind: str, cutoff) -> set[int]:
 @single_flight("recovery-sweep", ttl=300)
 def recovery_sweep() -> dict[str, int]:
     """Enqueue the next step of everything quiet for RECOVERY_AFTER_SECONDS."""
-    from orders.tasks import (
-        order_advance_task,
-        order_apply_deposits_task,
-        swap_advance_task,
-        swap_apply_deposits_task,
-    )
     from wallets.services.payouts import payouts_sweep
-    from wallets.tasks import label_accounts_task
 
     cutoff = timezone.now() - timedelta(seconds=settings.RECOVERY_AFTER_SECONDS)
     counts: dict[str, int] = {}
@@ -65,7 +59,7 @@ def recovery_sweep() -> dict[str, int]:
         ).values_list("id", flat=True)
     )
     for order_id in orders:
-        order_apply_deposits_task.delay(order_id)
+        enqueue("orders.apply_deposits", order_id)
     counts["order deposits"] = len(orders)
     paying = list(
         EscrowOrder.objects.filter(
@@ -73,7 +67,7 @@ def recovery_sweep() -> dict[str, int]:
         ).values_list("id", flat=True)
     )
     for order_id in paying:
-        order_advance_task.delay(order_id)
+        enqueue("orders.advance", order_id)
     counts["order payouts"] = len(paying)
 
     swaps = _owners_with_uncredited_deposits("swap", cutoff) | set(
@@ -82,7 +76,7 @@ def recovery_sweep() -> dict[str, int]:
         ).values_list("id", flat=True)
     )
     for swap_id in swaps:
-        swap_apply_deposits_task.delay(swap_id)
+        enqueue("orders.swap_apply_deposits", swap_id)
     counts["swap deposits"] = len(swaps)
     sending = list(
         SwapOrder.objects.filter(
@@ -90,7 +84,7 @@ def recovery_sweep() -> dict[str, int]:
         ).values_list("id", flat=True)
     )
     for swap_id in sending:
-        swap_advance_task.delay(swap_id)
+        enqueue("orders.swap_advance", swap_id)
     counts["swap payouts"] = len(sending)
 
     counts["payouts"] = payouts_sweep()
@@ -103,7 +97,7 @@ def recovery_sweep() -> dict[str, int]:
         assigned_at__lt=cutoff,
     ).count()
     if unlabelled:
-        label_accounts_task.delay()
+        enqueue("wallets.label_accounts")
     counts["monero labels"] = unlabelled
     counts["redis rebuilt"] = int(redis_rebuild_if_lost())
     logger.info("recovery sweep: %s", counts)

@@ -30,6 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
+from exchange.dispatch import enqueue
 from exchange.redis import get_redis
 from rates.models import RateSnapshot
 from rates.providers.base import Provider, ProviderError, configured_providers
@@ -374,8 +375,6 @@ def rates_refresh_request() -> bool:
     shared producer retries a dead broker for seconds and this runs inside a request.
     Returns whether a refresh was enqueued.
     """
-    from rates.tasks import rates_refresh_task
-
     try:
         first = get_redis().set(
             REFRESH_REQUEST_KEY, timezone.now().isoformat(), nx=True, ex=REFRESH_REQUEST_TTL_SECONDS
@@ -390,7 +389,7 @@ def rates_refresh_request() -> bool:
             connect_timeout=BROKER_TIMEOUT_SECONDS, transport_options=_BROKER_OPTIONS
         ) as connection:
             connection.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
-            rates_refresh_task.apply_async(retry=False, connection=connection)
+            enqueue("rates.refresh", retry=False, connection=connection)
     except Exception:  # noqa: BLE001 - a broker outage must not fail the caller
         logger.exception("rates: cannot enqueue an on-demand refresh")
         return False

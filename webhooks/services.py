@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from exchange.dispatch import enqueue
 from exchange.errors import ApplicationError, ConflictError
 from webhooks.models import (
     EVENT_TYPES,
@@ -80,11 +81,9 @@ def event_publish(*, type: str, data: dict, parties: list[int]) -> WebhookEvent 
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
-    from webhooks.tasks import webhook_deliver_task
-
     for delivery_id in delivery_ids:
         try:
-            webhook_deliver_task.delay(delivery_id)
+            enqueue("webhooks.deliver", delivery_id)
         except Exception:  # noqa: BLE001 - the retry schedule picks it up
             logger.exception("webhook delivery %s: cannot enqueue", delivery_id)
 
@@ -153,9 +152,7 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         WebhookDelivery.objects.filter(id=delivery.id).update(**fields)
     delivery.refresh_from_db()
     if delivery.state == DeliveryState.PENDING:
-        from webhooks.tasks import webhook_deliver_task
-
-        webhook_deliver_task.apply_async(args=[delivery.id], countdown=delays[number - 1])
+        enqueue("webhooks.deliver", delivery.id, countdown=delays[number - 1])
     return delivery
 
 

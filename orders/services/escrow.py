@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from exchange.dispatch import enqueue
 from exchange.errors import ApplicationError, NotFoundError
 from orders.models import (
     HELD_STATES,
@@ -745,9 +746,7 @@ def orders_expire(*, batch: int = 500) -> int:
 
 
 def _apply_later(order_id: int) -> None:
-    from orders.tasks import order_apply_deposits_task
-
-    order_apply_deposits_task.delay(order_id)
+    enqueue("orders.apply_deposits", order_id)
 
 
 def orders_for_accounts(account_ids: list[int]) -> list[int]:

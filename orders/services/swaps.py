@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from exchange.dispatch import enqueue
 from exchange.errors import ApplicationError, NotFoundError
 from orders.models import (
     SWAP_HOLDABLE_STATES,
@@ -614,9 +615,7 @@ def swaps_expire(*, batch: int = 500) -> int:
 
 
 def _apply_later(swap_id: int) -> None:
-    from orders.tasks import swap_apply_deposits_task
-
-    swap_apply_deposits_task.delay(swap_id)
+    enqueue("orders.swap_apply_deposits", swap_id)
 
 
 def swaps_for_accounts(account_ids: list[int]) -> list[int]:

@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from exchange.dispatch import enqueue
 from exchange.redis import get_redis
 from wallets.clients.base import node_calls
 from wallets.locks import scan_lock
@@ -455,15 +456,13 @@ def house_deposits_credit(*, wallet: MasterWallet) -> int:
 def scan_request(*, chain: str) -> bool:
     """Ask for a scan of ``chain`` soon (push path). Deduplicated: while one is queued,
     further requests are absorbed. Returns True if a scan was enqueued."""
-    from wallets.tasks import deposits_scan_task
-
     key = f"scan:queued:{chain}"
     try:
         if not get_redis().set(key, 1, nx=True, ex=60):
             return False
     except redis.RedisError:
         logger.warning("scan: Redis unavailable, enqueueing a %s scan without dedup", chain)
-    deposits_scan_task.apply_async(args=[chain], queue="scheduled")
+    enqueue("wallets.deposits_scan", chain)
     return True
 
 

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from exchange.dispatch import enqueue
 from exchange.errors import ApplicationError
 from exchange.faults import fault_point
 from ownership.services import ledger_post
@@ -163,10 +164,8 @@ def payout_request(
 
 
 def payout_enqueue(payout_id: int) -> None:
-    from wallets.tasks import payout_process_task
-
     try:
-        payout_process_task.delay(payout_id)
+        enqueue("wallets.payout_process", payout_id)
     except Exception:  # noqa: BLE001 - the payout sweep enqueues it later
         logger.exception("payout %s: cannot enqueue; the sweep will", payout_id)
 

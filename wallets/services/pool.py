@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from exchange.dispatch import enqueue
 from exchange.errors import ServiceUnavailable
 from exchange.redis import get_redis
 from wallets import cache
@@ -213,15 +214,13 @@ def _create_on_node(account: WalletAccount, client) -> tuple[int, str]:
 
 def pool_refill_request(*, chain: str) -> None:
     """Ask for a refill (deduplicated for 30 s); never raises."""
-    from wallets.tasks import pool_refill_task
-
     try:
         if not get_redis().set(f"pool:refill-requested:{chain}", 1, nx=True, ex=30):
             return
     except redis.RedisError:
         logger.warning("pool: Redis unavailable, enqueueing refill of %s without dedup", chain)
     try:
-        pool_refill_task.delay(chain)
+        enqueue("wallets.pool_refill", chain)
     except Exception:  # noqa: BLE001 - a broker outage must not fail the caller
         logger.exception("pool: cannot enqueue a refill of %s", chain)
 
