@@ -20,6 +20,26 @@ class Network(models.TextChoices):
     MAINNET = "mainnet"
 
 
+class OwnerKind(models.TextChoices):
+    """What an account, a payout or a ledger posting belongs to."""
+
+    ORDER = "order", "escrow order"
+    SWAP = "swap", "swap"
+    HOUSE = "house", "the house"
+
+
+class PayoutKind(models.TextChoices):
+    """Why a payout pays: each is at most once per owner and key."""
+
+    RELEASE = "release", "escrow released to the vendor"
+    REFUND = "refund", "refund to the customer"
+    SPLIT_VENDOR = "split_vendor", "the vendor's share of a split"
+    SPLIT_BUYER = "split_buyer", "the buyer's share of a split"
+    EXCESS = "excess", "what was paid beyond the amount due"
+    LATE_REFUND = "late_refund", "a deposit that arrived too late"
+    SWAP = "swap", "a swap's payout in the other currency"
+
+
 CURRENCY_OF_CHAIN = {Chain.BITCOIN: "BTC", Chain.MONERO: "XMR"}
 CHAIN_OF_CURRENCY = {"BTC": Chain.BITCOIN, "XMR": Chain.MONERO}
 
@@ -97,7 +117,7 @@ class WalletAccount(models.Model):
     state = models.CharField(
         max_length=16, choices=AccountState.choices, default=AccountState.CREATING
     )
-    owner_kind = models.CharField(max_length=16, blank=True, default="")
+    owner_kind = models.CharField(max_length=16, blank=True, default="", choices=OwnerKind.choices)
     owner_id = models.BigIntegerField(null=True, blank=True)
     labelled_at = models.DateTimeField(
         null=True, blank=True, help_text="when the owner's tag was written on the node"
@@ -282,9 +302,9 @@ class Payout(models.Model):
     source_account = models.ForeignKey(
         WalletAccount, on_delete=models.PROTECT, related_name="payouts"
     )
-    owner_kind = models.CharField(max_length=16)
+    owner_kind = models.CharField(max_length=16, choices=OwnerKind.choices)
     owner_id = models.BigIntegerField()
-    kind = models.CharField(max_length=24, help_text="release, refund, excess, late_refund, ...")
+    kind = models.CharField(max_length=24, choices=PayoutKind.choices)
     address = models.CharField(max_length=128)
     amount = models.PositiveBigIntegerField(help_text="base units, network fee included")
     state = models.CharField(
