@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-DECIMALS = {"BTC": 8, "XMR": 12}
+from wallets.chains.registry import COINS, coin
+
+DECIMALS = {c.code: c.decimals for c in COINS}
 
 
 def to_display(amount: int, currency: str) -> str:
@@ -14,8 +16,7 @@ def to_display(amount: int, currency: str) -> str:
 
 
 def payment_uri(*, currency: str, address: str, amount: int) -> str:
-    """BIP21 for bitcoin, the ``monero:`` URI for Monero."""
+    """The coin's payment URI (BIP21 for bitcoin, ``monero:`` for Monero)."""
     value = to_display(amount, currency).rstrip("0").rstrip(".")
-    if currency == "BTC":
-        return f"bitcoin:{address}?amount={value}"
-    return f"monero:{address}?tx_amount={value}"
+    paid = coin(currency)
+    return f"{paid.uri_scheme}:{address}?{paid.uri_amount}={value}"

@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from wallets.chains.registry import COINS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -180,6 +182,28 @@ HEALTH_NODE_TIMEOUT = env.float("HEALTH_NODE_TIMEOUT", default=1.0)
 # Anonymous /healthz callers get a status at most this old (exchange/health.py).
 HEALTH_PUBLIC_CACHE_SECONDS = env.float("HEALTH_PUBLIC_CACHE_SECONDS", default=1.0)
 
+# --- Coins: one settings block each (wallets.chains.registry names it) ---
+# Everything configurable about a coin is in its block: its nodes and wallets, the
+# confirmations a deposit needs by amount (base units, ending with a catch-all "*"), the
+# blocks before a received output may be spent, order limits, the staff approval
+# threshold, and the network fee a payout is expected to take.
+# Rescan this many blocks below the last scanned height, to follow short reorgs.
+SCAN_REORG_MARGIN = env.int("SCAN_REORG_MARGIN", default=10)
+
+
+def _confirmation_table(name: str, default: str) -> list[tuple[int | None, int]]:
+    """``"10000000:1,100000000:2,*:6"``: up to 10000000 base units 1 confirmation, ..."""
+    table: list[tuple[int | None, int]] = []
+    for step in env.str(name, default=default).split(","):
+        limit, _, confirmations = step.strip().partition(":")
+        if not confirmations.isdigit() or not (limit == "*" or limit.isdigit()):
+            raise ImproperlyConfigured(f"{name}: {step!r} is not LIMIT:CONFIRMATIONS")
+        table.append((None if limit == "*" else int(limit), int(confirmations)))
+    if table[-1][0] is not None:
+        raise ImproperlyConfigured(f"{name} must end with a *:N step")
+    return table
+
+
 BITCOIN = {
     "network": env.str("BITCOIN_NETWORK", default="regtest"),
     "node_url": env.str("BITCOIN_NODE_URL", default="http://127.0.0.1:48332"),
@@ -187,6 +211,16 @@ BITCOIN = {
     "api_key": env.str("BITCOIN_API_KEY", default=""),
     "wallet_id": env.str("BITCOIN_WALLET_ID", default="primary"),
     "customer_wallet_id": env.str("BITCOIN_CUSTOMER_WALLET_ID", default="customer"),
+    "confirmations": _confirmation_table("CONFIRMATIONS_BTC", "10000000:1,100000000:2,*:6"),
+    "unlock_blocks": 0,
+    # Smallest order: a payout must stay worth its network fee.
+    "min_amount": env.int("ORDER_MIN_AMOUNT_BTC", default=20_000),
+    "max_amount": env.int("ORDER_MAX_AMOUNT_BTC", default=21_000_000 * 10**8),
+    "underpay_tolerance": env.int("ORDER_UNDERPAY_TOLERANCE_BTC", default=0),
+    "approval_above": env.int("STAFF_APPROVAL_ABOVE_BTC", default=1_000_000),
+    "network_fee_estimate": env.int("SWAP_NETWORK_FEE_BTC", default=10_000),
+    "swap_amount_tolerance": env.int("SWAP_AMOUNT_TOLERANCE_BTC", default=0),
+    "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_BTC", default=300),
 }
 MONERO = {
     "network": env.str("MONERO_NETWORK", default="regtest"),
@@ -210,11 +244,27 @@ MONERO = {
     "customer_wallet_file": env.str("MONERO_CUSTOMER_WALLET_FILE", default="customer"),
     # monero-wallet-rpc can take well over 10 s for a transfer and still succeed.
     "transfer_read_timeout": env.float("MONERO_TRANSFER_READ_TIMEOUT", default=120.0),
+    "confirmations": _confirmation_table(
+        "CONFIRMATIONS_XMR", "1000000000000:1,10000000000000:2,*:6"
+    ),
+    # A received output is spendable after 10 blocks: deposits are credited once unlocked.
+    "unlock_blocks": 10,
+    "min_amount": env.int("ORDER_MIN_AMOUNT_XMR", default=10_000_000_000),
+    "max_amount": env.int("ORDER_MAX_AMOUNT_XMR", default=10**19 - 1),
+    "underpay_tolerance": env.int("ORDER_UNDERPAY_TOLERANCE_XMR", default=0),
+    "approval_above": env.int("STAFF_APPROVAL_ABOVE_XMR", default=1_000_000_000_000),
+    "network_fee_estimate": env.int("SWAP_NETWORK_FEE_XMR", default=4_000_000_000),
+    "swap_amount_tolerance": env.int("SWAP_AMOUNT_TOLERANCE_XMR", default=0),
+    "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_XMR", default=60),
 }
-for _chain, _conf in (("BITCOIN", BITCOIN), ("MONERO", MONERO)):
-    if _conf["network"] not in ("regtest", "testnet", "mainnet"):
+# Each coin's block by its currency code and by its chain name (the registry's entries).
+COIN_SETTINGS = {c.code: globals()[c.settings_block] for c in COINS}
+CHAIN_SETTINGS = {c.chain: globals()[c.settings_block] for c in COINS}
+for _coin in COINS:
+    if COIN_SETTINGS[_coin.code]["network"] not in ("regtest", "testnet", "mainnet"):
         raise ImproperlyConfigured(
-            f"{_chain}_NETWORK must be regtest, testnet or mainnet, not {_conf['network']!r}"
+            f"{_coin.settings_block}_NETWORK must be regtest, testnet or mainnet, "
+            f"not {COIN_SETTINGS[_coin.code]['network']!r}"
         )
 
 # The regtest stack started by `manage.py regtest up` keeps its data and pid files here.
@@ -232,40 +282,19 @@ POOL_EMPTY_RETRY_AFTER_SECONDS = env.int("POOL_EMPTY_RETRY_AFTER_SECONDS", defau
 # minute (0: no limit), so a client burning accounts cannot starve payouts.
 POOL_YIELD_TO_PAYOUTS_SECONDS = env.int("POOL_YIELD_TO_PAYOUTS_SECONDS", default=30)
 POOL_REFILL_PER_MINUTE = {
-    "bitcoin": env.int("POOL_REFILL_PER_MINUTE_BTC", default=300),
-    "monero": env.int("POOL_REFILL_PER_MINUTE_XMR", default=60),
+    chain: block["pool_refill_per_minute"] for chain, block in CHAIN_SETTINGS.items()
 }
-# Rescan this many blocks below the last scanned height, to follow short reorgs.
-SCAN_REORG_MARGIN = env.int("SCAN_REORG_MARGIN", default=10)
-
-
-def _confirmation_table(name: str, default: str) -> list[tuple[int | None, int]]:
-    """``"10000000:1,100000000:2,*:6"``: up to 10000000 base units 1 confirmation, ..."""
-    table: list[tuple[int | None, int]] = []
-    for step in env.str(name, default=default).split(","):
-        limit, _, confirmations = step.strip().partition(":")
-        if not confirmations.isdigit() or not (limit == "*" or limit.isdigit()):
-            raise ImproperlyConfigured(f"{name}: {step!r} is not LIMIT:CONFIRMATIONS")
-        table.append((None if limit == "*" else int(limit), int(confirmations)))
-    if table[-1][0] is not None:
-        raise ImproperlyConfigured(f"{name} must end with a *:N step")
-    return table
 
 
 # Confirmations a deposit needs before it is credited, by amount (base units).
 # Monero deposits are also credited only once unlocked (10 blocks).
-CONFIRMATIONS_REQUIRED = {
-    "bitcoin": _confirmation_table("CONFIRMATIONS_BTC", "10000000:1,100000000:2,*:6"),
-    "monero": _confirmation_table("CONFIRMATIONS_XMR", "1000000000000:1,10000000000000:2,*:6"),
-}
-MONERO_UNLOCK_BLOCKS = 10
+CONFIRMATIONS_REQUIRED = {chain: block["confirmations"] for chain, block in CHAIN_SETTINGS.items()}
 # After this many confirmations a deposit is settled: scans stop revisiting it. A deposit is
 # followed for the reorg margin past the most it can need before it is credited, so a
 # reorg of the blocks that credited it is still seen.
 FINAL_CONFIRMATIONS = {
-    "bitcoin": max(c for _, c in CONFIRMATIONS_REQUIRED["bitcoin"]) + SCAN_REORG_MARGIN,
-    "monero": max(MONERO_UNLOCK_BLOCKS, *(c for _, c in CONFIRMATIONS_REQUIRED["monero"]))
-    + SCAN_REORG_MARGIN,
+    chain: max(block["unlock_blocks"], *(c for _, c in block["confirmations"])) + SCAN_REORG_MARGIN
+    for chain, block in CHAIN_SETTINGS.items()
 }
 
 # --- Escrow orders ---
@@ -280,26 +309,16 @@ ORDER_BUYER_MAX_UNPAID = env.int("ORDER_BUYER_MAX_UNPAID", default=20)
 # approval before anything is paid.
 # A pending approval older than this can only be rejected: ask again.
 STAFF_APPROVAL_TTL_HOURS = env.int("STAFF_APPROVAL_TTL_HOURS", default=24)
-STAFF_APPROVAL_ABOVE = {
-    "BTC": env.int("STAFF_APPROVAL_ABOVE_BTC", default=1_000_000),
-    "XMR": env.int("STAFF_APPROVAL_ABOVE_XMR", default=1_000_000_000_000),
-}
+STAFF_APPROVAL_ABOVE = {code: block["approval_above"] for code, block in COIN_SETTINGS.items()}
 # Deposits after expiry are still watched (and refunded) this long before the account retires.
 LATE_DEPOSIT_WATCH_SECONDS = env.int("LATE_DEPOSIT_WATCH_SECONDS", default=86_400)
 # An order paid this close to its amount (base units) counts as paid.
 ORDER_UNDERPAY_TOLERANCE = {
-    "BTC": env.int("ORDER_UNDERPAY_TOLERANCE_BTC", default=0),
-    "XMR": env.int("ORDER_UNDERPAY_TOLERANCE_XMR", default=0),
+    code: block["underpay_tolerance"] for code, block in COIN_SETTINGS.items()
 }
 # Smallest order: a payout must stay worth its network fee.
-ORDER_MIN_AMOUNT = {
-    "BTC": env.int("ORDER_MIN_AMOUNT_BTC", default=20_000),
-    "XMR": env.int("ORDER_MIN_AMOUNT_XMR", default=10_000_000_000),
-}
-ORDER_MAX_AMOUNT = {
-    "BTC": env.int("ORDER_MAX_AMOUNT_BTC", default=21_000_000 * 10**8),
-    "XMR": env.int("ORDER_MAX_AMOUNT_XMR", default=10**19 - 1),
-}
+ORDER_MIN_AMOUNT = {code: block["min_amount"] for code, block in COIN_SETTINGS.items()}
+ORDER_MAX_AMOUNT = {code: block["max_amount"] for code, block in COIN_SETTINGS.items()}
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=86_400)
 
 # --- Payouts ---
@@ -365,14 +384,10 @@ SWAP_SPREAD_BPS = {
 }
 SWAP_QUOTE_TTL_SECONDS = env.int("SWAP_QUOTE_TTL_SECONDS", default=900)
 # Estimated network fee of a payout, base units (shown in quotes, taken from the payout).
-SWAP_NETWORK_FEE = {
-    "BTC": env.int("SWAP_NETWORK_FEE_BTC", default=10_000),
-    "XMR": env.int("SWAP_NETWORK_FEE_XMR", default=4_000_000_000),
-}
+SWAP_NETWORK_FEE = {code: block["network_fee_estimate"] for code, block in COIN_SETTINGS.items()}
 # A deposit this close to the quoted amount (base units) matches a fixed quote.
 SWAP_AMOUNT_TOLERANCE = {
-    "BTC": env.int("SWAP_AMOUNT_TOLERANCE_BTC", default=0),
-    "XMR": env.int("SWAP_AMOUNT_TOLERANCE_XMR", default=0),
+    code: block["swap_amount_tolerance"] for code, block in COIN_SETTINGS.items()
 }
 # Floating swaps reserve this much more than the quote, for the rate to move.
 SWAP_FLOATING_RESERVE_MARGIN_BPS = env.int("SWAP_FLOATING_RESERVE_MARGIN_BPS", default=500)

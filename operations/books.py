@@ -27,10 +27,10 @@ from django.db.models import Q, Sum
 
 from ownership.models import LedgerBalance, LedgerEntry
 from ownership.services import is_held_account
+from wallets.chains import adapter
 from wallets.clients.base import node_calls
 from wallets.models import (
     CURRENCY_OF_CHAIN,
-    Chain,
     Deposit,
     MasterWallet,
     Payout,
@@ -161,7 +161,7 @@ def payout_proofs(wallet: MasterWallet) -> dict[str, tuple[str, str]]:
 
 
 def _account_key(wallet: MasterWallet) -> str:
-    return "node_name" if wallet.chain == Chain.BITCOIN else "account_index"
+    return adapter(wallet.chain).account_key
 
 
 def _sum(rows, key: str, value: str = "amount") -> dict:
@@ -292,7 +292,7 @@ def _check_accounts(
     the ledger booked each credited deposit and each spend once."""
     key = _account_key(wallet)
     deposits = Deposit.objects.filter(master_wallet=wallet, dropped=False)
-    if not client_for(wallet).balance_counts_mempool_deposits:
+    if not adapter(wallet.chain).balance_counts_mempool:
         deposits = deposits.filter(height__isnull=False)
     live = _sum(deposits, "account_id")
     credited = _sum(

@@ -22,12 +22,12 @@ from orders.models import PAYING_STATES, EscrowOrder, OrderState, SwapOrder, Swa
 from wallets.models import (
     AccountPurpose,
     AccountState,
-    Chain,
     Deposit,
     Payout,
     PayoutState,
     WalletAccount,
 )
+from wallets.services.pool import chains_labelling_accounts
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def recovery_sweep() -> dict[str, int]:
     counts["payouts"] = payouts_sweep()
 
     unlabelled = WalletAccount.objects.filter(
-        chain=Chain.MONERO,
+        chain__in=chains_labelling_accounts(),
         purpose=AccountPurpose.DEPOSIT,
         state=AccountState.ASSIGNED,
         labelled_at__isnull=True,

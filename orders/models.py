@@ -11,10 +11,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from wallets.chains.registry import COINS, chain_of_currency
 
-class Currency(models.TextChoices):
-    BTC = "BTC", "Bitcoin"
-    XMR = "XMR", "Monero"
+# The currencies of the registry's coins (wallets.chains.registry), e.g. Currency("BTC").
+Currency = models.TextChoices("Currency", [(c.code, (c.code, c.name)) for c in COINS])
 
 
 class OrderState(models.TextChoices):
@@ -142,7 +142,7 @@ class EscrowOrder(models.Model):
 
     @property
     def chain(self) -> str:
-        return "bitcoin" if self.currency == Currency.BTC else "monero"
+        return chain_of_currency(self.currency)
 
 
 class OrderEvent(models.Model):

@@ -17,8 +17,9 @@ from exchange.errors import ApplicationError
 from rates.liquidity import liquidity_public
 from rates.models import Quote, QuoteKind
 from rates.selectors import rate_current
+from wallets.chains.registry import COINS
 
-DECIMALS = {"BTC": 8, "XMR": 12}
+DECIMALS = {c.code: c.decimals for c in COINS}
 CURRENCIES = tuple(DECIMALS)
 PRECISION = 60
 

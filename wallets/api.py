@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wallets.addresses import validate_address
-from wallets.models import Chain, MasterWallet
+from wallets.chains import coin_of_chain
+from wallets.models import MasterWallet
 from wallets.selectors import node_status, pool_status
 
 
@@ -38,9 +39,7 @@ class ChainStatusApi(APIView):
         wallets = MasterWallet.objects.filter(chain=self.chain).order_by("id")
         data = {
             "chain": self.chain,
-            "network": (settings.BITCOIN if self.chain == Chain.BITCOIN else settings.MONERO)[
-                "network"
-            ],
+            "network": coin_of_chain(self.chain).network,
             "reachable": node["reachable"],
             "height": node.get("height"),
             "error": node.get("error"),

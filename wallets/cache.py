@@ -19,7 +19,8 @@ import logging
 import redis
 
 from exchange.redis import get_redis
-from wallets.models import AccountPurpose, AccountState, Chain, WalletAccount
+from wallets.chains import adapter
+from wallets.models import AccountPurpose, AccountState, WalletAccount
 
 logger = logging.getLogger(__name__)
 
@@ -37,18 +38,20 @@ def _metadata(account: WalletAccount) -> dict:
     }
 
 
+def _keys(account: WalletAccount) -> dict[str, str]:
+    return adapter(account.chain).cache_keys(
+        account.owner_kind, account.owner_id, account.owner_tag
+    )
+
+
 def _write(pipe, account: WalletAccount) -> int:
     """Queue the keys of one account on a pipeline; returns how many keys it writes."""
-    kind, owner_id, meta = account.owner_kind, account.owner_id, _metadata(account)
-    blob = json.dumps(meta, sort_keys=True)
-    if account.chain == Chain.BITCOIN:
-        pipe.hset(f"bitcoin:{kind}:account:map", str(owner_id), account.account_index)
-        pipe.set(f"bitcoin:{kind}:account:{owner_id}", blob)
-        return 2
-    pipe.hset(f"monero:{kind}:account:map", str(owner_id), account.account_index)
-    pipe.sadd(f"monero:tag:{kind}", account.owner_tag)
-    pipe.set(f"monero:tag:{account.owner_tag}", blob)
-    return 3
+    keys = _keys(account)
+    pipe.hset(keys["map"], str(account.owner_id), account.account_index)
+    pipe.set(keys["meta"], json.dumps(_metadata(account), sort_keys=True))
+    if "tags" in keys:
+        pipe.sadd(keys["tags"], account.owner_tag)
+    return len(keys)
 
 
 def account_write(account: WalletAccount) -> None:
@@ -65,11 +68,7 @@ def account_write(account: WalletAccount) -> None:
 
 def account_read(*, chain: str, owner_kind: str, owner_id: int) -> dict | None:
     """The account metadata of an owner: Redis first, then the database (writing back)."""
-    key = (
-        f"bitcoin:{owner_kind}:account:{owner_id}"
-        if chain == Chain.BITCOIN
-        else f"monero:tag:{owner_kind}_{owner_id}"
-    )
+    key = adapter(chain).cache_keys(owner_kind, owner_id, f"{owner_kind}_{owner_id}")["meta"]
     try:
         blob = get_redis().get(key)
         if blob:
@@ -101,7 +100,7 @@ def rebuild_redis(*, batch: int = 1000, dry_run: bool = False) -> dict[str, int]
     for account in accounts:
         counts["accounts"] += 1
         if pipe is None:
-            counts["keys"] += 2 if account.chain == Chain.BITCOIN else 3
+            counts["keys"] += len(_keys(account))
             continue
         counts["keys"] += _write(pipe, account)
         if counts["accounts"] % batch == 0:

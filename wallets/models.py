@@ -8,10 +8,10 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from wallets.chains.registry import COINS
 
-class Chain(models.TextChoices):
-    BITCOIN = "bitcoin", "Bitcoin"
-    MONERO = "monero", "Monero"
+# The chains of the registry's coins (wallets.chains.registry), e.g. Chain("bitcoin").
+Chain = models.TextChoices("Chain", [(c.chain.upper(), (c.chain, c.name)) for c in COINS])
 
 
 class Network(models.TextChoices):
@@ -40,8 +40,8 @@ class PayoutKind(models.TextChoices):
     SWAP = "swap", "a swap's payout in the other currency"
 
 
-CURRENCY_OF_CHAIN = {Chain.BITCOIN: "BTC", Chain.MONERO: "XMR"}
-CHAIN_OF_CURRENCY = {"BTC": Chain.BITCOIN, "XMR": Chain.MONERO}
+CURRENCY_OF_CHAIN = {c.chain: c.code for c in COINS}
+CHAIN_OF_CURRENCY = {c.code: c.chain for c in COINS}
 
 
 class MasterWallet(models.Model):

@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-from wallets.clients.base import NodeError
-from wallets.clients.bitcoin import get_bitcoin_client
-from wallets.clients.monero import get_monero_client
+from wallets.chains import adapter
 
 
 def node_status(*, chain: str, timeout: float) -> dict:
-    """Height and reachability of a chain's node (and, for Monero, its wallet RPC)."""
-    try:
-        if chain == "bitcoin":
-            info = get_bitcoin_client().node_info(timeout=timeout)
-            return {"reachable": True, "height": int(info["chain"]["height"])}
-        client = get_monero_client()
-        info = client.daemon_info(timeout=timeout)
-        client.wallet_version(timeout=timeout)
-        return {"reachable": True, "height": int(info["height"])}
-    except NodeError as exc:
-        return {"reachable": False, "error": str(exc)}
+    """Height and reachability of a chain's node (and its wallet RPC where it has one)."""
+    return adapter(chain).node_status(timeout=timeout)
 
 
 def expected_balances(*, master_wallet_id: int) -> dict[int, int]:
     """What the books say each deposit account of a wallet holds on the node, base units:
-    deposits the node still reports (bitcoin: mempool included; monero: once in a block,
-    as its wallet balance counts them), minus what payouts relayed from the account spent.
+    deposits the node still reports (those in the mempool only where the node's balance
+    counts them), minus what payouts relayed from the account spent.
     """
     from django.db.models import Q, Sum
 
-    from wallets.models import Chain, Deposit, MasterWallet
+    from wallets.models import Deposit, MasterWallet
 
     chain = MasterWallet.objects.values_list("chain", flat=True).get(id=master_wallet_id)
     deposits = Deposit.objects.filter(account__master_wallet_id=master_wallet_id, dropped=False)
-    if chain == Chain.MONERO:
+    if not adapter(chain).balance_counts_mempool:
         deposits = deposits.filter(Q(height__isnull=False))
     expected: dict[int, int] = {
         row["account_id"]: int(row["total"])

@@ -1,27 +1,21 @@
 from django.urls import path
 
 from wallets.api import ChainStatusApi, ValidateAddressApi
-from wallets.models import Chain
+from wallets.chains import COINS
 
 urlpatterns = [
-    path(
-        "bitcoin/status",
-        ChainStatusApi.as_view(chain=Chain.BITCOIN),
-        name="bitcoin-status",
-    ),
-    path(
-        "monero-account/status",
-        ChainStatusApi.as_view(chain=Chain.MONERO),
-        name="monero-status",
-    ),
-    path(
-        "bitcoin/validate-address",
-        ValidateAddressApi.as_view(chain=Chain.BITCOIN),
-        name="bitcoin-validate-address",
-    ),
-    path(
-        "monero-account/validate-address",
-        ValidateAddressApi.as_view(chain=Chain.MONERO),
-        name="monero-validate-address",
-    ),
+    route
+    for coin in COINS
+    for route in (
+        path(
+            f"{coin.api_path}/status",
+            ChainStatusApi.as_view(chain=coin.chain),
+            name=f"{coin.chain}-status",
+        ),
+        path(
+            f"{coin.api_path}/validate-address",
+            ValidateAddressApi.as_view(chain=coin.chain),
+            name=f"{coin.chain}-validate-address",
+        ),
+    )
 ]

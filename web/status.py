@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone
 
 from exchange.money import to_display
@@ -20,6 +19,7 @@ from orders.selectors import (
     swap_payment,
     swap_payouts,
 )
+from wallets.chains import coin
 from wallets.models import Deposit, Payout, PayoutState
 
 SWAP_STEPS = ("Deposit seen", "Deposit confirmed", "Sent", "Completed")
@@ -30,10 +30,8 @@ SENT_STATES = frozenset({PayoutState.RELAYED, PayoutState.CONFIRMED})
 
 
 def confirmations_needed(currency: str, required: int) -> int:
-    """The confirmations a deposit waits for: Monero deposits also wait for the unlock."""
-    if currency == "XMR":
-        return max(required, settings.MONERO_UNLOCK_BLOCKS)
-    return required
+    """The confirmations a deposit waits for, the coin's unlock included (Monero's 10)."""
+    return max(required, coin(currency).unlock_blocks)
 
 
 def _least_confirmations(deposits: list[Deposit]) -> int:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone
 
-from wallets.models import CHAIN_OF_CURRENCY, Deposit, Payout, PayoutState
+from wallets.chains import coin
+from wallets.models import Deposit, Payout, PayoutState
 from wallets.services.payouts import payouts_hold, payouts_unhold
 
 ON_HOLD = "on_hold"
@@ -22,7 +22,7 @@ ON_HOLD = "on_hold"
 
 def confirmations_required(*, currency: str, amount: int) -> int:
     """The confirmations a credit of ``amount`` needs (the settings' table by size)."""
-    for limit, confirmations in settings.CONFIRMATIONS_REQUIRED[CHAIN_OF_CURRENCY[currency]]:
+    for limit, confirmations in coin(currency).confirmation_tiers:
         if limit is None or amount <= limit:
             return confirmations
     raise AssertionError("the confirmation table ends with a catch-all step")
@@ -32,7 +32,7 @@ def creditable(deposit: Deposit, *, currency: str, required: int) -> bool:
     """In a block with ``required`` confirmations, and spendable (Monero's unlock)."""
     if deposit.dropped or deposit.confirmations < required:
         return False
-    return deposit.unlocked or currency != "XMR"
+    return deposit.unlocked or not coin(currency).needs_unlock
 
 
 def ready_batch(deposits: Iterable[Deposit], *, currency: str, due: int) -> list[Deposit]:

@@ -1,44 +1,24 @@
-"""Balance sync: every account's node balance in O(1) node calls, compared with the books.
-
-bitcoin: wallet RPC ``listunspent`` (every UTXO with its account name): 1 call (2 when the
-master wallet is not bcoin's default ``primary``, which the RPC must select first).
-monero: ``get_balance {all_accounts: true}`` (per subaddress holding outputs): 1 call.
+"""Balance sync: every account's node balance in O(1) node calls (one or two per master
+wallet, by its chain's adapter: wallets.chains), compared with the books.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from django.db import transaction
 from django.utils import timezone
 
+from wallets.chains import adapter
 from wallets.clients.base import node_calls
-from wallets.models import AccountPurpose, BalanceSync, Chain, MasterWallet, WalletAccount
-from wallets.nodes import client_for
+from wallets.models import AccountPurpose, BalanceSync, MasterWallet, WalletAccount
 from wallets.selectors import expected_balances
 from wallets.signals import balances_synced
 
 
 def node_balances(wallet: MasterWallet, *, refresh: bool = False) -> dict:
-    """Every account's (total, spendable) balance in base units, in one node call: keyed by
-    bcoin account name or Monero account index. ``refresh`` first brings a Monero wallet up
-    to the chain's tip (one more call)."""
-    client = client_for(wallet)
-    totals: dict = defaultdict(lambda: [0, 0])
-    if wallet.chain == Chain.BITCOIN:
-        if wallet.name != "primary":
-            client.wallet_rpc("selectwallet", wallet.name)
-        for coin in client.unspent():
-            totals[coin["account"]][0] += coin["value"]
-            if coin["confirmations"] >= 1:
-                totals[coin["account"]][1] += coin["value"]
-    else:
-        if refresh:
-            client.refresh()
-        for sub in client.balances().get("per_subaddress", []):
-            totals[int(sub["account_index"])][0] += int(sub["balance"])
-            totals[int(sub["account_index"])][1] += int(sub["unlocked_balance"])
-    return {key: (t[0], t[1]) for key, t in totals.items()}
+    """Every account's (total, spendable) balance in base units, keyed by the name the
+    node gives accounts (``ChainAdapter.account_key``). ``refresh`` first brings a wallet
+    that needs it up to the chain's tip (one more call)."""
+    return adapter(wallet.chain).balances(wallet, refresh=refresh)
 
 
 def balances_sync(*, chain: str) -> BalanceSync:
@@ -48,7 +28,7 @@ def balances_sync(*, chain: str) -> BalanceSync:
     compared = drift_accounts = drift_total = 0
     for wallet in MasterWallet.objects.filter(chain=chain).order_by("id"):
         by_name = node_balances(wallet)
-        key = "node_name" if chain == Chain.BITCOIN else "account_index"
+        key = adapter(chain).account_key
         expected = expected_balances(master_wallet_id=wallet.id)
         now = timezone.now()
         # Only accounts that hold something on the node or in the books, or did last time.

@@ -1,10 +1,6 @@
-"""Deposit detection: a constant number of node calls per scan, whatever the account count.
-
-bitcoin: ``GET /wallet/{id}/tx/history`` (every wallet tx, mempool included, each output
-naming its account) and the node tip: 2 calls. A wallet that lags its node or rescans is
-not scanned until it has caught up.
-monero: ``refresh``, ``get_height`` and ``get_transfers {in, pool, all_accounts,
-min_height}``: 3 calls.
+"""Deposit detection: a constant number of node calls per scan, whatever the account count
+(each chain's adapter reads a height window in two or three calls: wallets.chains). A
+wallet that lags its node or rescans is not scanned until it has caught up.
 
 A scan records new deposits (unique on master wallet + txid + output, so rescans never
 double-count), updates confirmations (which may go down after a reorg), marks deposits the
@@ -34,37 +30,23 @@ from django.utils import timezone
 
 from exchange.dispatch import enqueue
 from exchange.redis import get_redis
+from wallets.chains import adapter
+from wallets.chains.base import ChainRead, Sighting, WalletBehind
 from wallets.clients.base import node_calls
 from wallets.locks import scan_lock
 from wallets.models import (
     CURRENCY_OF_CHAIN,
     AccountPurpose,
     AccountState,
-    Chain,
     Deposit,
     MasterWallet,
+    OwnerKind,
     WalletAccount,
 )
-from wallets.nodes import client_for
 from wallets.services.payouts import payouts_track
 from wallets.signals import deposits_changed
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Seen:
-    """A deposit as the node reports it now."""
-
-    account_key: str | int  # bcoin account name / Monero account index
-    txid: str
-    output_key: str
-    amount: int
-    height: int | None
-    confirmations: int
-    unlocked: bool
-    double_spend_seen: bool = False
-    node_seen: int | None = None  # unix time the node itself first saw it (None: unknown)
 
 
 @dataclass
@@ -102,130 +84,6 @@ def _scan_window(wallet: MasterWallet, from_height: int | None) -> int:
     return min(margin_height, open_min) if open_min is not None else margin_height
 
 
-def _coinbase(tx: dict) -> bool:
-    inputs = tx.get("inputs") or []
-    return bool(inputs) and (inputs[0].get("prevout") or {}).get("hash", "").strip("0") == ""
-
-
-class WalletBehind(Exception):
-    """The wallet's view is not its node's yet (it lags the tip, or rescans): nothing it
-    says now is recorded, and the scanned height stays where it was."""
-
-
-def _bitcoin_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int, dict[str, int]]:
-    """Two calls: the node's tip and the wallet's history. Confirmations in the history
-    are counted from the wallet's own height (confirmations = wallet height − height + 1).
-    A wallet below its node's tip, or one that shows a deposit settled long ago as
-    unconfirmed (it is rescanning), is behind: the scan waits for it (``WalletBehind``).
-    Transactions below the window are skipped, except those of deposits not settled yet:
-    one that went back to the mempool (a reorg) may confirm again at its old height."""
-    client = client_for(wallet)
-    cap = final_confirmations(Chain.BITCOIN)
-    tip = client.height()
-    follow = set(
-        Deposit.objects.filter(master_wallet=wallet, dropped=False)
-        .exclude(unlocked=True, confirmations__gte=cap)
-        .values_list("txid", flat=True)
-    )
-    # A rescan reverts the newest transactions first: those just below the margin show it.
-    deep = max(0, tip - settings.SCAN_REORG_MARGIN)
-    settled_deep = dict(
-        Deposit.objects.filter(
-            master_wallet=wallet, dropped=False, height__lt=deep, height__gte=deep - 100
-        ).values_list("txid", "height")
-    )
-    seen: list[Seen] = []
-    txs: dict[str, int] = {}
-    wallet_height = 0
-    reverted = []
-    for tx in client.history():
-        confirmations = int(tx.get("confirmations") or 0)
-        if confirmations < 2 * cap:  # payouts are followed while they may still move
-            txs[tx["hash"]] = confirmations
-        height = int(tx["height"]) if int(tx.get("height", -1)) >= 0 else None
-        if height is not None and confirmations:
-            wallet_height = max(wallet_height, height + confirmations - 1)
-        if height is None and tx["hash"] in settled_deep and not _coinbase(tx):
-            reverted.append(tx["hash"])
-            if len(reverted) >= 2:
-                # One deep transaction out of its block is a deep reorg; several are a
-                # wallet rolling its history back to rescan it.
-                raise WalletBehind(
-                    f"{len(reverted)} transactions settled long ago show as unconfirmed "
-                    "(the wallet is rescanning)"
-                )
-        if height is not None and height < window and tx["hash"] not in follow:
-            continue
-        confirmations = min(confirmations, cap)
-        for index, output in enumerate(tx.get("outputs", [])):
-            path = output.get("path")
-            if not path or path.get("change"):
-                continue
-            seen.append(
-                Seen(
-                    account_key=path["name"],
-                    txid=tx["hash"],
-                    output_key=str(index),
-                    amount=int(output["value"]),
-                    height=height,
-                    confirmations=confirmations,
-                    unlocked=confirmations >= 1,
-                    node_seen=int(tx["mtime"]) if tx.get("mtime") else None,
-                )
-            )
-    if wallet_height and wallet_height < tip:
-        raise WalletBehind(f"the wallet is at height {wallet_height}, its node at {tip}")
-    return seen, wallet_height or tip, txs
-
-
-def _monero_seen(wallet: MasterWallet, window: int) -> tuple[list[Seen], int, dict[str, int]]:
-    client = client_for(wallet)
-    client.refresh()
-    tip = client.wallet_height() - 1
-    # min_height is exclusive (wallet2 keeps transfers with min_height < height).
-    result = client.transfers(min_height=window - 1, outgoing=True)
-    cap = final_confirmations(Chain.MONERO)
-    seen: list[Seen] = []
-    txs = {
-        t["txid"]: int(t.get("confirmations") or 0)
-        for t in result.get("out", [])
-        if int(t.get("confirmations") or 0) < 2 * cap
-    }
-    txs.update({t["txid"]: 0 for t in result.get("pending", [])})
-    house = {
-        int(i)
-        for i in WalletAccount.objects.filter(
-            master_wallet=wallet, purpose=AccountPurpose.LIQUIDITY
-        ).values_list("account_index", flat=True)
-    }
-    for kind in ("in", "pool"):
-        for t in result.get(kind, []):
-            index = t["subaddr_index"]
-            coinbase = t.get("type") == "block"
-            if t.get("type") not in ("in", "pool") and not (coinbase and index["major"] in house):
-                continue  # coinbase outputs count only as the house's funding
-            height = int(t.get("height") or 0) or None
-            confirmations = int(t.get("confirmations") or 0) if kind == "in" else 0
-            seen.append(
-                Seen(
-                    account_key=int(index["major"]),
-                    txid=t["txid"],
-                    output_key=f"{index['major']}.{index['minor']}",
-                    amount=int(t["amount"]),
-                    height=height,
-                    confirmations=min(confirmations, cap),
-                    unlocked=kind == "in" and not t.get("locked", True),
-                    double_spend_seen=bool(t.get("double_spend_seen")),
-                    # A pool entry's timestamp is when the daemon received it; a block's
-                    # timestamp is set by its miner and is not trusted.
-                    node_seen=int(t["timestamp"])
-                    if kind == "pool" and t.get("timestamp")
-                    else None,
-                )
-            )
-    return seen, tip, txs
-
-
 def deposits_scan(*, chain: str, from_height: int | None = None) -> ScanResult:
     """Scan every master wallet of ``chain`` and record what the node reports.
 
@@ -237,26 +95,29 @@ def deposits_scan(*, chain: str, from_height: int | None = None) -> ScanResult:
     with scan_lock(chain):
         for wallet in MasterWallet.objects.filter(chain=chain).order_by("id"):
             window = _scan_window(wallet, from_height)
-            read = _bitcoin_seen if chain == Chain.BITCOIN else _monero_seen
             try:
-                seen, tip, txs = _read_caught_up(read, wallet, window)
+                read = _read_caught_up(wallet, window)
             except WalletBehind as exc:
                 logger.warning("scan of %s waits for its wallet: %s", wallet, exc)
                 result.behind.append(wallet.id)
                 continue
-            _record(wallet, seen, tip, window, result)
-            result.payouts_changed.extend(payouts_track(chain=chain, confirmations_by_txid=txs))
+            _record(wallet, read.sightings, read.height, window, result)
+            result.payouts_changed.extend(
+                payouts_track(chain=chain, confirmations_by_txid=read.own_txs)
+            )
     result.node_calls = node_calls(chain) - calls_before
     return result
 
 
-def _read_caught_up(read, wallet: MasterWallet, window: int, *, patience: float = 2.0):
+def _read_caught_up(wallet: MasterWallet, window: int, *, patience: float = 2.0) -> ChainRead:
     """A wallet a block behind its node catches up within milliseconds: read again for a
     moment before giving up on this scan (a rescan takes seconds, and is left alone)."""
+    chain_adapter = adapter(wallet.chain)
+    final = final_confirmations(wallet.chain)
     deadline = time.monotonic() + patience
     while True:
         try:
-            return read(wallet, window)
+            return chain_adapter.deposits_read(wallet, window, final=final)
         except WalletBehind:
             if time.monotonic() > deadline:
                 raise
@@ -264,10 +125,10 @@ def _read_caught_up(read, wallet: MasterWallet, window: int, *, patience: float 
 
 
 def _record(
-    wallet: MasterWallet, seen: list[Seen], tip: int, window: int, result: ScanResult
+    wallet: MasterWallet, seen: list[Sighting], tip: int, window: int, result: ScanResult
 ) -> None:
     now = timezone.now()
-    by_key = "node_name" if wallet.chain == Chain.BITCOIN else "account_index"
+    by_key = adapter(wallet.chain).account_key
     accounts = {
         getattr(a, by_key): a
         for a in WalletAccount.objects.filter(
@@ -314,7 +175,7 @@ def _record(
     result.accounts_changed.extend(sorted(changed))
 
 
-def _new_deposit(account: WalletAccount, s: Seen, now) -> Deposit:
+def _new_deposit(account: WalletAccount, s: Sighting, now) -> Deposit:
     flag = ""
     if account.state == AccountState.RETIRED:
         flag = "deposit to a retired account"
@@ -344,7 +205,7 @@ def _state(d: Deposit) -> tuple:
     return (d.height, d.confirmations, d.unlocked, d.dropped, d.double_spend_seen)
 
 
-def _apply(deposit: Deposit, s: Seen, now) -> bool:
+def _apply(deposit: Deposit, s: Sighting, now) -> bool:
     """Bring a stored deposit up to what the node says; True if anything changed."""
     before = _state(deposit)
     if deposit.credited_at and s.confirmations < deposit.confirmations and not deposit.flagged:
@@ -422,7 +283,7 @@ def house_deposits_credit(*, wallet: MasterWallet) -> int:
             currency=currency,
             legs=[("house", deposit.amount), ("deposits", -deposit.amount)],
             memo=f"house funding {deposit.txid}:{deposit.output_key}",
-            owner_kind="house",
+            owner_kind=OwnerKind.HOUSE,
             owner_id=wallet.id,
             wallet_account=deposit.account,
         )
@@ -440,7 +301,7 @@ def house_deposits_credit(*, wallet: MasterWallet) -> int:
                     currency=currency,
                     legs=[("deposits", deposit.amount), ("house", -deposit.amount)],
                     memo=f"house funding {deposit.txid}:{deposit.output_key} vanished",
-                    owner_kind="house",
+                    owner_kind=OwnerKind.HOUSE,
                     owner_id=wallet.id,
                     wallet_account=deposit.account,
                 )

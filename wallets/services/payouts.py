@@ -31,6 +31,7 @@ from exchange.dispatch import enqueue
 from exchange.errors import ApplicationError
 from exchange.faults import fault_point
 from ownership.services import ledger_post
+from wallets.chains import adapter
 from wallets.clients.base import (
     InsufficientFunds,
     InvalidAddress,
@@ -46,12 +47,11 @@ from wallets.locks import wallet_writer
 from wallets.models import (
     PAYOUT_TRANSITIONS,
     TRACKED_PAYOUT_STATES,
-    Chain,
+    AccountPurpose,
     Payout,
     PayoutState,
     WalletAccount,
 )
-from wallets.nodes import client_for
 from wallets.signals import payouts_changed
 
 logger = logging.getLogger(__name__)
@@ -179,7 +179,6 @@ def payout_process(*, payout_id: int) -> Payout:
     if payout.state not in (PayoutState.PENDING, PayoutState.SIGNED, PayoutState.RELAYED):
         return payout
     wallet = payout.source_account.master_wallet
-    client = client_for(wallet)
     Payout.objects.filter(id=payout.id).update(
         attempts=F("attempts") + 1, updated_at=timezone.now()
     )
@@ -190,7 +189,7 @@ def payout_process(*, payout_id: int) -> Payout:
             source_account_id=payout.source_account_id, state=PayoutState.SIGNED
         ).exclude(id=payout.id):
             try:
-                _relay(other, client)
+                _relay(other)
             except RetryLater as exc:
                 # That one waits for the node; it does not hold every other payout of
                 # the account back (a build now that picks its coins conflicts with it:
@@ -198,13 +197,13 @@ def payout_process(*, payout_id: int) -> Payout:
                 logger.warning("payout %s waits: %s", other.id, exc)
         payout.refresh_from_db()
         if payout.state == PayoutState.PENDING:
-            _build(payout, client)
+            _build(payout)
             payout.refresh_from_db()
             fault_point("payout.after_sign", payout.id)
         if payout.state == PayoutState.SIGNED:
-            _relay(payout, client)
+            _relay(payout)
         elif payout.state == PayoutState.RELAYED and _unseen_too_long(payout):
-            _follow_relayed(payout, client)
+            _follow_relayed(payout)
         payout.refresh_from_db()
     return payout
 
@@ -255,14 +254,15 @@ def _unclear(payout: Payout, reason: str) -> None:
     )
 
 
-def _build(payout: Payout, client) -> None:
+def _build(payout: Payout) -> None:
     try:
-        built = _build_monero(payout, client) if payout.chain == Chain.MONERO else None
-        if built is None:
-            built = _build_bitcoin(payout, client)
+        built = adapter(payout.chain).payout_build(payout)
         fault_point("payout.after_build", payout.id)
     except DEFINITIVE_BUILD_ERRORS as exc:
-        if isinstance(exc, InsufficientFunds) and payout.source_account.purpose == "liquidity":
+        if (
+            isinstance(exc, InsufficientFunds)
+            and payout.source_account.purpose == AccountPurpose.LIQUIDITY
+        ):
             # The house's coins may be immature or locked: it waits, staff see why.
             _unclear(payout, f"not built yet, the house lacks spendable coins: {exc}")
             raise RetryLater(str(exc)) from exc
@@ -276,104 +276,24 @@ def _build(payout: Payout, client) -> None:
     Payout.objects.filter(id=payout.id, state=PayoutState.PENDING).update(
         state=PayoutState.SIGNED,
         updated_at=timezone.now(),
-        txid=built["txid"],
-        raw_tx=built["raw"],
-        network_fee=built["fee"],
-        sent_amount=built["sent"],
-        remainder=payout.amount - built["sent"] - built["fee"],
-        key_images=built["key_images"],
-        tx_key=built["tx_key"],
+        txid=built.txid,
+        raw_tx=built.raw,
+        network_fee=built.fee,
+        sent_amount=built.sent,
+        remainder=payout.amount - built.sent - built.fee,
+        key_images=built.key_images,
+        tx_key=built.tx_key,
         signed_at=timezone.now(),
         last_error="",
     )
 
 
-def _build_bitcoin(payout: Payout, client) -> dict:
-    # A payout just relayed from this account that the wallet has not indexed yet still
-    # looks unspent to it: building now would pick its coins.
-    recent = timezone.now() - timedelta(minutes=10)
-    for relayed in Payout.objects.filter(
-        source_account_id=payout.source_account_id,
-        state=PayoutState.RELAYED,
-        relayed_at__gte=recent,
-    ).exclude(id=payout.id):
-        if client.wallet_tx(relayed.txid) is None:
-            raise RetryLater(f"the wallet has not indexed payout {relayed.id} yet")
-    built = client.create_tx(
-        account=payout.source_account.node_name,
-        outputs=[(payout.address, payout.amount)],
-        subtract_fee=True,
-    )
-    return {
-        "txid": built["txid"],
-        "raw": built["hex"],
-        "fee": built["fee"],
-        "sent": payout.amount - built["fee"],
-        "key_images": [],
-        "tx_key": "",
-    }
-
-
-def _build_monero(payout: Payout, client) -> dict:
-    """monero-wallet-rpc 0.18.0 cannot subtract the fee from an output, so proposals are
-    built (never relayed, nothing stored) until one pays exactly the payout amount with its
-    fee. If the fee does not settle in MONERO_FEE_ATTEMPTS proposals, the proposal that pays
-    closest to the amount without passing it is kept; what it leaves in the account is the
-    payout's ``remainder``. The fee and amount stored are the ones the signed transaction
-    pays, always; a proposal that would spend more than the amount is never kept."""
-    guess = (
-        Payout.objects.filter(chain=Chain.MONERO, network_fee__gt=0)
-        .order_by("-id")
-        .values_list("network_fee", flat=True)
-        .first()
-        or settings.MONERO_FEE_GUESS
-    )
-    best = None
-    short = None
-    for _ in range(max(1, settings.MONERO_FEE_ATTEMPTS)):
-        if guess >= payout.amount:
-            raise InvalidAmount(f"amount {payout.amount} does not cover the network fee {guess}")
-        try:
-            proposal = client.create_transfer(
-                account_index=payout.source_account.account_index,
-                destinations=[(payout.address, payout.amount - guess)],
-            )
-        except InsufficientFunds as exc:
-            # The guess was below the fee of a payout that spends the whole account.
-            short = exc
-            guess = min(payout.amount, max(guess * 2, settings.MONERO_FEE_GUESS))
-            continue
-        spends = proposal["amount"] + proposal["fee"]
-        if spends <= payout.amount and (best is None or spends > best["amount"] + best["fee"]):
-            best = proposal
-        if proposal["fee"] == guess:
-            break
-        guess = proposal["fee"]
-    if best is None:
-        if short is not None and guess >= payout.amount:
-            raise short
-        raise RetryLater(f"payout {payout.id}: no proposal fits the amount with its fee yet")
-    return {
-        "txid": best["txid"],
-        "raw": best["metadata"],
-        "fee": best["fee"],
-        "sent": best["amount"],
-        "key_images": best["key_images"],
-        "tx_key": best["tx_key"],
-    }
-
-
-def payout_lookup(payout: Payout, client=None) -> TxStatus:
+def payout_lookup(payout: Payout) -> TxStatus:
     """What the node says of the payout's stored transaction."""
-    client = client or client_for(payout.source_account.master_wallet)
-    if payout.chain == Chain.BITCOIN:
-        return client.tx_status(payout.txid, payout.raw_tx)
-    return client.tx_status(
-        payout.txid, payout.key_images, account_index=payout.source_account.account_index
-    )
+    return adapter(payout.chain).payout_status(payout)
 
 
-def _send_bytes(payout: Payout, client) -> None:
+def _send_bytes(payout: Payout) -> None:
     """Relay the stored bytes (recording, first, that they were handed to the node). A
     voided transaction is never sent by this engine again."""
     if payout.txid in payout.voided_txids:
@@ -382,15 +302,12 @@ def _send_bytes(payout: Payout, client) -> None:
     Payout.objects.filter(id=payout.id, relay_attempted_at__isnull=True).update(
         relay_attempted_at=timezone.now()
     )
-    if payout.chain == Chain.BITCOIN:
-        client.broadcast(payout.raw_tx)
-    else:
-        client.relay(payout.raw_tx)
+    adapter(payout.chain).payout_relay(payout)
 
 
-def _relay(payout: Payout, client) -> None:
+def _relay(payout: Payout) -> None:
     """Relay the stored bytes; ``relayed`` once the node shows the stored txid."""
-    status = payout_lookup(payout, client)
+    status = payout_lookup(payout)
     if status.on_node:
         _mark_relayed(payout)
         return
@@ -398,14 +315,14 @@ def _relay(payout: Payout, client) -> None:
         _fail(payout, f"conflicted: {status.evidence}")
         return
     try:
-        _send_bytes(payout, client)
+        _send_bytes(payout)
         fault_point("payout.after_relay", payout.id)
     except (OutcomeUnknown, TxRejected) as exc:
         # bcoin answers success even for a conflicting transaction, and Monero's -4 also
         # means "the daemon's reply was lost": only the node's own view decides.
         _unclear(payout, f"relay answered {exc}")
     for _ in range(15):
-        status = payout_lookup(payout, client)
+        status = payout_lookup(payout)
         if status.on_node:
             _mark_relayed(payout)
             return
@@ -417,10 +334,10 @@ def _relay(payout: Payout, client) -> None:
     raise PayoutNotAccepted(f"payout {payout.id}: {payout.txid} not visible after relay")
 
 
-def _follow_relayed(payout: Payout, client) -> None:
+def _follow_relayed(payout: Payout) -> None:
     """A relayed payout the chain has not confirmed for a while: dropped from the mempool
     → the same bytes again; conflicted → staff, with the evidence."""
-    status = payout_lookup(payout, client)
+    status = payout_lookup(payout)
     if status.state == "confirmed":
         payout_track_one(payout, confirmations=status.confirmations)
     elif status.state == "conflicted":
@@ -431,7 +348,7 @@ def _follow_relayed(payout: Payout, client) -> None:
                 "payout %s: %s dropped by the node; relayed again", payout.id, payout.txid
             )
             try:
-                _send_bytes(payout, client)
+                _send_bytes(payout)
             except (OutcomeUnknown, TxRejected) as exc:
                 _unclear(payout, f"re-relay answered {exc}")
         Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(

@@ -16,22 +16,22 @@ from exchange.dispatch import enqueue
 from exchange.errors import ServiceUnavailable
 from exchange.redis import get_redis
 from wallets import cache
-from wallets.clients.base import AccountExists, RetryLater, UnknownAccount
+from wallets.chains import adapter
+from wallets.clients.base import RetryLater, UnknownAccount
 from wallets.locks import wallet_writer
 from wallets.models import (
     AccountPurpose,
     AccountState,
     Chain,
     MasterWallet,
+    OwnerKind,
     Payout,
     PayoutState,
     WalletAccount,
 )
-from wallets.nodes import client_for, default_wallet_settings
+from wallets.nodes import default_wallet_settings
 
 logger = logging.getLogger(__name__)
-
-HOUSE = "house"
 
 
 class PoolEmpty(ServiceUnavailable):
@@ -81,11 +81,7 @@ def house_account_ensure(*, wallet: MasterWallet) -> WalletAccount:
     ).first()
     if existing:
         return existing
-    client = client_for(wallet)
-    if wallet.chain == Chain.BITCOIN:
-        index, address = client.get_account("default")
-    else:
-        index, address = 0, client.primary_address(0)
+    index, address = adapter(wallet.chain).house_account(wallet)
     account, _ = WalletAccount.objects.get_or_create(
         master_wallet=wallet,
         purpose=AccountPurpose.LIQUIDITY,
@@ -95,7 +91,7 @@ def house_account_ensure(*, wallet: MasterWallet) -> WalletAccount:
             "node_name": "default",
             "address": address,
             "state": AccountState.ASSIGNED,
-            "owner_kind": HOUSE,
+            "owner_kind": OwnerKind.HOUSE,
             "owner_id": wallet.id,
             "assigned_at": timezone.now(),
         },
@@ -158,10 +154,10 @@ def pool_refill(
         if not batch:
             raise RefillPaused(f"pool refill of {chain} waits for payouts or its rate")
     wallet = _wallet_for_new_accounts(chain)
-    client = client_for(wallet)
+    chain_adapter = adapter(chain)
     with wallet_writer(wallet.id, timeout=60):
         house_account_ensure(wallet=wallet)
-        made = _finish_creating(wallet, client)
+        made = _finish_creating(wallet)
         missing = (target or settings.POOL_MIN) - pooled_count(chain=chain) - len(made)
         for _ in range(max(0, min(missing, batch - len(made)))):
             if paced and made and not _refill_allowance(chain):
@@ -172,9 +168,9 @@ def pool_refill(
                 node_name=f"pool-{uuid.uuid4().hex[:16]}",
                 state=AccountState.CREATING,
             )
-            made.append((account, *_create_on_node(account, client)))
-        if made and chain == Chain.MONERO:
-            client.store()
+            made.append((account, *chain_adapter.account_create(wallet, account.node_name)))
+        if made:
+            chain_adapter.accounts_saved(wallet)
         now = timezone.now()
         for account, index, address in made:
             WalletAccount.objects.filter(id=account.id, state=AccountState.CREATING).update(
@@ -183,33 +179,22 @@ def pool_refill(
     return len(made)
 
 
-def _finish_creating(wallet: MasterWallet, client) -> list[tuple[WalletAccount, int, str]]:
+def _finish_creating(wallet: MasterWallet) -> list[tuple[WalletAccount, int, str]]:
     """Complete the rows an interrupted refill left ``creating``."""
     leftovers = list(
         WalletAccount.objects.filter(master_wallet=wallet, state=AccountState.CREATING)
     )
     if not leftovers:
         return []
-    by_label: dict[str, dict] = {}
-    if wallet.chain == Chain.MONERO:
-        by_label = {a.get("label", ""): a for a in client.accounts()}
+    chain_adapter = adapter(wallet.chain)
+    by_name = chain_adapter.accounts_named(wallet)
     done = []
     for account in leftovers:
-        found = by_label.get(account.node_name)
-        if found:
-            done.append((account, int(found["account_index"]), found["base_address"]))
-        else:
-            done.append((account, *_create_on_node(account, client)))
+        found = by_name.get(account.node_name)
+        if found is None:
+            found = chain_adapter.account_create(wallet, account.node_name)
+        done.append((account, *found))
     return done
-
-
-def _create_on_node(account: WalletAccount, client) -> tuple[int, str]:
-    if account.chain == Chain.BITCOIN:
-        try:
-            return client.create_account(account.node_name)
-        except AccountExists:
-            return client.get_account(account.node_name)
-    return client.create_account(account.node_name)
 
 
 def pool_refill_request(*, chain: str) -> None:
@@ -284,12 +269,17 @@ def _after_allocation(account: WalletAccount) -> None:
             pool_refill_request(chain=account.chain)
 
 
+def chains_labelling_accounts() -> list[str]:
+    """The chains whose accounts carry their owner's tag on the node."""
+    return [chain for chain in Chain.values if adapter(chain).labels_accounts]
+
+
 def accounts_label_on_node(*, limit: int = 200) -> int:
-    """Tag every Monero account assigned but not yet labelled (the scheduled labelling
-    task, every 30 s). Returns how many were labelled."""
+    """Tag every account assigned but not yet labelled on the chains that tag accounts
+    (the scheduled labelling task, every 30 s). Returns how many were labelled."""
     ids = list(
         WalletAccount.objects.filter(
-            chain=Chain.MONERO,
+            chain__in=chains_labelling_accounts(),
             purpose=AccountPurpose.DEPOSIT,
             state__in=[AccountState.ASSIGNED, AccountState.RETIRED],
             labelled_at__isnull=True,
@@ -303,17 +293,16 @@ def accounts_label_on_node(*, limit: int = 200) -> int:
 def account_label_on_node(*, account_id: int) -> bool:
     """Write the owner's tag on the node (Monero ``tag_accounts`` + ``label_account``).
 
-    bcoin cannot rename an account; its order ↔ account map lives in the database and
-    Redis only. Safe to run twice. Returns True if the node was written.
+    Where the node cannot name accounts (bcoin), the owner ↔ account map lives in the
+    database and Redis only. Safe to run twice. Returns True if the node was written.
     """
     account = WalletAccount.objects.select_related("master_wallet").get(id=account_id)
-    if account.labelled_at or account.chain != Chain.MONERO or not account.owner_tag:
+    chain_adapter = adapter(account.chain)
+    if account.labelled_at or not chain_adapter.labels_accounts or not account.owner_tag:
         return False
-    client = client_for(account.master_wallet)
     with wallet_writer(account.master_wallet_id):
         try:
-            client.tag_accounts(account.owner_tag, [account.account_index])
-            client.label_account(account.account_index, account.owner_tag)
+            chain_adapter.account_label(account)
         except UnknownAccount:
             logger.error(
                 "account %s: index %s unknown to the node", account.id, account.account_index

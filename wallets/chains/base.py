@@ -1,0 +1,122 @@
+"""The protocol every chain adapter implements, and the typed answers it gives.
+
+An adapter owns everything a coin means on its nodes: reading deposits in a height window,
+balances per account, creating accounts and the house account, building a payout (signed,
+not relayed, with the fee it really pays), relaying it, and asking what became of a txid.
+Services (``wallets.services``, ``operations``) call only this; they hold no chain branch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from wallets.clients.base import TxStatus
+
+if TYPE_CHECKING:
+    from wallets.addresses import AddressCheck
+    from wallets.chains.registry import Coin
+    from wallets.models import MasterWallet, Payout, WalletAccount
+
+__all__ = ["BuiltPayout", "ChainAdapter", "ChainRead", "Sighting", "TxStatus", "WalletBehind"]
+
+
+@dataclass
+class Sighting:
+    """A deposit as the node reports it now."""
+
+    account_key: str | int  # the account's name on the node (``ChainAdapter.account_key``)
+    txid: str
+    output_key: str
+    amount: int
+    height: int | None
+    confirmations: int
+    unlocked: bool
+    double_spend_seen: bool = False
+    node_seen: int | None = None  # unix time the node itself first saw it (None: unknown)
+
+
+@dataclass
+class ChainRead:
+    """One read of a master wallet: the deposits in the window, the height the wallet has
+    reached, and the confirmations of its own recent transactions (the payouts)."""
+
+    sightings: list[Sighting]
+    height: int
+    own_txs: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuiltPayout:
+    """A signed transaction not relayed yet, with what it really pays."""
+
+    txid: str
+    raw: str  # what ``payout_send`` hands to the node
+    fee: int
+    sent: int  # reaches the destination
+    key_images: list[str] = field(default_factory=list)
+    tx_key: str = ""  # the proof of payment, where the coin has one
+
+
+class WalletBehind(Exception):
+    """The wallet's view is not its node's yet (it lags the tip, or rescans): nothing it
+    says now is recorded, and the scanned height stays where it was."""
+
+
+class ChainAdapter(Protocol):
+    coin: Coin
+    # The WalletAccount field the node names accounts by ("node_name", "account_index").
+    account_key: str
+    # Whether accounts carry their owner's tag on the node (written by the labelling task).
+    labels_accounts: bool
+    # Whether the node's balance already counts deposits still in the mempool.
+    balance_counts_mempool: bool
+
+    def client(self, wallet: MasterWallet) -> Any:
+        """The node client of a master wallet."""
+
+    def wallet_defaults(self) -> dict[str, str]:
+        """The first master wallet as the settings name it: name, network, endpoint."""
+
+    def node_status(self, *, timeout: float) -> dict[str, Any]:
+        """``{"reachable": True, "height": n}`` or ``{"reachable": False, "error": …}``."""
+
+    def validate_address(self, address: str) -> AddressCheck:
+        """Is ``address`` payable on the configured network?"""
+
+    def deposits_read(self, wallet: MasterWallet, window: int, *, final: int) -> ChainRead:
+        """Deposits from ``window`` up (and older ones not yet settled), in O(1) calls;
+        confirmations are capped at ``final``. Raises ``WalletBehind``."""
+
+    def balances(self, wallet: MasterWallet, *, refresh: bool = False) -> dict:
+        """Every account's (total, spendable) in base units, keyed by ``account_key``."""
+
+    def house_account(self, wallet: MasterWallet) -> tuple[int, str]:
+        """The index and address of the wallet's liquidity account."""
+
+    def account_create(self, wallet: MasterWallet, name: str) -> tuple[int, str]:
+        """Create (or, after a crash, find) the account ``name``: its index and address."""
+
+    def accounts_named(self, wallet: MasterWallet) -> dict[str, tuple[int, str]]:
+        """Accounts the node already holds by name (to finish an interrupted refill);
+        empty where ``account_create`` finds an existing name itself."""
+
+    def accounts_saved(self, wallet: MasterWallet) -> None:
+        """Make new accounts survive a wallet restart (a no-op where the node does)."""
+
+    def account_label(self, account: WalletAccount) -> None:
+        """Write the owner's tag on the node (only where ``labels_accounts``)."""
+
+    def payout_build(self, payout: Payout) -> BuiltPayout:
+        """Sign the payout's transaction without relaying it; raises ``RetryLater`` when
+        the wallet is not ready for it yet."""
+
+    def payout_relay(self, payout: Payout) -> None:
+        """Hand the stored bytes to the node (the answer proves nothing: ask after)."""
+
+    def payout_status(self, payout: Payout) -> TxStatus:
+        """What the node says of the payout's stored transaction."""
+
+    def cache_keys(self, owner_kind: str, owner_id: int, owner_tag: str) -> dict[str, str]:
+        """The Redis keys of an owner's account: ``map`` (hash), ``meta`` (JSON) and,
+        where the coin tags accounts, ``tags`` (set)."""

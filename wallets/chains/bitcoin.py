@@ -1,0 +1,263 @@
+"""Bitcoin on bcoin: a wallet per master wallet, one bcoin account per deposit account.
+
+Deposits: ``GET /wallet/{id}/tx/history`` (every wallet tx, mempool included, each output
+naming its account) and the node tip: 2 calls a scan. Balances: wallet RPC
+``listunspent`` (1 call; 2 when the wallet is not bcoin's default ``primary``). Payouts
+subtract their fee from the amount, so a payout spends exactly its amount.
+Addresses are base58check and bech32/bech32m, parsed with embit and mapped to networks with
+bcoin's parameters (bcoin's regtest uses 0x3c/0x26 and ``rb``, not Bitcoin Core's ``bcrt``).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from embit import base58, bech32
+
+from wallets.addresses import AddressCheck, address_check
+from wallets.chains.base import BuiltPayout, ChainRead, Sighting, TxStatus, WalletBehind
+from wallets.chains.registry import Coin
+from wallets.clients.base import AccountExists, NodeError, RetryLater
+from wallets.clients.bitcoin import BitcoinClient
+
+# bcoin 1.0.2 lib/protocol/networks.js
+BASE58_VERSIONS = {
+    0x00: ("mainnet", "p2pkh"),
+    0x05: ("mainnet", "p2sh"),
+    0x6F: ("testnet", "p2pkh"),
+    0xC4: ("testnet", "p2sh"),
+    0x3C: ("regtest", "p2pkh"),
+    0x26: ("regtest", "p2sh"),
+}
+BECH32_PREFIXES = {"bc": "mainnet", "tb": "testnet", "rb": "regtest"}
+# The witness programs with a defined meaning (BIP 141, BIP 341): (version, length).
+WITNESS_TYPES = {(0, 20): "p2wpkh", (0, 32): "p2wsh", (1, 32): "p2tr"}
+
+
+def parse_address(address: str) -> AddressCheck:
+    """The network and type of a bitcoin address (no node call)."""
+    lowered = address.lower()
+    hrp = lowered.rsplit("1", 1)[0] if "1" in lowered else ""
+    if hrp in BECH32_PREFIXES:
+        if address != lowered and address != address.upper():
+            return AddressCheck(False, error="mixed-case bech32 address")
+        version, program = bech32.decode(hrp, lowered)
+        if version is None:
+            return AddressCheck(False, error="bad bech32 checksum or encoding")
+        kind = WITNESS_TYPES.get((version, len(program)))
+        if kind is None:
+            # Outputs of undefined witness versions or lengths are spendable by anyone.
+            return AddressCheck(
+                False,
+                network=BECH32_PREFIXES[hrp],
+                error=f"witness version {version} with a {len(program)}-byte program is not"
+                " a defined address type",
+            )
+        return AddressCheck(True, network=BECH32_PREFIXES[hrp], type=kind)
+    try:
+        raw = base58.decode_check(address)
+    except Exception:  # noqa: BLE001 - embit raises several kinds for bad input
+        return AddressCheck(False, error="not a bitcoin address (bad base58 or checksum)")
+    if len(raw) != 21 or raw[0] not in BASE58_VERSIONS:
+        return AddressCheck(False, error="not a bitcoin address (unknown version byte)")
+    network, kind = BASE58_VERSIONS[raw[0]]
+    return AddressCheck(True, network=network, type=kind)
+
+
+def _coinbase(tx: dict) -> bool:
+    inputs = tx.get("inputs") or []
+    return bool(inputs) and (inputs[0].get("prevout") or {}).get("hash", "").strip("0") == ""
+
+
+@functools.cache
+def _client(endpoint: str, wallet_id: str) -> BitcoinClient:
+    conf = getattr(settings, endpoint)
+    return BitcoinClient(
+        node_url=conf["node_url"],
+        wallet_url=conf["wallet_url"],
+        api_key=conf["api_key"],
+        wallet_id=wallet_id,
+        connect_timeout=settings.NODE_CONNECT_TIMEOUT,
+        read_timeout=settings.NODE_READ_TIMEOUT,
+    )
+
+
+class BitcoinChain:
+    account_key = "node_name"
+    labels_accounts = False
+    balance_counts_mempool = True
+
+    def __init__(self, coin: Coin):
+        self.coin = coin
+
+    def client(self, wallet) -> BitcoinClient:
+        return _client(wallet.endpoint, wallet.name)
+
+    def wallet_defaults(self) -> dict[str, str]:
+        conf = self.coin.conf
+        return {
+            "name": conf["wallet_id"],
+            "network": conf["network"],
+            "endpoint": self.coin.settings_block,
+        }
+
+    def _default_client(self) -> BitcoinClient:
+        return _client(self.coin.settings_block, self.coin.conf["wallet_id"])
+
+    def node_status(self, *, timeout: float) -> dict[str, Any]:
+        try:
+            info = self._default_client().node_info(timeout=timeout)
+        except NodeError as exc:
+            return {"reachable": False, "error": str(exc)}
+        return {"reachable": True, "height": int(info["chain"]["height"])}
+
+    def validate_address(self, address: str) -> AddressCheck:
+        return address_check(
+            address, parse=parse_address, chain=self.coin.chain, configured=self.coin.network
+        )
+
+    # --- deposits -------------------------------------------------------------------
+
+    def deposits_read(self, wallet, window: int, *, final: int) -> ChainRead:
+        """Two calls: the node's tip and the wallet's history. Confirmations in the history
+        are counted from the wallet's own height (confirmations = wallet height − height +
+        1). A wallet below its node's tip, or one that shows a deposit settled long ago as
+        unconfirmed (it is rescanning), is behind (``WalletBehind``). Transactions below
+        the window are skipped, except those of deposits not settled yet: one that went
+        back to the mempool (a reorg) may confirm again at its old height."""
+        from wallets.models import Deposit
+
+        client = self.client(wallet)
+        tip = client.height()
+        follow = set(
+            Deposit.objects.filter(master_wallet=wallet, dropped=False)
+            .exclude(unlocked=True, confirmations__gte=final)
+            .values_list("txid", flat=True)
+        )
+        # A rescan reverts the newest transactions first: those just below the margin show it.
+        deep = max(0, tip - settings.SCAN_REORG_MARGIN)
+        settled_deep = dict(
+            Deposit.objects.filter(
+                master_wallet=wallet, dropped=False, height__lt=deep, height__gte=deep - 100
+            ).values_list("txid", "height")
+        )
+        seen: list[Sighting] = []
+        txs: dict[str, int] = {}
+        wallet_height = 0
+        reverted = []
+        for tx in client.history():
+            confirmations = int(tx.get("confirmations") or 0)
+            if confirmations < 2 * final:  # payouts are followed while they may still move
+                txs[tx["hash"]] = confirmations
+            height = int(tx["height"]) if int(tx.get("height", -1)) >= 0 else None
+            if height is not None and confirmations:
+                wallet_height = max(wallet_height, height + confirmations - 1)
+            if height is None and tx["hash"] in settled_deep and not _coinbase(tx):
+                reverted.append(tx["hash"])
+                if len(reverted) >= 2:
+                    # One deep transaction out of its block is a deep reorg; several are a
+                    # wallet rolling its history back to rescan it.
+                    raise WalletBehind(
+                        f"{len(reverted)} transactions settled long ago show as unconfirmed "
+                        "(the wallet is rescanning)"
+                    )
+            if height is not None and height < window and tx["hash"] not in follow:
+                continue
+            confirmations = min(confirmations, final)
+            for index, output in enumerate(tx.get("outputs", [])):
+                path = output.get("path")
+                if not path or path.get("change"):
+                    continue
+                seen.append(
+                    Sighting(
+                        account_key=path["name"],
+                        txid=tx["hash"],
+                        output_key=str(index),
+                        amount=int(output["value"]),
+                        height=height,
+                        confirmations=confirmations,
+                        unlocked=confirmations >= 1,
+                        node_seen=int(tx["mtime"]) if tx.get("mtime") else None,
+                    )
+                )
+        if wallet_height and wallet_height < tip:
+            raise WalletBehind(f"the wallet is at height {wallet_height}, its node at {tip}")
+        return ChainRead(sightings=seen, height=wallet_height or tip, own_txs=txs)
+
+    def balances(self, wallet, *, refresh: bool = False) -> dict:
+        client = self.client(wallet)
+        if wallet.name != "primary":
+            client.wallet_rpc("selectwallet", wallet.name)
+        totals: dict[str, list[int]] = {}
+        for coin in client.unspent():
+            total = totals.setdefault(coin["account"], [0, 0])
+            total[0] += coin["value"]
+            if coin["confirmations"] >= 1:
+                total[1] += coin["value"]
+        return {key: (t[0], t[1]) for key, t in totals.items()}
+
+    # --- accounts -------------------------------------------------------------------
+
+    def house_account(self, wallet) -> tuple[int, str]:
+        return self.client(wallet).get_account("default")
+
+    def account_create(self, wallet, name: str) -> tuple[int, str]:
+        client = self.client(wallet)
+        try:
+            return client.create_account(name)
+        except AccountExists:
+            return client.get_account(name)
+
+    def accounts_named(self, wallet) -> dict[str, tuple[int, str]]:
+        return {}
+
+    def accounts_saved(self, wallet) -> None:
+        """bcoin writes each account to its database as it makes it."""
+
+    def account_label(self, account) -> None:
+        """bcoin cannot rename an account: the map lives in the database and Redis."""
+
+    # --- payouts --------------------------------------------------------------------
+
+    def payout_build(self, payout) -> BuiltPayout:
+        from wallets.models import Payout, PayoutState
+
+        client = self.client(payout.source_account.master_wallet)
+        # A payout just relayed from this account that the wallet has not indexed yet still
+        # looks unspent to it: building now would pick its coins.
+        recent = timezone.now() - timedelta(minutes=10)
+        for relayed in Payout.objects.filter(
+            source_account_id=payout.source_account_id,
+            state=PayoutState.RELAYED,
+            relayed_at__gte=recent,
+        ).exclude(id=payout.id):
+            if client.wallet_tx(relayed.txid) is None:
+                raise RetryLater(f"the wallet has not indexed payout {relayed.id} yet")
+        built = client.create_tx(
+            account=payout.source_account.node_name,
+            outputs=[(payout.address, payout.amount)],
+            subtract_fee=True,
+        )
+        return BuiltPayout(
+            txid=built["txid"],
+            raw=built["hex"],
+            fee=built["fee"],
+            sent=payout.amount - built["fee"],
+        )
+
+    def payout_relay(self, payout) -> None:
+        self.client(payout.source_account.master_wallet).broadcast(payout.raw_tx)
+
+    def payout_status(self, payout) -> TxStatus:
+        client = self.client(payout.source_account.master_wallet)
+        return client.tx_status(payout.txid, payout.raw_tx)
+
+    def cache_keys(self, owner_kind: str, owner_id: int, owner_tag: str) -> dict[str, str]:
+        return {
+            "map": f"bitcoin:{owner_kind}:account:map",
+            "meta": f"bitcoin:{owner_kind}:account:{owner_id}",
+        }

@@ -1,0 +1,256 @@
+"""Monero on monero-wallet-rpc: one wallet file per master wallet, one account (major
+index) per deposit account, tagged ``{kind}_{id}`` on the node.
+
+Deposits: ``refresh``, ``get_height`` and ``get_transfers {in, pool, all_accounts,
+min_height}``: 3 calls a scan; a deposit is spendable once unlocked (10 blocks). Balances:
+``get_balance {all_accounts}`` (per subaddress holding outputs): 1 call, blocks only.
+monero-wallet-rpc 0.18 cannot subtract a fee from an output, so payouts are proposed
+(never relayed) until one pays the amount with its fee. Addresses are parsed with the
+``monero`` package; Monero's regtest uses mainnet-format addresses.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.conf import settings
+from monero.address import IntegratedAddress, SubAddress
+from monero.address import address as parse_monero
+
+from wallets.addresses import AddressCheck, address_check
+from wallets.chains.base import BuiltPayout, ChainRead, Sighting, TxStatus
+from wallets.chains.registry import Coin
+from wallets.clients.base import InsufficientFunds, InvalidAmount, NodeError, RetryLater
+from wallets.clients.monero import MoneroClient
+
+NETWORKS = {"main": "mainnet", "test": "testnet", "stage": "stagenet"}
+
+
+def parse_address(address: str) -> AddressCheck:
+    """The network and type (standard, subaddress, integrated) of a Monero address."""
+    try:
+        parsed = parse_monero(address)
+    except ValueError as exc:
+        return AddressCheck(False, error=f"not a monero address ({exc})"[:200])
+    kind = (
+        "integrated"
+        if isinstance(parsed, IntegratedAddress)
+        else "subaddress"
+        if isinstance(parsed, SubAddress)
+        else "standard"
+    )
+    return AddressCheck(True, network=NETWORKS.get(parsed.net, parsed.net), type=kind)
+
+
+@functools.cache
+def _client(endpoint: str, wallet_file: str) -> MoneroClient:
+    conf = getattr(settings, endpoint)
+    return MoneroClient(
+        daemon_url=conf["daemon_url"],
+        wallet_url=conf["wallet_url"],
+        wallet_file=wallet_file,
+        connect_timeout=settings.NODE_CONNECT_TIMEOUT,
+        read_timeout=settings.NODE_READ_TIMEOUT,
+        transfer_read_timeout=conf["transfer_read_timeout"],
+        wallet_user=conf.get("wallet_user", ""),
+        wallet_password=conf.get("wallet_password", ""),
+        daemon_user=conf.get("daemon_user", ""),
+        daemon_password=conf.get("daemon_password", ""),
+    )
+
+
+class MoneroChain:
+    account_key = "account_index"
+    labels_accounts = True
+    balance_counts_mempool = False
+
+    def __init__(self, coin: Coin):
+        self.coin = coin
+
+    def client(self, wallet) -> MoneroClient:
+        return _client(wallet.endpoint, wallet.name)
+
+    def wallet_defaults(self) -> dict[str, str]:
+        conf = self.coin.conf
+        return {
+            "name": conf["wallet_file"],
+            "network": conf["network"],
+            "endpoint": self.coin.settings_block,
+        }
+
+    def node_status(self, *, timeout: float) -> dict[str, Any]:
+        client = _client(self.coin.settings_block, self.coin.conf["wallet_file"])
+        try:
+            info = client.daemon_info(timeout=timeout)
+            client.wallet_version(timeout=timeout)
+        except NodeError as exc:
+            return {"reachable": False, "error": str(exc)}
+        return {"reachable": True, "height": int(info["height"])}
+
+    def validate_address(self, address: str) -> AddressCheck:
+        configured = self.coin.network
+        return address_check(
+            address,
+            parse=parse_address,
+            chain=self.coin.chain,
+            configured=configured,
+            expected="mainnet" if configured == "regtest" else configured,
+        )
+
+    # --- deposits -------------------------------------------------------------------
+
+    def deposits_read(self, wallet, window: int, *, final: int) -> ChainRead:
+        from wallets.models import AccountPurpose, WalletAccount
+
+        client = self.client(wallet)
+        client.refresh()
+        tip = client.wallet_height() - 1
+        # min_height is exclusive (wallet2 keeps transfers with min_height < height).
+        result = client.transfers(min_height=window - 1, outgoing=True)
+        txs = {
+            t["txid"]: int(t.get("confirmations") or 0)
+            for t in result.get("out", [])
+            if int(t.get("confirmations") or 0) < 2 * final
+        }
+        txs.update({t["txid"]: 0 for t in result.get("pending", [])})
+        house = {
+            int(i)
+            for i in WalletAccount.objects.filter(
+                master_wallet=wallet, purpose=AccountPurpose.LIQUIDITY
+            ).values_list("account_index", flat=True)
+        }
+        seen: list[Sighting] = []
+        for kind in ("in", "pool"):
+            for t in result.get(kind, []):
+                index = t["subaddr_index"]
+                coinbase = t.get("type") == "block"
+                if t.get("type") not in ("in", "pool") and not (
+                    coinbase and index["major"] in house
+                ):
+                    continue  # coinbase outputs count only as the house's funding
+                height = int(t.get("height") or 0) or None
+                confirmations = int(t.get("confirmations") or 0) if kind == "in" else 0
+                seen.append(
+                    Sighting(
+                        account_key=int(index["major"]),
+                        txid=t["txid"],
+                        output_key=f"{index['major']}.{index['minor']}",
+                        amount=int(t["amount"]),
+                        height=height,
+                        confirmations=min(confirmations, final),
+                        unlocked=kind == "in" and not t.get("locked", True),
+                        double_spend_seen=bool(t.get("double_spend_seen")),
+                        # A pool entry's timestamp is when the daemon received it; a block's
+                        # timestamp is set by its miner and is not trusted.
+                        node_seen=int(t["timestamp"])
+                        if kind == "pool" and t.get("timestamp")
+                        else None,
+                    )
+                )
+        return ChainRead(sightings=seen, height=tip, own_txs=txs)
+
+    def balances(self, wallet, *, refresh: bool = False) -> dict:
+        client = self.client(wallet)
+        if refresh:
+            client.refresh()
+        totals: dict[int, list[int]] = {}
+        for sub in client.balances().get("per_subaddress", []):
+            total = totals.setdefault(int(sub["account_index"]), [0, 0])
+            total[0] += int(sub["balance"])
+            total[1] += int(sub["unlocked_balance"])
+        return {key: (t[0], t[1]) for key, t in totals.items()}
+
+    # --- accounts -------------------------------------------------------------------
+
+    def house_account(self, wallet) -> tuple[int, str]:
+        return 0, self.client(wallet).primary_address(0)
+
+    def account_create(self, wallet, name: str) -> tuple[int, str]:
+        return self.client(wallet).create_account(name)
+
+    def accounts_named(self, wallet) -> dict[str, tuple[int, str]]:
+        return {
+            a.get("label", ""): (int(a["account_index"]), a["base_address"])
+            for a in self.client(wallet).accounts()
+        }
+
+    def accounts_saved(self, wallet) -> None:
+        # monero-wallet-rpc keeps new accounts in memory until it saves the wallet file.
+        self.client(wallet).store()
+
+    def account_label(self, account) -> None:
+        client = self.client(account.master_wallet)
+        client.tag_accounts(account.owner_tag, [account.account_index])
+        client.label_account(account.account_index, account.owner_tag)
+
+    # --- payouts --------------------------------------------------------------------
+
+    def payout_build(self, payout) -> BuiltPayout:
+        """Proposals are built (never relayed, nothing stored) until one pays exactly the
+        payout amount with its fee. If the fee does not settle in MONERO_FEE_ATTEMPTS
+        proposals, the proposal that pays closest to the amount without passing it is
+        kept; what it leaves in the account is the payout's ``remainder``. The fee and
+        amount stored are the ones the signed transaction pays, always; a proposal that
+        would spend more than the amount is never kept."""
+        from wallets.models import Payout
+
+        client = self.client(payout.source_account.master_wallet)
+        guess = (
+            Payout.objects.filter(chain=self.coin.chain, network_fee__gt=0)
+            .order_by("-id")
+            .values_list("network_fee", flat=True)
+            .first()
+            or settings.MONERO_FEE_GUESS
+        )
+        best = None
+        short = None
+        for _ in range(max(1, settings.MONERO_FEE_ATTEMPTS)):
+            if guess >= payout.amount:
+                raise InvalidAmount(
+                    f"amount {payout.amount} does not cover the network fee {guess}"
+                )
+            try:
+                proposal = client.create_transfer(
+                    account_index=payout.source_account.account_index,
+                    destinations=[(payout.address, payout.amount - guess)],
+                )
+            except InsufficientFunds as exc:
+                # The guess was below the fee of a payout that spends the whole account.
+                short = exc
+                guess = min(payout.amount, max(guess * 2, settings.MONERO_FEE_GUESS))
+                continue
+            spends = proposal["amount"] + proposal["fee"]
+            if spends <= payout.amount and (best is None or spends > best["amount"] + best["fee"]):
+                best = proposal
+            if proposal["fee"] == guess:
+                break
+            guess = proposal["fee"]
+        if best is None:
+            if short is not None and guess >= payout.amount:
+                raise short
+            raise RetryLater(f"payout {payout.id}: no proposal fits the amount with its fee yet")
+        return BuiltPayout(
+            txid=best["txid"],
+            raw=best["metadata"],
+            fee=best["fee"],
+            sent=best["amount"],
+            key_images=best["key_images"],
+            tx_key=best["tx_key"],
+        )
+
+    def payout_relay(self, payout) -> None:
+        self.client(payout.source_account.master_wallet).relay(payout.raw_tx)
+
+    def payout_status(self, payout) -> TxStatus:
+        client = self.client(payout.source_account.master_wallet)
+        return client.tx_status(
+            payout.txid, payout.key_images, account_index=payout.source_account.account_index
+        )
+
+    def cache_keys(self, owner_kind: str, owner_id: int, owner_tag: str) -> dict[str, str]:
+        return {
+            "map": f"monero:{owner_kind}:account:map",
+            "meta": f"monero:tag:{owner_tag}",
+            "tags": f"monero:tag:{owner_kind}",
+        }
