@@ -12,7 +12,7 @@ error or Ctrl-C, and frozen nodes are continued.
 1. Baseline on the live nodes: one Monero ``create_account`` and one bcoin account
    creation, each timed sequentially N times: the orders/s ceiling of a design that
    creates the node account inside the request.
-2. A buyer (write-scope API token) and a vendor (VendorProfile with regtest payout
+2. A buyer (write-scope API token) and a vendor (payout addresses: regtest
    addresses from the customer wallets); pooled deposit accounts for every order of the
    run: synthetic rows of a separate, inactive master wallet per chain (allocation makes
    no node call; the Monero rows are marked labelled, as they do not exist on the node, so
@@ -76,7 +76,8 @@ from bench.report import (  # noqa: E402
 from exchange.models import ApiTokenScope, IdempotencyKey  # noqa: E402
 from exchange.redis import get_redis  # noqa: E402
 from exchange.services import api_token_create  # noqa: E402
-from orders.models import EscrowOrder, OrderEvent, VendorProfile  # noqa: E402
+from orders.models import EscrowOrder, OrderEvent  # noqa: E402
+from orders.services.vendors import vendor_payout_address_set  # noqa: E402
 from wallets.clients.base import node_calls, node_calls_by_method  # noqa: E402
 from wallets.clients.bitcoin import get_bitcoin_client  # noqa: E402
 from wallets.clients.monero import get_customer_monero_client, get_monero_client  # noqa: E402
@@ -193,9 +194,8 @@ def make_people() -> dict:
         "bench-vendor", wallet_id=settings.BITCOIN["customer_wallet_id"]
     )
     _, xmr_address = get_customer_monero_client().create_account("bench-vendor")
-    VendorProfile.objects.create(
-        user=vendor, btc_payout_address=btc_address, xmr_payout_address=xmr_address
-    )
+    vendor_payout_address_set(user=vendor, currency="BTC", address=btc_address)
+    vendor_payout_address_set(user=vendor, currency="XMR", address=xmr_address)
     return {
         "buyer": buyer,
         "vendor": vendor,

@@ -12,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from exchange.metrics import LATENCY_BUCKETS_MS, labels_of, metric_read
 from exchange.permissions import is_operator
 from exchange.redis import get_redis
+from wallets.models import Chain
 
 
 def _counter(name: str, doc: str, series: str, labels: list[str]) -> CounterMetricFamily:
@@ -82,7 +83,7 @@ class EngineCollector:
             "exchange_node_up", "Node reachable (1) or not (0)", labels=["chain"]
         )
         height = GaugeMetricFamily("exchange_node_height", "Chain height", labels=["chain"])
-        for chain in ("bitcoin", "monero"):
+        for chain in Chain.values:
             up.add_metric([chain], 1 if report[chain]["ok"] else 0)
             if "height" in report[chain]:
                 height.add_metric([chain], report[chain]["height"])
@@ -111,7 +112,7 @@ class EngineCollector:
         drifting = GaugeMetricFamily(
             "exchange_reconcile_drift_accounts", "Accounts drifting", labels=["chain"]
         )
-        for chain in ("bitcoin", "monero"):
+        for chain in Chain.values:
             run = ReconcileRun.objects.filter(chain=chain).order_by("-finished_at").first()
             if run:
                 drift.add_metric([chain], run.drift_total)

@@ -12,6 +12,7 @@ from exchange.health import health_report
 from exchange.redis import get_redis
 from operations.models import ReconcileRun
 from operations.recovery import stuck_items
+from wallets.models import Chain
 from wallets.selectors import pool_status
 
 
@@ -25,7 +26,7 @@ def operations_view(request):
             depths[queue] = "Redis unreachable"
     latest = {
         chain: ReconcileRun.objects.filter(chain=chain).order_by("-finished_at").first()
-        for chain in ("bitcoin", "monero")
+        for chain in Chain.values
     }
     context = {
         **admin.site.each_context(request),

@@ -14,7 +14,7 @@ from orders.models import (
     StaffApproval,
     SwapEvent,
     SwapOrder,
-    VendorProfile,
+    VendorPayoutAddress,
 )
 from orders.selectors import order_payouts, swap_payouts
 from orders.services.approvals import approval_decide, approval_request
@@ -266,13 +266,14 @@ class EscrowOrderAdmin(admin.ModelAdmin):
         )
 
 
-@admin.register(VendorProfile)
-class VendorProfileAdmin(admin.ModelAdmin):
+@admin.register(VendorPayoutAddress)
+class VendorPayoutAddressAdmin(admin.ModelAdmin):
     """Read-only: a vendor sets where they are paid themselves; staff cannot redirect it."""
 
-    list_display = ("user", "btc_payout_address", "xmr_payout_address", "updated_at")
-    search_fields = ("user__username",)
-    readonly_fields = ("user", "btc_payout_address", "xmr_payout_address", "updated_at")
+    list_display = ("user", "currency", "address", "updated_at")
+    list_filter = ("currency",)
+    search_fields = ("user__username", "address")
+    readonly_fields = ("user", "currency", "address", "updated_at")
 
     def has_add_permission(self, request):
         return False

@@ -74,21 +74,26 @@ HELD_STATES = frozenset({OrderState.ESCROWED, OrderState.DISPUTED})
 PAYING_STATES = frozenset({OrderState.RELEASING, OrderState.REFUNDING, OrderState.SPLITTING})
 
 
-class VendorProfile(models.Model):
-    """Where a vendor is paid, per currency."""
+class VendorPayoutAddress(models.Model):
+    """Where a vendor is paid in one currency: one row per vendor and currency, so a coin
+    added to the registry needs no column here."""
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vendor_profile"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payout_addresses"
     )
-    btc_payout_address = models.CharField(max_length=128, blank=True, default="")
-    xmr_payout_address = models.CharField(max_length=128, blank=True, default="")
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    address = models.CharField(max_length=128)
     updated_at = models.DateTimeField(auto_now=True)
 
-    def __str__(self) -> str:
-        return f"vendor profile of {self.user}"
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "currency"], name="vendor_payout_address_per_currency"
+            )
+        ]
 
-    def payout_address(self, currency: str) -> str:
-        return self.btc_payout_address if currency == Currency.BTC else self.xmr_payout_address
+    def __str__(self) -> str:
+        return f"{self.currency} payout address of {self.user}"
 
 
 class EscrowOrder(models.Model):

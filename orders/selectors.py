@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from orders.models import EscrowOrder, SwapOrder
+from orders.models import EscrowOrder, SwapOrder, VendorPayoutAddress
 from ownership.models import OwnershipTransfer
 from wallets.models import Deposit, Payout
 
@@ -17,6 +17,16 @@ def orders_visible_to(user) -> QuerySet[EscrowOrder]:
     if user.is_staff:
         return orders
     return orders.filter(Q(buyer=user) | Q(vendor=user))
+
+
+def vendor_payout_address(*, vendor_id: int, currency: str) -> str:
+    """Where the vendor is paid in ``currency`` ("" if they have not said)."""
+    return (
+        VendorPayoutAddress.objects.filter(user_id=vendor_id, currency=currency)
+        .values_list("address", flat=True)
+        .first()
+        or ""
+    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from orders.models import VendorProfile
+from orders.services.vendors import vendor_payout_address_set
 from rates.services import rates_refresh
 from tests.chain import CHAIN_OF, receiver
 from tests.factories import fill_pool
@@ -171,11 +171,8 @@ def vendor(wallets):
     """A vendor paid into fresh accounts of the customer wallet (one per chain)."""
     person = make_person()
     person.receivers = {"BTC": receiver(CHAIN_OF["BTC"]), "XMR": receiver(CHAIN_OF["XMR"])}
-    VendorProfile.objects.create(
-        user=person.user,
-        btc_payout_address=person.receivers["BTC"].address,
-        xmr_payout_address=person.receivers["XMR"].address,
-    )
+    for currency, paid_to in person.receivers.items():
+        vendor_payout_address_set(user=person.user, currency=currency, address=paid_to.address)
     return person
 
 

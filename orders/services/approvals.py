@@ -25,8 +25,8 @@ from orders.models import (
     StaffAction,
     StaffApproval,
     SwapOrder,
-    VendorProfile,
 )
+from orders.selectors import vendor_payout_address
 from orders.services import escrow, swaps
 from orders.services.staff import (
     APPROVE_PERMISSION,
@@ -127,13 +127,12 @@ def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> Stake:
         order = EscrowOrder.objects.filter(id=owner_id).first()
         if order is None:
             raise NotFoundError(f"order {owner_id} not found")
-        vendor = VendorProfile.objects.filter(user_id=order.vendor_id).first()
         currency, parties = order.currency, (order.buyer_id, order.vendor_id)
         amount = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}.get(
             action, order.escrowed_amount
         )
         destination = [
-            vendor.payout_address(order.currency) if vendor else "",
+            vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency),
             order.refund_address,
         ]
     if payout is not None:

@@ -31,8 +31,8 @@ from orders.models import (
     OrderState,
     StaffAction,
     StaffApproval,
-    VendorProfile,
 )
+from orders.selectors import vendor_payout_address
 from orders.services.funding import (
     confirmations_required,
     creditable,
@@ -159,18 +159,12 @@ def order_create(
     low, high = settings.ORDER_MIN_AMOUNT[currency], settings.ORDER_MAX_AMOUNT[currency]
     if not low <= amount <= high:
         raise ApplicationError(f"must be between {low} and {high} base units", field="amount")
-    vendor = (
-        get_user_model()
-        .objects.select_related("vendor_profile")
-        .filter(username=vendor_username, is_active=True)
-        .first()
-    )
+    vendor = get_user_model().objects.filter(username=vendor_username, is_active=True).first()
     if vendor is None:
         raise ApplicationError("no such vendor", field="vendor")
     if vendor.pk == buyer.pk:
         raise ApplicationError("a buyer cannot buy from themselves", field="vendor")
-    profile = getattr(vendor, "vendor_profile", None)
-    if profile is None or not profile.payout_address(currency):
+    if not vendor_payout_address(vendor_id=vendor.pk, currency=currency):
         raise ApplicationError(f"the vendor has no {currency} payout address", field="vendor")
     if refund_address:
         refund_address = _check_address(currency, refund_address, "refund_address")
@@ -412,7 +406,7 @@ def order_release(
                 raise OrderPermissionDenied("only the buyer or staff releases an order")
             _authorize(order, actor, StaffAction.RELEASE, approval)
         allowed = HELD_STATES if staff else {OrderState.ESCROWED}
-        address = VendorProfile.objects.get(user_id=order.vendor_id).payout_address(order.currency)
+        address = vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency)
         if not address:
             raise ApplicationError("the vendor has no payout address", field="vendor")
         event = order_transition(
@@ -558,7 +552,7 @@ def order_split(
             raise ApplicationError(
                 "the buyer has not set a refund address yet", field="refund_address"
             )
-        address = VendorProfile.objects.get(user_id=order.vendor_id).payout_address(order.currency)
+        address = vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency)
         event = order_transition(
             order,
             OrderState.SPLITTING,

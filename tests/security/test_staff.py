@@ -26,12 +26,12 @@ from orders.models import (
     StaffAction,
     StaffApproval,
     SwapOrder,
-    VendorProfile,
 )
 from orders.roles import VIEWABLE_APPS
 from orders.services import order_retry_payout, order_set_refund_address
 from orders.services.approvals import approval_decide, approval_request
 from orders.services.staff import ApprovalRequired, StaffPermissionDenied
+from orders.services.vendors import vendor_payout_address_set
 from tests.chain import drive, mine, pay, receiver
 from tests.flows import CREDIT_BLOCKS, create, settle, state_of
 from tests.people import make_person
@@ -368,7 +368,9 @@ def test_the_admin_asks_for_approval_and_the_approver_runs_it(
 
 def test_staff_who_are_a_party_never_move_money_alone(buyer, vendor, approver, wallets):
     insider = make_person(staff=True, roles=("payments", "approver"))
-    VendorProfile.objects.create(user=insider.user, btc_payout_address=receiver("bitcoin").address)
+    vendor_payout_address_set(
+        user=insider.user, currency="BTC", address=receiver("bitcoin").address
+    )
     order = create(insider, vendor, "BTC", BELOW)
 
     pending = approval_request(

@@ -58,21 +58,20 @@ class Command(BaseCommand):
         """On regtest the demo vendor is paid into accounts of the customer wallet."""
         from django.conf import settings
 
-        from orders.models import VendorProfile
+        from orders.selectors import vendor_payout_address
+        from orders.services.vendors import vendor_payout_address_set
+        from wallets.chains import COINS
         from wallets.regtest import regtest_customer_address
 
         if settings.BITCOIN["network"] != "regtest" or settings.MONERO["network"] != "regtest":
             return
-        profile, _ = VendorProfile.objects.get_or_create(user=vendor)
-        if not profile.btc_payout_address:
-            profile.btc_payout_address = regtest_customer_address(
-                chain="bitcoin", name="demo-vendor"
-            )
-        if not profile.xmr_payout_address:
-            profile.xmr_payout_address = regtest_customer_address(
-                chain="monero", name="demo-vendor"
-            )
-        profile.save()
+        for coin in COINS:
+            if not vendor_payout_address(vendor_id=vendor.pk, currency=coin.code):
+                vendor_payout_address_set(
+                    user=vendor,
+                    currency=coin.code,
+                    address=regtest_customer_address(chain=coin.chain, name="demo-vendor"),
+                )
         self.stdout.write(
             "  vendor payout addresses: accounts 'demo-vendor' of the customer wallets"
         )
