@@ -7,6 +7,7 @@ looks it up in its registry, with the queue and options its decorator gave it.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from celery.exceptions import NotRegistered
@@ -21,10 +22,18 @@ def enqueue(name: str, *args: Any, **options: Any):
     return task_named(name).apply_async(args=list(args), **options)
 
 
+_registering = threading.Lock()
+
+
 def task_named(name: str):
-    """The registered task; outside a worker the apps' task modules are read on first use."""
+    """The registered task. Outside a worker the apps' task modules are read on first use,
+    by one thread at a time: a second thread would otherwise see a task module half read
+    (the chain listener asks for scans from two threads at once)."""
+    if name not in app.tasks:
+        with _registering:
+            if name not in app.tasks:
+                app.loader.import_default_modules()
     try:
         return app.tasks[name]
     except NotRegistered:
-        app.loader.import_default_modules()
-        return app.tasks[name]
+        raise NotRegistered(f"no task is registered as {name!r}") from None
