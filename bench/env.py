@@ -227,8 +227,8 @@ def environment_prepare(say=print) -> None:
     from django.core.management import call_command
     from django.db import connections
 
+    from devtools.regtest import home, regtest_down, regtest_up
     from exchange.redis import get_redis
-    from wallets.regtest import home, regtest_down, regtest_up
 
     say(f"database {DB_NAME}: drop, create, migrate")
     connections.close_all()
@@ -273,7 +273,7 @@ def market_prepare() -> dict:
 
 def stack_down(say=print) -> None:
     """Stop the bench regtest stack (continuing any frozen node first)."""
-    from wallets.regtest import regtest_down
+    from devtools.regtest import regtest_down
 
     nodes_resume()
     try:
@@ -380,7 +380,7 @@ def tree_rss(pid: int) -> dict:
 
 def node_processes() -> list[dict]:
     """The bench regtest stack's processes from their pid files (name, pid, port)."""
-    from wallets.regtest import processes, running_pid
+    from devtools.regtest import processes, running_pid
 
     out = []
     for proc in processes():

@@ -73,6 +73,7 @@ from bench.report import (  # noqa: E402
     table,
     write_json,
 )
+from devtools.regtest import home  # noqa: E402
 from exchange.models import ApiTokenScope, IdempotencyKey  # noqa: E402
 from exchange.redis import get_redis  # noqa: E402
 from exchange.services import api_token_create  # noqa: E402
@@ -81,7 +82,6 @@ from wallets.clients.base import node_calls, node_calls_by_method  # noqa: E402
 from wallets.clients.bitcoin import get_bitcoin_client  # noqa: E402
 from wallets.clients.monero import get_customer_monero_client, get_monero_client  # noqa: E402
 from wallets.models import AccountState, Chain, MasterWallet, WalletAccount  # noqa: E402
-from wallets.regtest import home  # noqa: E402
 from wallets.services import pooled_count  # noqa: E402
 
 JSON_PATH = env.VAR_DIR / "order_create.json"

@@ -67,11 +67,11 @@ from bench.report import (  # noqa: E402
     table,
     write_json,
 )
+from devtools.regtest import home  # noqa: E402
 from rates.providers.base import _instances as provider_instances  # noqa: E402
 from rates.services import rate_cache_clear, rates_refresh  # noqa: E402
 from tests.rates.exchanges import FakeExchanges, Handler, Server  # noqa: E402
 from wallets.clients.base import node_calls_by_method  # noqa: E402
-from wallets.regtest import home  # noqa: E402
 
 JSON_PATH = env.VAR_DIR / "quotes.json"
 THROTTLES = {"THROTTLE_USER": "10000000/min", "THROTTLE_ANON": "10000000/min"}

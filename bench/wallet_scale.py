@@ -52,12 +52,12 @@ from django.db import connection, connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from devtools.regtest import home, regtest_down, regtest_up  # noqa: E402
 from exchange.redis import get_redis  # noqa: E402
 from wallets.clients.base import HttpNode, node_calls, node_calls_by_method  # noqa: E402
 from wallets.clients.bitcoin import get_bitcoin_client  # noqa: E402
 from wallets.clients.monero import get_customer_monero_client, get_monero_client  # noqa: E402
 from wallets.models import AccountState, Chain, Deposit, MasterWallet, WalletAccount  # noqa: E402
-from wallets.regtest import home, regtest_down, regtest_up  # noqa: E402
 from wallets.services import (  # noqa: E402
     allocate_account,
     balances_sync,

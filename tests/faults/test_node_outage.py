@@ -10,6 +10,7 @@ import time
 import requests
 from django.conf import settings
 
+from devtools.regtest import processes, regtest_up, running_pid
 from orders.models import OrderState
 from tests.books import measured
 from tests.chain import drive, kill_node
@@ -18,7 +19,6 @@ from tests.faults.test_payout_crashes import escrow_many
 from tests.flows import AMOUNT, state_of
 from tests.load import measure
 from wallets.models import Payout, PayoutState, WalletAccount
-from wallets.regtest import processes, regtest_up, running_pid
 
 
 def _node_pids() -> dict[str, int]:

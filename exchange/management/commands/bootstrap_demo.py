@@ -58,8 +58,8 @@ class Command(BaseCommand):
         """On regtest the demo vendor is paid into accounts of the customer wallet."""
         from django.conf import settings
 
+        from devtools.regtest import regtest_customer_address
         from orders.models import VendorProfile
-        from wallets.regtest import regtest_customer_address
 
         if settings.BITCOIN["network"] != "regtest" or settings.MONERO["network"] != "regtest":
             return
