@@ -1,11 +1,14 @@
-"""The benchmarks' isolated environment, built like tests/testenv.py on slot 7.
+"""The benchmarks' isolated environment (devtools.slots, slot 7), and what the benchmarks
+share: preparing it, starting the engine's programs in it, freezing its nodes, and measuring
+CPU, memory and the sockets to the nodes.
 
 Ports 20700 and up, Redis database 8, regtest data under ``var/regtest-bench`` and a MariaDB
 database of its own, ``exchange_bench``, which ``database_recreate`` drops and re-creates.
 Nothing here touches the development stack or a test run on another slot.
 
-``activate()`` must run before Django is imported. ``Process`` starts the engine's own
-programs (a Celery worker, the chain listener) as subprocesses with this environment.
+``activate()`` must run before Django is imported. ``launcher`` starts the engine's own
+programs (gunicorn, a Celery worker, the chain listener) as subprocesses with this
+environment, their logs in ``var/bench/logs``.
 """
 
 from __future__ import annotations
@@ -19,52 +22,39 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from devtools.processes import ROOT, Launcher, Process, process_state
+from devtools.slots import node_ports, port_base, slot_env
+
 SLOT = 7
-PORT_BASE = 20000 + SLOT * 100
+PORT_BASE = port_base(SLOT)
 DB_HOST, DB_PORT, DB_USER = "127.0.0.1", 3306, "root"
 DB_NAME = "exchange_bench"
 DATABASE_URL = f"mysql://{DB_USER}@{DB_HOST}:{DB_PORT}/{DB_NAME}"
-REDIS_URL = f"redis://127.0.0.1:6379/{1 + SLOT}"
 REGTEST_HOME = ROOT / "var" / "regtest-bench"
 VAR_DIR = ROOT / "var" / "bench"
 LOG_DIR = VAR_DIR / "logs"
-PYTHON = sys.executable
 
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "exchange.settings",
-    "DEBUG": "0",
-    "SECRET_KEY": "bench-only-secret-key-0123456789abcdef",
-    "DATABASE_URL": DATABASE_URL,
-    "REDIS_URL": REDIS_URL,
-    "CELERY_BROKER_URL": REDIS_URL,
-    "BITCOIN_NETWORK": "regtest",
-    "BITCOIN_API_KEY": "bench-regtest-api-key",
-    "BITCOIN_NODE_URL": f"http://127.0.0.1:{PORT_BASE + 32}",
-    "BITCOIN_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 34}",
-    "MONERO_NETWORK": "regtest",
-    "MONERO_DAEMON_URL": f"http://127.0.0.1:{PORT_BASE + 81}",
-    "MONERO_DAEMON_RESTRICTED_URL": f"http://127.0.0.1:{PORT_BASE + 85}",
-    "MONERO_DAEMON_USER": "bench",
-    "MONERO_DAEMON_PASSWORD": "bench-monerod-rpc-password",
-    "MONERO_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 83}",
-    "MONERO_CUSTOMER_WALLET_URL": f"http://127.0.0.1:{PORT_BASE + 84}",
-    "MONERO_WALLET_USER": "bench",
-    "MONERO_WALLET_PASSWORD": "bench-wallet-rpc-password",
-    "REGTEST_HOME": str(REGTEST_HOME),
-    "FLOWER_PORT": str(PORT_BASE + 55),
-    "FLOWER_BASIC_AUTH": "operator:bench-flower-password",
-    "WEB_PORT": str(PORT_BASE + 80),
-    "HEARTBEAT_INTERVAL_SECONDS": "2",
-    "LOG_LEVEL": "WARNING",
-    "POOL_MIN": "6",
-    "POOL_BATCH_SIZE": "6",
+    **slot_env(SLOT, label="bench", database_url=DATABASE_URL, regtest_home=REGTEST_HOME),
     # One bench buyer stands for many customers: the per-buyer and per-client limits are
     # lifted (their own tests are in tests/security).
     "ORDER_BUYER_MAX_UNPAID": "0",
     "SWAP_CLIENT_MAX_UNPAID": "1000000",
     "SWAP_CLIENT_MAX_SHARE_BPS": "10000",
 }
+REDIS_URL = BENCH_ENV["REDIS_URL"]
+WEB_PORT = int(BENCH_ENV["WEB_PORT"])
+WEB_URL = f"http://127.0.0.1:{WEB_PORT}"
+# Every port the bench regtest stack listens on (bcoin node and wallet, monerod's RPC and
+# restricted RPC, the master and customer monero-wallet-rpc).
+NODE_PORTS = node_ports(SLOT)
+
+launcher = Launcher(
+    env={**BENCH_ENV, "PYTHONUNBUFFERED": "1"},
+    log_dir=LOG_DIR,
+    worker_names=f"bench-{{name}}-{SLOT}",
+)
 
 
 def activate() -> None:
@@ -89,134 +79,24 @@ def database_recreate() -> None:
         conn.close()
 
 
-def process_env(**extra: str) -> dict[str, str]:
-    env = os.environ.copy()
-    env.update(BENCH_ENV)
-    env["PATH"] = f"{Path(PYTHON).parent}:{env.get('PATH', '')}"
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
-
-
-class Process:
-    """One engine program in its own process group, its output in ``var/bench/logs``."""
-
-    def __init__(self, name: str, argv: list[str], **env: str):
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.name = name
-        self.log_path = LOG_DIR / f"{name}.log"
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=process_env(**env),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def _signal(self, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, sig)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.alive():
-            self._signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal(signal.SIGKILL)
-                self.popen.wait(10)
-        # What is left of the group (Celery's pool processes) goes too.
-        self._signal(signal.SIGKILL)
-        self._log.close()
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
-
-
-def worker_name() -> str:
-    return f"bench-worker-{SLOT}@{os.uname().nodename}"
-
-
-def start_worker(*, concurrency: int = 2, timeout: float = 60.0) -> Process:
-    """A real Celery worker on all three queues; returns once it answers a ping."""
-    from exchange.celery import app
-
-    proc = Process(
-        "worker",
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "exchange",
-            "worker",
-            "-Q",
-            "transactions,scheduled,rates",
-            "-c",
-            str(concurrency),
-            "-n",
-            f"bench-worker-{SLOT}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "INFO",
-        ],
-        LOG_LEVEL="INFO",
+def start_worker(*, concurrency: int = 2) -> Process:
+    """A real Celery worker on the engine's three queues (not webhooks), logging at INFO."""
+    return launcher.start_worker(
+        queues="transactions,scheduled,rates", concurrency=concurrency, LOG_LEVEL="INFO"
     )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise RuntimeError(f"the worker died:\n{proc.log_tail()}")
-        if app.control.ping(destination=[worker_name()], timeout=0.5):
-            return proc
-    proc.stop()
-    raise RuntimeError(f"the worker did not answer a ping:\n{proc.log_tail()}")
 
 
-def start_listener(*, timeout: float = 30.0) -> Process:
-    """``manage.py chain_listener``; returns once it says it is running."""
-    proc = Process("listener", [PYTHON, "manage.py", "chain_listener"], LOG_LEVEL="INFO")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise RuntimeError(f"the chain listener died:\n{proc.log_tail()}")
-        if "chain listener running" in proc.log_text():
-            return proc
-        time.sleep(0.1)
-    proc.stop()
-    raise RuntimeError(f"the chain listener did not start:\n{proc.log_tail()}")
+def start_listener() -> Process:
+    """``manage.py chain_listener``, logging at INFO; returns once it says it is running."""
+    return launcher.start_listener(LOG_LEVEL="INFO")
 
 
-# --- shared by the HTTP benchmarks (order_create.py, quotes.py) ---------------------------
-
-WEB_PORT = int(BENCH_ENV["WEB_PORT"])
-WEB_URL = f"http://127.0.0.1:{WEB_PORT}"
-# Every port the bench regtest stack listens on (bcoin node and wallet, monerod's RPC and
-# restricted RPC, the master and customer monero-wallet-rpc).
-NODE_PORTS = {
-    "bcoin node": PORT_BASE + 32,
-    "bcoin wallet": PORT_BASE + 34,
-    "monerod": PORT_BASE + 81,
-    "monerod restricted": PORT_BASE + 85,
-    "monero-wallet-rpc": PORT_BASE + 83,
-    "monero-wallet-rpc customer": PORT_BASE + 84,
-}
+def start_web(*, workers: int = 3, threads: int = 4, **env: str) -> Process:
+    """gunicorn as the Procfile's ``web`` line starts it (access log on stdout), on
+    WEB_PORT; returns once every worker has booted and the API answers."""
+    return launcher.start_web(
+        port=WEB_PORT, workers=workers, threads=threads, access_log=True, **env
+    )
 
 
 def environment_prepare(say=print) -> None:
@@ -227,8 +107,8 @@ def environment_prepare(say=print) -> None:
     from django.core.management import call_command
     from django.db import connections
 
+    from devtools.regtest import home, regtest_down, regtest_up
     from exchange.redis import get_redis
-    from wallets.regtest import home, regtest_down, regtest_up
 
     say(f"database {DB_NAME}: drop, create, migrate")
     connections.close_all()
@@ -273,7 +153,7 @@ def market_prepare() -> dict:
 
 def stack_down(say=print) -> None:
     """Stop the bench regtest stack (continuing any frozen node first)."""
-    from wallets.regtest import regtest_down
+    from devtools.regtest import regtest_down
 
     nodes_resume()
     try:
@@ -282,97 +162,117 @@ def stack_down(say=print) -> None:
         say(f"  regtest_down failed: {exc}")
 
 
-def start_web(*, workers: int = 3, threads: int = 4, timeout: float = 90.0, **env: str) -> Process:
-    """gunicorn as the Procfile's ``web`` line starts it, on WEB_PORT, with the bench
-    environment; returns once every worker has booted and the port answers HTTP."""
-    import http.client
+# --- people and synthetic pooled accounts -------------------------------------------------
 
-    proc = Process(
-        "web",
-        [
-            str(Path(PYTHON).parent / "gunicorn"),
-            "exchange.wsgi",
-            "--bind",
-            f"127.0.0.1:{WEB_PORT}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--timeout",
-            "30",
-            "--access-logfile",
-            "-",
-        ],
-        **env,
+
+def make_people() -> dict:
+    """A buyer with an API token and a vendor paid into fresh customer-wallet accounts."""
+    import uuid
+
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from exchange.models import ApiTokenScope
+    from exchange.services import api_token_create
+    from orders.services.vendors import vendor_payout_address_set
+    from wallets.clients.bitcoin import get_bitcoin_client
+    from wallets.clients.monero import get_customer_monero_client
+
+    users = get_user_model().objects
+    buyer = users.create_user(username="bench-buyer", password=uuid.uuid4().hex)
+    vendor = users.create_user(username="bench-vendor", password=uuid.uuid4().hex)
+    _, btc_address = get_bitcoin_client().create_account(
+        "bench-vendor", wallet_id=settings.BITCOIN["customer_wallet_id"]
     )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise RuntimeError(f"gunicorn died:\n{proc.log_tail()}")
-        if len(descendants(proc.pid)) >= workers:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", WEB_PORT, timeout=2)
-                conn.request("GET", "/api/orders")  # 401 without a token; no side effects
-                conn.getresponse().read()
-                conn.close()
-                return proc
-            except OSError:
-                pass
-        time.sleep(0.2)
-    proc.stop()
-    raise RuntimeError(f"gunicorn did not answer on port {WEB_PORT}:\n{proc.log_tail()}")
-
-
-# --- processes: trees and memory ----------------------------------------------------------
-
-
-def _ppid_and_name(pid: int) -> tuple[int, str] | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    name = stat[stat.index("(") + 1 : stat.rindex(")")]
-    return int(stat.rsplit(")", 1)[1].split()[1]), name
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live descendant of ``pid`` (children, grandchildren, ...)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            info = _ppid_and_name(int(entry.name))
-            if info:
-                children.setdefault(info[0], []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def rss_kib(pid: int) -> int:
-    """VmRSS of one process in KiB (0 if it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def tree_rss(pid: int) -> dict:
-    """VmRSS summed over ``pid`` and its descendants, with the per-process figures."""
-    pids = [pid, *descendants(pid)]
-    per = {p: rss_kib(p) for p in pids}
+    _, xmr_address = get_customer_monero_client().create_account("bench-vendor")
+    vendor_payout_address_set(user=vendor, currency="BTC", address=btc_address)
+    vendor_payout_address_set(user=vendor, currency="XMR", address=xmr_address)
     return {
-        "total_kib": sum(per.values()),
-        "processes": [
-            {"pid": p, "name": (_ppid_and_name(p) or (0, "?"))[1], "rss_kib": kib}
-            for p, kib in per.items()
-        ],
+        "buyer": buyer,
+        "vendor": vendor,
+        "token": api_token_create(user=buyer, name="bench", scope=ApiTokenScope.WRITE)[1],
+        "addresses": {"BTC": btc_address, "XMR": xmr_address},
     }
+
+
+def synthetic_wallet(*, chain: str, name: str):
+    """An inactive master wallet of ``chain``: never refilled, none of its accounts on a node."""
+    from wallets.models import MasterWallet
+
+    return MasterWallet.objects.create(
+        chain=chain,
+        name=name,
+        network="regtest",
+        endpoint=chain.upper(),
+        capacity=100_000_000,
+        is_active=False,
+    )
+
+
+def synthetic_accounts(wallet, *, count: int, offset: int) -> None:
+    """``count`` pooled accounts of ``wallet`` (indexes from ``offset``), on no node: the
+    Monero ones are marked labelled, so the worker's labelling task for them is a no-op."""
+    from django.utils import timezone
+
+    from wallets.models import AccountState, Chain, WalletAccount
+
+    now = timezone.now()
+    WalletAccount.objects.bulk_create(
+        [
+            WalletAccount(
+                master_wallet=wallet,
+                chain=wallet.chain,
+                account_index=offset + i,
+                node_name=f"synthetic-{offset + i}",
+                address=f"bench-synthetic-{wallet.chain}-{offset + i}",
+                state=AccountState.POOLED,
+                pooled_at=now,
+                labelled_at=now if wallet.chain == Chain.MONERO else None,
+            )
+            for i in range(count)
+        ],
+        batch_size=2000,
+    )
+
+
+def synthetic_pool(per_chain: int, *, name: str = "bench-synthetic-orders") -> list:
+    """Pooled rows of an inactive master wallet per chain, for orders that make no node call."""
+    from wallets.models import Chain
+
+    wallets = []
+    for chain in (Chain.BITCOIN, Chain.MONERO):
+        wallet = synthetic_wallet(chain=chain, name=name)
+        wallets.append(wallet)
+        synthetic_accounts(wallet, count=per_chain, offset=1_000_000)
+    return wallets
+
+
+def synthetic_cleanup(wallets: list, buyer) -> dict:
+    """Delete the orders on synthetic accounts, their events, the rows and the wallets
+    (scans and balance syncs visit every master wallet)."""
+    from exchange.models import IdempotencyKey
+    from orders.models import EscrowOrder, OrderEvent
+    from wallets.models import WalletAccount
+
+    accounts = WalletAccount.objects.filter(master_wallet__in=wallets)
+    orders = EscrowOrder.objects.filter(account__in=accounts)
+    events, _ = OrderEvent.objects.filter(order__in=orders).delete()
+    n_orders, _ = orders.delete()
+    n_accounts, _ = accounts.delete()
+    for wallet in wallets:
+        wallet.delete()
+    if buyer is not None:
+        IdempotencyKey.objects.filter(scope=f"user:{buyer.pk}").delete()
+    return {"orders": n_orders, "events": events, "accounts": n_accounts}
+
+
+def sigterm_interrupts() -> None:
+    """SIGTERM stops a benchmark as Ctrl-C does, so that its clean-up runs."""
+
+    def interrupt(*_args) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 # --- freezing the nodes -------------------------------------------------------------------
@@ -380,7 +280,7 @@ def tree_rss(pid: int) -> dict:
 
 def node_processes() -> list[dict]:
     """The bench regtest stack's processes from their pid files (name, pid, port)."""
-    from wallets.regtest import processes, running_pid
+    from devtools.regtest import processes, running_pid
 
     out = []
     for proc in processes():
@@ -388,13 +288,6 @@ def node_processes() -> list[dict]:
         if pid:
             out.append({"name": proc.name, "pid": pid, "port": proc.port})
     return out
-
-
-def process_state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "?"
 
 
 _frozen: list[int] = []
@@ -523,16 +416,6 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         ticks += int(fields[11]) + int(fields[12])
     return ticks / CLOCK_TICKS
-
-
-def pids_named(name: str) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            info = _ppid_and_name(int(entry.name))
-            if info and info[1] == name:
-                out.append(int(entry.name))
-    return out
 
 
 def machine_busy_seconds() -> float:

@@ -38,7 +38,6 @@ import argparse
 import http.client
 import json
 import os
-import signal
 import socket
 import statistics
 import sys
@@ -58,11 +57,8 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connections  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
-from bench import load  # noqa: E402
 from bench.report import (  # noqa: E402
     Checks,
     cpu_table,
@@ -73,20 +69,18 @@ from bench.report import (  # noqa: E402
     table,
     write_json,
 )
-from exchange.models import ApiTokenScope, IdempotencyKey  # noqa: E402
+from devtools import load  # noqa: E402
+from devtools.processes import Process, descendants, pids_named, process_state, tree_rss  # noqa: E402
+from devtools.regtest import home  # noqa: E402
 from exchange.redis import get_redis  # noqa: E402
-from exchange.services import api_token_create  # noqa: E402
-from orders.models import EscrowOrder, OrderEvent  # noqa: E402
-from orders.services.vendors import vendor_payout_address_set  # noqa: E402
+from orders.models import EscrowOrder  # noqa: E402
 from wallets.clients.base import node_calls, node_calls_by_method  # noqa: E402
 from wallets.clients.bitcoin import get_bitcoin_client  # noqa: E402
-from wallets.clients.monero import get_customer_monero_client, get_monero_client  # noqa: E402
-from wallets.models import AccountState, Chain, MasterWallet, WalletAccount  # noqa: E402
-from wallets.regtest import home  # noqa: E402
+from wallets.clients.monero import get_monero_client  # noqa: E402
+from wallets.models import Chain, MasterWallet  # noqa: E402
 from wallets.services import pooled_count  # noqa: E402
 
 JSON_PATH = env.VAR_DIR / "order_create.json"
-SYNTHETIC_WALLET = "bench-synthetic-orders"
 AMOUNT = {"BTC": "5000000", "XMR": "500000000000"}  # 0.05 BTC, 0.5 XMR
 WARMUP_ORDERS = 600
 TOPUP_CONNECTIONS = 12
@@ -182,75 +176,7 @@ def print_baseline(base: dict) -> None:
     )
 
 
-# --- people and pool ----------------------------------------------------------------------
-
-
-def make_people() -> dict:
-    """A buyer with an API token and a vendor paid into fresh customer-wallet accounts."""
-    users = get_user_model().objects
-    buyer = users.create_user(username="bench-buyer", password=uuid.uuid4().hex)
-    vendor = users.create_user(username="bench-vendor", password=uuid.uuid4().hex)
-    _, btc_address = get_bitcoin_client().create_account(
-        "bench-vendor", wallet_id=settings.BITCOIN["customer_wallet_id"]
-    )
-    _, xmr_address = get_customer_monero_client().create_account("bench-vendor")
-    vendor_payout_address_set(user=vendor, currency="BTC", address=btc_address)
-    vendor_payout_address_set(user=vendor, currency="XMR", address=xmr_address)
-    return {
-        "buyer": buyer,
-        "vendor": vendor,
-        "token": api_token_create(user=buyer, name="bench", scope=ApiTokenScope.WRITE)[1],
-        "addresses": {"BTC": btc_address, "XMR": xmr_address},
-    }
-
-
-def synthetic_pool(per_chain: int) -> list[MasterWallet]:
-    """Pooled rows of an inactive master wallet per chain (never refilled, never on a node)."""
-    now = timezone.now()
-    wallets = []
-    for chain, endpoint in ((Chain.BITCOIN, "BITCOIN"), (Chain.MONERO, "MONERO")):
-        wallet = MasterWallet.objects.create(
-            chain=chain,
-            name=SYNTHETIC_WALLET,
-            network="regtest",
-            endpoint=endpoint,
-            capacity=100_000_000,
-            is_active=False,
-        )
-        wallets.append(wallet)
-        WalletAccount.objects.bulk_create(
-            [
-                WalletAccount(
-                    master_wallet=wallet,
-                    chain=chain,
-                    account_index=1_000_000 + i,
-                    node_name=f"synthetic-{i}",
-                    address=f"bench-synthetic-{chain}-{i}",
-                    state=AccountState.POOLED,
-                    pooled_at=now,
-                    # Not on the node: nothing to label (the labelling task returns at once).
-                    labelled_at=now if chain == Chain.MONERO else None,
-                )
-                for i in range(per_chain)
-            ],
-            batch_size=2000,
-        )
-    return wallets
-
-
-def synthetic_cleanup(wallets: list[MasterWallet], buyer) -> dict:
-    """Delete the orders on synthetic accounts, their events, the rows and the wallets
-    (scans and balance syncs visit every master wallet)."""
-    accounts = WalletAccount.objects.filter(master_wallet__in=wallets)
-    orders = EscrowOrder.objects.filter(account__in=accounts)
-    events, _ = OrderEvent.objects.filter(order__in=orders).delete()
-    n_orders, _ = orders.delete()
-    n_accounts, _ = accounts.delete()
-    for wallet in wallets:
-        wallet.delete()
-    if buyer is not None:
-        IdempotencyKey.objects.filter(scope=f"user:{buyer.pk}").delete()
-    return {"orders": n_orders, "events": events, "accounts": n_accounts}
+# --- the pool -----------------------------------------------------------------------------
 
 
 def ensure_pool(needed_orders: int, what: str) -> None:
@@ -355,12 +281,12 @@ def drain_queues(timeout: float = 120.0) -> float:
     return round(time.monotonic() - started, 1)
 
 
-def cpu_groups(web: env.Process, worker: env.Process) -> dict:
+def cpu_groups(web: Process, worker: Process) -> dict:
     return {
-        "web": lambda: [web.pid, *env.descendants(web.pid)],
-        "worker": lambda: [worker.pid, *env.descendants(worker.pid)],
-        "mariadb": lambda: env.pids_named("mariadbd"),
-        "redis": lambda: env.pids_named("redis-server"),
+        "web": lambda: [web.pid, *descendants(web.pid)],
+        "worker": lambda: [worker.pid, *descendants(worker.pid)],
+        "mariadb": lambda: pids_named("mariadbd"),
+        "redis": lambda: pids_named("redis-server"),
         "bench": lambda: [os.getpid()],
     }
 
@@ -378,15 +304,15 @@ def metered(groups: dict, run_fn) -> dict:
     return run
 
 
-def rss(web: env.Process, worker: env.Process) -> dict:
-    return {"web": env.tree_rss(web.pid), "worker": env.tree_rss(worker.pid)}
+def rss(web: Process, worker: Process) -> dict:
+    return {"web": tree_rss(web.pid), "worker": tree_rss(worker.pid)}
 
 
 def refill_requested() -> list[str]:
     return sorted(k.decode() for k in get_redis().keys("pool:refill-requested:*"))
 
 
-def access_log_statuses(web: env.Process, offset: int) -> dict:
+def access_log_statuses(web: Process, offset: int) -> dict:
     """Status codes of POST /api/orders in gunicorn's access log from ``offset``."""
     counts: dict[str, int] = {}
     with open(web.log_path, "rb") as fh:
@@ -402,7 +328,7 @@ def access_log_statuses(web: env.Process, offset: int) -> dict:
 # --- the run ------------------------------------------------------------------------------
 
 
-def run_load(args, people: dict, web: env.Process, worker: env.Process, results: dict) -> None:
+def run_load(args, people: dict, web: Process, worker: Process, results: dict) -> None:
     url = env.WEB_URL + "/api/orders"
     templates = order_templates(people["token"])
     runs: list[dict] = []
@@ -423,7 +349,7 @@ def run_load(args, people: dict, web: env.Process, worker: env.Process, results:
     say("  probe: " + "; ".join(f"{p['node']} {p['outcome']}" for p in probes))
     node_pids = {p["pid"] for p in nodes}
     for p in nodes:
-        node_pids.update(env.descendants(p["pid"]))
+        node_pids.update(descendants(p["pid"]))
     ports = set(env.NODE_PORTS.values())
     time.sleep(0.5)
     sockets_before = env.tcp_sockets(ports)
@@ -549,7 +475,7 @@ def run_load(args, people: dict, web: env.Process, worker: env.Process, results:
         "bench_process": node_calls() - calls_before,
         "sockets": env.node_traffic(sockets_before, sockets_after, node_pids=node_pids),
         "frozen_throughout": all(
-            env.process_state(p["pid"]) == "T" for p in nodes if p["pid"] in node_pids
+            process_state(p["pid"]) == "T" for p in nodes if p["pid"] in node_pids
         ),
     }
     results["pool"] = {
@@ -791,13 +717,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _sigterm(*_args) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
+    env.sigterm_interrupts()
     results: dict = {
         "started_at": now_iso(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -827,13 +749,13 @@ def main(argv: list[str] | None = None) -> int:
         print_baseline(results["baseline"])
         say()
         say("-- set-up --")
-        people = make_people()
+        people = env.make_people()
         saturation_runs = len(args.connections) + (1 if args.close_run else 0)
         budget = WARMUP_ORDERS + saturation_runs * args.saturation_cap
         budget += int(args.rate * args.steady_seconds) + args.orders + 1000
         per_chain = budget // 2 + settings.POOL_MIN + 500
         started = time.perf_counter()
-        synthetic = synthetic_pool(per_chain)
+        synthetic = env.synthetic_pool(per_chain)
         say(
             f"  buyer and vendor created; {per_chain:,} synthetic pooled accounts per chain "
             f"in {time.perf_counter() - started:.1f} s"
@@ -866,7 +788,7 @@ def main(argv: list[str] | None = None) -> int:
         if synthetic:
             try:
                 connections.close_all()
-                results["deleted"] = synthetic_cleanup(
+                results["deleted"] = env.synthetic_cleanup(
                     synthetic, people["buyer"] if people else None
                 )
                 say(f"  synthetic master wallets deleted with {results['deleted']}")

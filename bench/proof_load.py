@@ -32,17 +32,13 @@ import django  # noqa: E402
 django.setup()
 
 
-from bench import load  # noqa: E402
-from bench.order_create import make_people, synthetic_cleanup, synthetic_pool  # noqa: E402
-from bench.report import now_iso, write_json  # noqa: E402
+from bench.report import now_iso, say, write_json  # noqa: E402
+from devtools import load  # noqa: E402
+from devtools.processes import Process, tree_rss  # noqa: E402
 
 P99_TARGET_MS = 50.0
 RSS_GROWTH_TARGET_PCT = 20.0
 MIX = ["order"] * 3 + ["quote"] * 2 + ["read"] * 3 + ["rates"] * 2
-
-
-def _say(text: str = "") -> None:
-    print(text, flush=True)
 
 
 def _factory(token: str, order_id: int):
@@ -82,8 +78,8 @@ def _factory(token: str, order_id: int):
     return factory
 
 
-def _rss(web: env.Process, worker: env.Process) -> int:
-    return env.tree_rss(web.pid)["total_kib"] + env.tree_rss(worker.pid)["total_kib"]
+def _rss(web: Process, worker: Process) -> int:
+    return tree_rss(web.pid)["total_kib"] + tree_rss(worker.pid)["total_kib"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     synthetic = []
     people = None
     try:
-        env.environment_prepare(say=_say)
+        env.environment_prepare(say=say)
         env.market_prepare()
-        people = make_people()
-        synthetic = synthetic_pool(orders_needed // 2 + 100)
+        people = env.make_people()
+        synthetic = env.synthetic_pool(orders_needed // 2 + 100)
         worker = env.start_worker(concurrency=2)
         # One client stands for many users here: the per-user and anonymous limits are lifted.
         web = env.start_web(
@@ -149,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             if frozen:
                 env.nodes_freeze()
             try:
-                _say(f"-- {name}: {args.rate:.0f} requests/s for {duration:.0f} s")
+                say(f"-- {name}: {args.rate:.0f} requests/s for {duration:.0f} s")
                 run = load.open_loop(url, factory, rate=args.rate, duration=duration, label=name)
             finally:
                 if frozen:
@@ -177,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 "run": run,
             }
             results["cases"].append(case)
-            _say(
+            say(
                 f"   {case['achieved_rps']:.0f} req/s, p50 {case['p50_ms']} ms, p95 {case['p95_ms']} ms, "
                 f"p99 {case['p99_ms']} ms, {case['errors']} errors, RSS {rss_start} → {rss_now} KiB "
                 f"(+{growth} %): {'pass' if passed else 'FAIL'}"
@@ -188,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
             if proc is not None:
                 proc.stop()
         if synthetic:
-            results["cleanup"] = synthetic_cleanup(synthetic, people["buyer"] if people else None)
-        env.stack_down(say=_say)
+            results["cleanup"] = env.synthetic_cleanup(
+                synthetic, people["buyer"] if people else None
+            )
+        env.stack_down(say=say)
     results["finished_at"] = now_iso()
     results["passed"] = bool(results["cases"]) and all(c["passed"] for c in results["cases"])
     write_json(env.VAR_DIR / "proof_load.json", results)

@@ -34,7 +34,6 @@ import argparse
 import http.client
 import json
 import os
-import signal
 import statistics
 import sys
 import threading
@@ -56,7 +55,6 @@ from django.conf import settings  # noqa: E402
 from django.db import connections, transaction  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
-from bench import load  # noqa: E402
 from bench.report import (  # noqa: E402
     Checks,
     cpu_table,
@@ -67,11 +65,13 @@ from bench.report import (  # noqa: E402
     table,
     write_json,
 )
+from devtools import load  # noqa: E402
+from devtools.processes import Process, descendants, pids_named  # noqa: E402
+from devtools.regtest import home  # noqa: E402
 from rates.providers.base import _instances as provider_instances  # noqa: E402
 from rates.services import rate_cache_clear, rates_refresh  # noqa: E402
 from tests.rates.exchanges import FakeExchanges, Handler, Server  # noqa: E402
 from wallets.clients.base import node_calls_by_method  # noqa: E402
-from wallets.regtest import home  # noqa: E402
 
 JSON_PATH = env.VAR_DIR / "quotes.json"
 THROTTLES = {"THROTTLE_USER": "10000000/min", "THROTTLE_ANON": "10000000/min"}
@@ -116,12 +116,12 @@ def call(req: load.Req) -> tuple[int, dict]:
 # --- HTTP ---------------------------------------------------------------------------------
 
 
-def metered(web: env.Process, run_fn) -> dict:
+def metered(web: Process, run_fn) -> dict:
     """Run one load run and add the CPU it cost, per process group (``cpu``)."""
     groups = {
-        "web": lambda: [web.pid, *env.descendants(web.pid)],
-        "mariadb": lambda: env.pids_named("mariadbd"),
-        "redis": lambda: env.pids_named("redis-server"),
+        "web": lambda: [web.pid, *descendants(web.pid)],
+        "mariadb": lambda: pids_named("mariadbd"),
+        "redis": lambda: pids_named("redis-server"),
         "bench": lambda: [os.getpid()],
     }
     with env.CpuMeter(groups) as meter:
@@ -132,7 +132,7 @@ def metered(web: env.Process, run_fn) -> dict:
     return run
 
 
-def http_runs(args, web: env.Process, results: dict) -> None:
+def http_runs(args, web: Process, results: dict) -> None:
     url = env.WEB_URL
     runs: list[dict] = []
     results["runs"] = runs
@@ -362,13 +362,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _sigterm(*_args) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
+    env.sigterm_interrupts()
     results: dict = {
         "started_at": now_iso(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),

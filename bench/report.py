@@ -36,7 +36,7 @@ def table(headers: list[str], rows: list[list]) -> str:
 
 
 def load_table(runs: list[dict]) -> str:
-    """One row per load run (bench/load.py results)."""
+    """One row per load run (devtools.load results)."""
     return table(
         [
             "run",

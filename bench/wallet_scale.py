@@ -23,17 +23,12 @@ import argparse
 import collections
 import functools
 import itertools
-import json
-import math
 import multiprocessing
-import shutil
-import signal
 import statistics
 import sys
 import threading
 import time
 import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -47,17 +42,18 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
+from bench.report import now_iso, say, table, write_json  # noqa: E402
+from devtools import load  # noqa: E402
+from devtools.processes import wait_until  # noqa: E402
+from devtools.regtest import home  # noqa: E402
 from exchange.redis import get_redis  # noqa: E402
 from wallets.clients.base import HttpNode, node_calls, node_calls_by_method  # noqa: E402
 from wallets.clients.bitcoin import get_bitcoin_client  # noqa: E402
 from wallets.clients.monero import get_customer_monero_client, get_monero_client  # noqa: E402
 from wallets.models import AccountState, Chain, Deposit, MasterWallet, WalletAccount  # noqa: E402
-from wallets.regtest import home, regtest_down, regtest_up  # noqa: E402
 from wallets.services import (  # noqa: E402
     allocate_account,
     balances_sync,
@@ -115,34 +111,6 @@ class BenchError(Exception):
     pass
 
 
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
-def table(headers: list[str], rows: list[list]) -> str:
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    numeric = [all(_is_number(row[i]) for row in cells[1:] if row[i]) for i in range(len(headers))]
-
-    def line(row: list[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if numeric[i] else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        )
-
-    out = [line(cells[0]), "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in cells[1:]]
-    return "\n".join(out)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def calls_delta(before: dict[str, int], chain: str | None = None) -> dict[str, int]:
     """Node calls by method made since ``before`` (of one chain, without its prefix)."""
     after = node_calls_by_method()
@@ -176,43 +144,11 @@ def methods_text(by_method: dict[str, int], by_method_ms: dict[str, float] | Non
     )
 
 
-def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def percentile(sorted_values: list[float], pct: float) -> float:
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, max(0, math.ceil(pct / 100 * len(sorted_values)) - 1))
-    return sorted_values[index]
-
-
 # --- the stack --------------------------------------------------------------------------
-
-
-def environment_prepare() -> None:
-    say(f"database {env.DB_NAME}: drop, create, migrate")
-    connections.close_all()
-    env.database_recreate()
-    call_command("migrate", verbosity=0)
-    get_redis().flushdb()
-    say(f"regtest stack: fresh in {home()} (ports {env.PORT_BASE}+)")
-    regtest_down(echo=lambda *_: None)
-    shutil.rmtree(home(), ignore_errors=True)
-    started = time.perf_counter()
-    regtest_up(echo=lambda line: say(f"  {line}"))
-    say(f"regtest stack up in {time.perf_counter() - started:.1f} s")
 
 
 def monero_customer_outputs(needed: int) -> int:
@@ -276,7 +212,7 @@ def bitcoin_master_sees(txids: list[str], *, confirmed: bool) -> None:
                 return False
         return True
 
-    wait_for(seen, timeout=30, what="the bitcoin master wallet to see the deposits")
+    wait_until(seen, timeout=30, what="the bitcoin master wallet to see the deposits")
 
 
 # --- 1-4: pool, deposits, scans, balance sync ------------------------------------------------
@@ -586,29 +522,10 @@ def _run_threads(claimers: int, owner_base: int, claims: int) -> list[dict]:
     return results
 
 
-def synthetic_pool(wallet: MasterWallet, size: int, offset: int) -> None:
-    now = timezone.now()
-    WalletAccount.objects.bulk_create(
-        [
-            WalletAccount(
-                master_wallet=wallet,
-                chain=Chain.BITCOIN,
-                account_index=offset + i,
-                node_name=f"synthetic-{offset + i}",
-                address=f"bench-synthetic-{offset + i}",
-                state=AccountState.POOLED,
-                pooled_at=now,
-            )
-            for i in range(size)
-        ],
-        batch_size=1000,
-    )
-
-
 def allocation_run(
     mode: str, wallet: MasterWallet, *, claimers: int, pool: int, claims: int, run_no: int
 ) -> dict:
-    synthetic_pool(wallet, pool, offset=run_no * 1_000_000)
+    env.synthetic_accounts(wallet, count=pool, offset=run_no * 1_000_000)
     pooled_before = pooled_count(chain=Chain.BITCOIN)
     owner_base = run_no * 100_000_000
     main_calls_before = node_calls()
@@ -649,8 +566,8 @@ def allocation_run(
         "error_samples": errors[:5],
         "seconds": round(wall, 3),
         "per_second": round(len(claimed) / wall, 1) if wall else None,
-        "p50_ms": ms(percentile(latencies, 50)),
-        "p99_ms": ms(percentile(latencies, 99)),
+        "p50_ms": ms(load.percentile(latencies, 50)),
+        "p99_ms": ms(load.percentile(latencies, 99)),
         "max_ms": ms(latencies[-1]) if latencies else None,
         "mean_ms": ms(statistics.fmean(latencies)) if latencies else None,
         "duplicates": (len(ids) - len(set(ids))) + mismatched,
@@ -665,14 +582,7 @@ def allocation_throughput(*, claimers: int, pool: int, claims: int) -> dict:
     real_pooled = pooled_count(chain=Chain.BITCOIN)
     if real_pooled:
         raise BenchError(f"{real_pooled} real bitcoin accounts are still pooled")
-    wallet = MasterWallet.objects.create(
-        chain=Chain.BITCOIN,
-        name=SYNTHETIC_WALLET,
-        network="regtest",
-        endpoint="BITCOIN",
-        capacity=100_000_000,
-        is_active=False,
-    )
+    wallet = env.synthetic_wallet(chain=Chain.BITCOIN, name=SYNTHETIC_WALLET)
     runs = []
     try:
         for run_no, mode in enumerate(("processes", "threads"), start=1):
@@ -795,7 +705,7 @@ def push_path(repeats: int) -> dict:
         listener = env.start_listener()
         say(f"  worker (pid {worker.pid}) and chain listener (pid {listener.pid}) up")
         time.sleep(3)
-        wait_for(_queues_idle, timeout=60, what="the start-up scans to finish")
+        wait_until(_queues_idle, timeout=60, what="the start-up scans to finish")
         out["startup_seconds"] = round(time.perf_counter() - started, 1)
         for chain in CHAINS:
             runs = []
@@ -809,7 +719,7 @@ def push_path(repeats: int) -> dict:
                     f"{run['confirmation_seconds']} s"
                 )
                 time.sleep(1)
-                wait_for(_queues_idle, timeout=60, what="the scans to finish")
+                wait_until(_queues_idle, timeout=60, what="the scans to finish")
             measured = [r for r in runs if not r["warm_up"]]
             out["chains"][chain] = {
                 "runs": runs,
@@ -957,15 +867,6 @@ def print_verdicts(checks: list[dict]) -> None:
     )
 
 
-def write_json(results: dict) -> None:
-    JSON_PATH.parent.mkdir(parents=True, exist_ok=True)
-    results["node_calls_by_method_total"] = node_calls_by_method()
-    JSON_PATH.write_text(json.dumps(results, indent=2, default=str) + "\n")
-
-
-# --- main ------------------------------------------------------------------------------------
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/wallet_scale.py",
@@ -1020,15 +921,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _sigterm(*_args) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
+    env.sigterm_interrupts()
     results: dict = {
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started_at": now_iso(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "environment": {
             "slot": env.SLOT,
@@ -1042,7 +939,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     status = 0
     try:
-        environment_prepare()
+        env.environment_prepare(say)
         for n in args.counts:
             say()
             say(f"-- N = {n} --")
@@ -1071,10 +968,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         say()
         say("regtest stack: stopping")
-        try:
-            regtest_down(echo=lambda line: say(f"  {line}"))
-        except Exception as exc:
-            say(f"  regtest_down failed: {exc}")
+        env.stack_down(say)
     if results["scale"]:
         if status == 0:
             say()
@@ -1099,8 +993,8 @@ def main(argv: list[str] | None = None) -> int:
         checks = verdicts(results)
         results["checks"] = checks
         print_verdicts(checks)
-    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    write_json(results)
+    results["finished_at"] = now_iso()
+    write_json(JSON_PATH, results)
     say()
     say(f"figures written to {JSON_PATH}")
     return status

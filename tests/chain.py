@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from devtools.processes import wait_until
+from devtools.regtest import regtest_mine, regtest_pay
 from exchange.celery import DATABASE_TRANSIENT
-from tests.processes import wait_until
 from wallets.clients.base import RetryLater
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import get_customer_monero_client
 from wallets.models import Chain
-from wallets.regtest import regtest_mine, regtest_pay
 from wallets.services import deposits_scan
 from wallets.services.payouts import payouts_sweep
 
@@ -87,7 +87,7 @@ def kill_node(name: str) -> None:
     import os
     import signal
 
-    from wallets.regtest import processes, running_pid
+    from devtools.regtest import processes, running_pid
 
     proc = next(p for p in processes() if p.name == name)
     os.killpg(running_pid(proc), signal.SIGKILL)

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from devtools.processes import PYTHON, wait_until
 from orders.services.vendors import vendor_payout_address_set
 from rates.services import rates_refresh
 from tests.chain import CHAIN_OF, receiver
 from tests.factories import fill_pool
 from tests.people import make_person
-from tests.processes import PYTHON, Process, start_worker, wait_for_web, wait_until
+from tests.processes import launcher
 from tests.testenv import MONERO_DAEMON_PROXY_PORT, PORT_BASE, ROOT, SLOT
 from wallets.models import Chain
 from wallets.services import balances_sync, deposits_scan, master_wallet_ensure
@@ -75,14 +76,14 @@ def _port_open(port: int) -> bool:
 def regtest(clean_redis):
     """The regtest stack, started fresh once per run and stopped at the end. The master
     Monero wallet reaches its daemon through the fault suite's proxy (tests/faults)."""
-    from wallets.regtest import home, regtest_down, regtest_up
+    from devtools.regtest import home, regtest_down, regtest_up
 
     quiet = lambda *_: None  # noqa: E731
     regtest_down(echo=quiet)
     shutil.rmtree(home(), ignore_errors=True)
     proxy = None
     if not _port_open(MONERO_DAEMON_PROXY_PORT):
-        proxy = Process(
+        proxy = launcher.start(
             "monerod-proxy",
             [
                 PYTHON,
@@ -105,14 +106,14 @@ class WorkerHandle:
     """The run's real Celery worker; crash tests kill it and start it again."""
 
     def __init__(self):
-        self.proc = start_worker("worker")
+        self.proc = launcher.start_worker("worker")
 
     def alive(self) -> bool:
         return self.proc.alive()
 
     def restart(self) -> None:
         self.proc.stop()
-        self.proc = start_worker("worker")
+        self.proc = launcher.start_worker("worker")
 
     def log_tail(self, lines: int = 40) -> str:
         return self.proc.log_tail(lines)
@@ -213,23 +214,8 @@ def proof(request):
 @pytest.fixture(scope="session")
 def api_server(_worker_handle):
     """gunicorn serving the app on loopback, as the Procfile runs it."""
-    server = Process(
-        "proof-web",
-        [
-            str(Path(PYTHON).parent / "gunicorn"),
-            "exchange.wsgi",
-            "--bind",
-            f"127.0.0.1:{API_PORT}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--timeout",
-            "30",
-        ],
-    )
+    server = launcher.start_web("proof-web", port=API_PORT, workers=2, timeout=30)
     base = f"http://127.0.0.1:{API_PORT}"
-    wait_for_web(server, base, timeout=30)
     yield base
     server.stop()
 

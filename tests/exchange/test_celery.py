@@ -1,11 +1,11 @@
 from celery import current_app
 from django.conf import settings
 
+from devtools.processes import wait_until
 from exchange.celery import DATABASE_TRANSIENT, app
 from exchange.models import Heartbeat
 from exchange.schedules import SCHEDULES
 from exchange.tasks import heartbeat_task
-from tests.processes import wait_until
 
 QUEUES = {"transactions", "scheduled", "rates", "webhooks"}
 

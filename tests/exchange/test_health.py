@@ -7,9 +7,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
+from devtools.processes import wait_until
+from devtools.regtest import processes, regtest_up, running_pid
 from exchange.tasks import heartbeat_task
-from tests.processes import start_beat, wait_until
-from wallets.regtest import processes, regtest_up, running_pid
+from tests.processes import launcher
 
 COMPONENTS = {
     "database",
@@ -41,7 +42,7 @@ def live_processes(live_db, regtest, celery_worker):
     call_command("setup_periodic_tasks")
     for queue in settings.CELERY_QUEUES:
         heartbeat_task.apply_async(kwargs={"queue": queue}, queue=queue)
-    beat = start_beat()
+    beat = launcher.start_beat()
     yield
     beat.stop()
 

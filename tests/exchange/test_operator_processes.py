@@ -8,7 +8,8 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests.processes import LOG_DIR, PYTHON, Process, wait_until
+from devtools.processes import PYTHON, wait_until
+from tests.processes import LOG_DIR, launcher
 from tests.testenv import ROOT
 
 WEB = f"http://127.0.0.1:{os.environ['WEB_PORT']}"
@@ -53,7 +54,7 @@ def test_procfile_stack_is_healthy_flower_is_locked_and_ctrl_c_stops_everything(
     marker = uuid.uuid4().hex
     empty_env = LOG_DIR / "empty.env"
     empty_env.write_text("")
-    honcho = Process(
+    honcho = launcher.start(
         "honcho",
         [str(Path(PYTHON).parent / "honcho"), "-e", str(empty_env), "start", "-f", "Procfile"],
         EXCHANGE_RUN_MARKER=marker,

@@ -3,7 +3,7 @@ import sys
 
 from django.db import connection
 
-from tests.processes import process_env
+from tests.processes import launcher
 from tests.testenv import ROOT
 
 SETUP = "import django; django.setup()"
@@ -13,7 +13,7 @@ def _django_setup(**env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", SETUP],
         cwd=ROOT,
-        env=process_env(DJANGO_SETTINGS_MODULE="exchange.settings", **env),
+        env=launcher.environ(DJANGO_SETTINGS_MODULE="exchange.settings", **env),
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,15 +10,15 @@ import time
 import requests
 from django.conf import settings
 
+from devtools.load import measure
+from devtools.regtest import processes, regtest_up, running_pid
 from orders.models import OrderState
 from tests.books import measured
 from tests.chain import drive, kill_node
 from tests.factories import fill_pool
 from tests.faults.test_payout_crashes import escrow_many
 from tests.flows import AMOUNT, state_of
-from tests.load import measure
 from wallets.models import Payout, PayoutState, WalletAccount
-from wallets.regtest import processes, regtest_up, running_pid
 
 
 def _node_pids() -> dict[str, int]:

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from devtools.processes import wait_until
 from exchange.celery import DATABASE_TRANSIENT
 from exchange.faults import fault_arm, fault_disarm, fault_log
 from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
@@ -31,7 +32,6 @@ from tests.books import measured
 from tests.chain import CHAIN_OF, drive, mine, receiver
 from tests.factories import fill_pool
 from tests.flows import AMOUNT, CREDIT_BLOCKS, create, state_of
-from tests.processes import wait_until
 from wallets.clients.base import RetryLater
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import get_customer_monero_client

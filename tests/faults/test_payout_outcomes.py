@@ -13,6 +13,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from devtools.processes import wait_until
+from devtools.regtest import regtest_up
 from exchange.faults import fault_arm
 from orders.models import EscrowOrder, OrderState
 from orders.services import order_advance
@@ -20,13 +22,11 @@ from tests.books import measured, node_spend
 from tests.chain import CHAIN_OF, drive, kill_node, mine, pay
 from tests.faults import rpc_proxy
 from tests.flows import CREDIT_BLOCKS, create, pay_and_escrow, settle, state_of
-from tests.processes import wait_until
 from tests.testenv import MONERO_DAEMON_PROXY_PORT
 from wallets.clients.base import RetryLater
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import get_monero_client
 from wallets.models import Payout, PayoutState
-from wallets.regtest import regtest_up
 from wallets.services.payouts import payout_lookup, payout_process, payouts_sweep
 
 
@@ -215,7 +215,8 @@ def test_a_payout_whose_input_another_transaction_spent_goes_to_staff(
 def test_a_bitcoin_broadcast_whose_reply_is_lost_is_paid_once(buyer, vendor, celery_worker, proof):
     """A worker whose bcoin node is behind a proxy that forwards the broadcast and drops
     the node's answer: the outcome is unknown, the node is asked, the payout is relayed."""
-    from tests.processes import PYTHON, Process, start_worker
+    from devtools.processes import PYTHON
+    from tests.processes import launcher
     from tests.testenv import PORT_BASE, ROOT
 
     proof.update(
@@ -223,7 +224,7 @@ def test_a_bitcoin_broadcast_whose_reply_is_lost_is_paid_once(buyer, vendor, cel
         injected="proxy drops bcoin's answer to /broadcast",
     )
     port = PORT_BASE + 87
-    proxy = Process(
+    proxy = launcher.start(
         "bcoin-proxy",
         [
             PYTHON,
@@ -241,7 +242,9 @@ def test_a_bitcoin_broadcast_whose_reply_is_lost_is_paid_once(buyer, vendor, cel
     try:
         wait_until(lambda: _listening(port), timeout=30, what="the proxy")
         rpc_proxy.arm(port, path="/broadcast", action="drop")
-        proxied = start_worker("worker-proxied", BITCOIN_NODE_URL=f"http://127.0.0.1:{port}")
+        proxied = launcher.start_worker(
+            "worker-proxied", BITCOIN_NODE_URL=f"http://127.0.0.1:{port}"
+        )
         _release(buyer, order)
         wait_until(lambda: rpc_proxy.status(port)["done"], timeout=60, what="the lost reply")
         drive(

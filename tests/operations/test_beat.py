@@ -6,7 +6,7 @@ import time
 
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from tests.processes import start_beat
+from tests.processes import launcher
 
 NAME = "two-beats check"
 
@@ -27,7 +27,7 @@ def test_two_beats_send_each_schedule_once_per_period(live_db, celery_worker):
             "enabled": True,
         },
     )
-    first, second = start_beat("beat-a"), start_beat("beat-b")
+    first, second = launcher.start_beat("beat-a"), launcher.start_beat("beat-b")
     try:
         time.sleep(11)
     finally:

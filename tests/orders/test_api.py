@@ -84,7 +84,7 @@ class FirstRequestInFlight:
         connections.close_all()
 
     def wait_until_running(self):
-        from tests.processes import wait_until
+        from devtools.processes import wait_until
 
         wait_until(
             lambda: IdempotencyKey.objects.filter(key=self.key).exists(),

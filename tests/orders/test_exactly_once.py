@@ -7,11 +7,11 @@ import threading
 import pytest
 from django.db import connections
 
+from devtools.processes import wait_until
 from exchange.faults import fault_arm
 from orders.models import EscrowOrder, OrderState
 from tests.chain import receiver
 from tests.flows import assert_books_match, create, pay_and_escrow, settle, state_of
-from tests.processes import wait_until
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import get_monero_client
 from wallets.models import Payout, PayoutState

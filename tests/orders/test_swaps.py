@@ -10,6 +10,7 @@ from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from devtools.processes import wait_until
 from exchange.faults import fault_arm
 from orders.models import SwapOrder, SwapState
 from orders.services import swap_advance, swap_refund, swap_retry_payout, swaps_expire
@@ -20,7 +21,6 @@ from rates.quotes import swap_amounts
 from rates.services import rates_refresh
 from tests.books import measured
 from tests.chain import CHAIN_OF, drive, mine, pay, receiver
-from tests.processes import wait_until
 from wallets.models import Payout, PayoutState
 from wallets.services import balances_sync
 from wallets.services.payouts import PayoutStateError

@@ -24,7 +24,7 @@ from rates.services import (
     rate_cache_memory,
     rates_refresh_request,
 )
-from tests.processes import process_env
+from tests.processes import launcher
 from tests.testenv import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +149,7 @@ def test_a_refresh_request_never_raises_when_redis_and_the_broker_are_down():
         "second = rates_refresh_request()\n"
         "print(first, second, round(time.monotonic() - started, 2))\n"
     )
-    env = process_env(
+    env = launcher.environ(
         DJANGO_SETTINGS_MODULE="exchange.settings",
         PYTHONPATH=str(ROOT),
         REDIS_URL="redis://127.0.0.1:1/0",

@@ -8,13 +8,13 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from devtools.processes import wait_until
 from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
 from rates.liquidity import liquidity_figures, public_figure
 from rates.models import LiquidityReservation
 from tests.chain import receiver
 from tests.flows import AMOUNT, create, pay_and_escrow, settle
 from tests.people import make_person
-from tests.processes import wait_until
 from wallets.models import Payout, PayoutState
 
 ATTACKER, OTHER_CLIENT = "203.0.113.66", "198.51.100.23"

@@ -7,7 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.processes import PYTHON
+from devtools.processes import PYTHON
 from tests.testenv import ROOT
 
 REPORT = ROOT / "var" / "proof" / "schemathesis"

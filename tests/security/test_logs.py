@@ -7,8 +7,9 @@ import uuid
 
 import requests
 
+from devtools.processes import wait_for_web, wait_until
 from exchange.logging import redact
-from tests.processes import Process, wait_for_web, wait_until
+from tests.processes import launcher
 from tests.testenv import PORT_BASE, ROOT
 
 PORT = PORT_BASE + 96
@@ -29,7 +30,7 @@ def test_the_web_process_logs_no_swap_id(live_db):
         for line in (ROOT / "Procfile").read_text().splitlines()
         if line.startswith("web:")
     )
-    server = Process("web-logs", ["bash", "-c", f"exec {web_line}"], WEB_PORT=str(PORT))
+    server = launcher.start("web-logs", ["bash", "-c", f"exec {web_line}"], WEB_PORT=str(PORT))
     base = f"http://127.0.0.1:{PORT}"
     try:
         wait_for_web(server, base)

@@ -12,10 +12,10 @@ import yaml
 from django.conf import settings
 from requests.auth import HTTPDigestAuth
 
+from devtools.regtest import processes, running_pid
 from tests.testenv import ROOT
 from wallets.clients.base import NodeUnavailable
 from wallets.clients.monero import MoneroClient, get_customer_monero_client, get_monero_client
-from wallets.regtest import processes, running_pid
 
 GET_VERSION = {"jsonrpc": "2.0", "id": "0", "method": "get_version"}
 DAEMON_LOGIN = HTTPDigestAuth(settings.MONERO["daemon_user"], settings.MONERO["daemon_password"])

@@ -1,7 +1,7 @@
+from devtools.processes import wait_until
+from devtools.regtest import regtest_mine, regtest_pay
 from tests.factories import assigned_account
-from tests.processes import wait_until
 from wallets.models import BalanceSync, Chain, WalletAccount
-from wallets.regtest import regtest_mine, regtest_pay
 from wallets.services import balances_sync, deposits_scan
 
 

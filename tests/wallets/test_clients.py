@@ -6,6 +6,7 @@ import signal
 import pytest
 from django.conf import settings
 
+from devtools.regtest import processes, running_pid
 from wallets.clients.base import (
     InsufficientFunds,
     InvalidAddress,
@@ -18,7 +19,6 @@ from wallets.clients.base import (
 )
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import MoneroClient, get_monero_client
-from wallets.regtest import processes, running_pid
 
 MAINNET_BTC = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"
 

@@ -1,11 +1,11 @@
 import pytest
 
+from devtools.processes import wait_until
+from devtools.regtest import regtest_mine, regtest_pay, regtest_up
 from tests.chain import kill_node
 from tests.factories import assigned_account
-from tests.processes import wait_until
 from wallets.clients.base import NodeUnavailable
 from wallets.models import Chain, Deposit
-from wallets.regtest import regtest_mine, regtest_pay, regtest_up
 from wallets.services import account_retire, deposits_scan
 
 AMOUNTS = {

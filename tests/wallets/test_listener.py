@@ -2,15 +2,16 @@
 
 import pytest
 
+from devtools.processes import PYTHON, wait_until
+from devtools.regtest import regtest_mine, regtest_pay
 from tests.factories import assigned_account
-from tests.processes import PYTHON, Process, wait_until
+from tests.processes import launcher
 from wallets.models import Chain, Deposit
-from wallets.regtest import regtest_mine, regtest_pay
 
 
 @pytest.fixture
 def listener(wallets, celery_worker):
-    proc = Process("listener", [PYTHON, "manage.py", "chain_listener"])
+    proc = launcher.start("listener", [PYTHON, "manage.py", "chain_listener"])
     yield proc
     proc.stop()
 

@@ -4,13 +4,13 @@ it lengthens the chain so that the rescan lasts several seconds."""
 
 from __future__ import annotations
 
+from devtools.processes import wait_until
 from exchange.faults import fault_arm
 from orders.models import OrderState
 from tests.books import assert_books_clean, violations
 from tests.chain import mine
 from tests.faults.test_payout_outcomes import _paid_once, _release
 from tests.flows import create, pay_and_escrow, settle
-from tests.processes import wait_until
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.models import PayoutState
 from wallets.services.payouts import payout_process

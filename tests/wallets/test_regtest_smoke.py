@@ -3,10 +3,8 @@ import signal
 
 from django.conf import settings
 
-from tests.processes import wait_until
-from wallets.clients.bitcoin import get_bitcoin_client
-from wallets.clients.monero import get_monero_client
-from wallets.regtest import (
+from devtools.processes import wait_until
+from devtools.regtest import (
     processes,
     regtest_mine,
     regtest_pay,
@@ -14,6 +12,8 @@ from wallets.regtest import (
     regtest_up,
     running_pid,
 )
+from wallets.clients.bitcoin import get_bitcoin_client
+from wallets.clients.monero import get_monero_client
 
 QUIET = {"echo": lambda *_: None}
 

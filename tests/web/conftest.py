@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import re
 import socket
-from pathlib import Path
 
 import pytest
-import requests
 from playwright.sync_api import expect, sync_playwright
 
-from tests.processes import PYTHON, Process, wait_until
+from tests.processes import launcher
 from tests.testenv import ROOT
 
 WEB_PORT = int(os.environ["WEB_PORT"])
@@ -38,41 +36,13 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _login_page_answers() -> bool:
-    try:
-        return requests.get(f"{BASE_URL}/accounts/login/", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 @pytest.fixture(scope="session")
 def web_server(django_db_setup):
     """gunicorn serving the whole site (pages, API, static files) from the test database."""
     if _listening(WEB_PORT):
         raise RuntimeError(f"something already listens on 127.0.0.1:{WEB_PORT} (WEB_PORT)")
-    server = Process(
-        "web",
-        [
-            str(Path(PYTHON).parent / "gunicorn"),
-            "exchange.wsgi",
-            "--bind",
-            f"127.0.0.1:{WEB_PORT}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--timeout",
-            "30",
-        ],
-    )
+    server = launcher.start_web(port=WEB_PORT, workers=2, timeout=60)
     try:
-        wait_until(
-            lambda: _login_page_answers() or not server.alive(),
-            timeout=60,
-            what=f"gunicorn on {BASE_URL}",
-        )
-        if not server.alive():
-            raise RuntimeError(f"gunicorn died:\n{server.log_tail()}")
         yield BASE_URL
     finally:
         server.stop()

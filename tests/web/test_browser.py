@@ -8,12 +8,12 @@ from datetime import timedelta
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from devtools.processes import wait_until
 from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
 from orders.services import orders_expire, swaps_expire
 from tests.chain import drive, mine, pay, receiver
 from tests.flows import create, settle, state_of
 from tests.people import password_set
-from tests.processes import wait_until
 from wallets.models import Payout
 
 MAINNET_BTC = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"

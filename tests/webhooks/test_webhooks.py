@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.test import Client
 
+from devtools.processes import wait_until
 from orders.services import order_cancel
 from tests.flows import create
 from tests.people import make_person
-from tests.processes import wait_until
 from tests.testenv import WEBHOOK_RECEIVER_PORTS
 from webhooks.models import DeliveryState, WebhookDelivery
 from webhooks.signing import HEADER, verify

@@ -58,10 +58,10 @@ class Command(BaseCommand):
         """On regtest the demo vendor is paid into accounts of the customer wallet."""
         from django.conf import settings
 
+        from devtools.regtest import regtest_customer_address
         from orders.selectors import vendor_payout_address
         from orders.services.vendors import vendor_payout_address_set
         from wallets.chains import COINS
-        from wallets.regtest import regtest_customer_address
 
         if settings.BITCOIN["network"] != "regtest" or settings.MONERO["network"] != "regtest":
             return

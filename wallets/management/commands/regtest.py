@@ -4,8 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from wallets.clients.base import NodeError
-from wallets.regtest import (
+from devtools.regtest import (
     RegtestError,
     regtest_customer_address,
     regtest_down,
@@ -14,6 +13,7 @@ from wallets.regtest import (
     regtest_status,
     regtest_up,
 )
+from wallets.clients.base import NodeError
 
 CHAINS = ("bitcoin", "monero")
 

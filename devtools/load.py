@@ -22,10 +22,13 @@ error count (transport errors, timeouts and non-2xx answers).
   wrk spends about a third of the CPU per request that the Python client does (both
   report their CPU time). Fixed-rate runs with wrk would need wrk2, which Debian lacks.
 
+- ``measure``: for a test, plain ``requests`` calls round-robin for some seconds, with
+  their latency percentiles and error count (a few requests per second is all it needs).
+
 Command line (for trying things by hand; the benchmarks import the functions):
 
-    .venv/bin/python bench/load.py rate http://127.0.0.1:20780/api/rates --rate 100 --duration 10
-    .venv/bin/python bench/load.py saturate http://127.0.0.1:20780/api/rates -c 16 -d 10 --tool wrk
+    .venv/bin/python -m devtools.load rate http://127.0.0.1:20780/api/rates --rate 100 --duration 10
+    .venv/bin/python -m devtools.load saturate http://127.0.0.1:20780/api/rates -c 16 -d 10 --tool wrk
 """
 
 from __future__ import annotations
@@ -595,6 +598,43 @@ def saturate(url: str, templates: list[Req], *, tool: str = "auto", **kwargs) ->
 # --- command line -------------------------------------------------------------------------
 
 
+def measure(session, calls, *, seconds: float) -> dict:
+    """Run ``calls`` (functions making one request each with the ``requests.Session``
+    ``session``) round-robin for ``seconds``; latency percentiles in ms and the error count."""
+    import requests
+
+    latencies, errors, statuses = [], 0, {}
+    deadline = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        try:
+            status = calls[i % len(calls)](session)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status >= 500:
+                errors += 1
+        except requests.RequestException:
+            errors += 1
+        latencies.append((time.monotonic() - started) * 1000)
+        i += 1
+    latencies.sort()
+
+    def pct(p):
+        return (
+            round(latencies[min(len(latencies) - 1, int(len(latencies) * p))], 1)
+            if latencies
+            else None
+        )
+
+    return {
+        "requests": len(latencies),
+        "p50_ms": pct(0.5),
+        "p99_ms": pct(0.99),
+        "errors": errors,
+        "statuses": statuses,
+    }
+
+
 def _cli_request(args) -> Req:
     headers = [tuple(h.split(":", 1)) for h in args.header]
     headers = tuple((k.strip(), v.strip()) for k, v in headers)
@@ -607,7 +647,7 @@ def _cli_request(args) -> Req:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="bench/load.py", description=__doc__.split("\n\n")[0] + " Loopback only."
+        prog="python -m devtools.load", description=__doc__.split("\n\n")[0] + " Loopback only."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("rate", "saturate"):

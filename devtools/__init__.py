@@ -1,0 +1,15 @@
+"""Development tooling shared by the tests, the benchmarks and ``manage.py regtest``.
+
+- ``devtools.regtest``: the regtest stack (bcoin, monerod, two monero-wallet-rpc) the
+  project starts by itself, and mining and paying on it.
+- ``devtools.processes``: the engine's programs (Celery workers and beats, gunicorn, the
+  chain listener) started as subprocesses of one isolated environment, and waiting on them.
+- ``devtools.slots``: the environment of an isolated slot (its ports, Redis database and
+  regtest data), for a test run or the benchmarks.
+- ``devtools.load``: the load generator (fixed rate and saturation) and a simple latency
+  measure.
+
+None of the product packages imports it; the development stack's management command
+(``wallets/management/commands/regtest.py``) and the demo set-up (``bootstrap_demo``) are
+thin wrappers around ``devtools.regtest``.
+"""
