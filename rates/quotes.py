@@ -15,12 +15,14 @@ from django.utils import timezone
 
 from exchange.errors import ApplicationError
 from rates.liquidity import liquidity_public
-from rates.models import Quote, QuoteKind
+from rates.models import PAIR_XMR_BTC, Quote, QuoteKind
 from rates.selectors import rate_current
 from wallets.chains.registry import COINS
 
 DECIMALS = {c.code: c.decimals for c in COINS}
 CURRENCIES = tuple(DECIMALS)
+# The pair the providers quote: the price of one MARKET_BASE in MARKET_QUOTE.
+MARKET_BASE, MARKET_QUOTE = PAIR_XMR_BTC.split("/")
 PRECISION = 60
 
 
@@ -34,10 +36,15 @@ class Amounts:
 
 
 def market_price(*, from_currency: str, to_currency: str, xmr_btc: Decimal) -> Decimal:
-    """Price of one whole ``from_currency`` in ``to_currency`` at the market rate."""
+    """Price of one whole ``from_currency`` in ``to_currency`` at the market rate, from the
+    aggregated rate of the market pair (one ``MARKET_BASE`` in ``MARKET_QUOTE``)."""
     with localcontext() as ctx:
         ctx.prec = PRECISION
-        return xmr_btc if from_currency == "XMR" else Decimal(1) / xmr_btc
+        if (from_currency, to_currency) == (MARKET_BASE, MARKET_QUOTE):
+            return xmr_btc
+        if (from_currency, to_currency) == (MARKET_QUOTE, MARKET_BASE):
+            return Decimal(1) / xmr_btc
+    raise ApplicationError(f"no market rate for {from_currency}/{to_currency}", field="to_currency")
 
 
 def _per_base_unit(price: Decimal, from_currency: str, to_currency: str) -> Decimal:
