@@ -20,6 +20,7 @@ from wallets.chains import adapter
 from wallets.clients.base import RetryLater, UnknownAccount
 from wallets.locks import wallet_writer
 from wallets.models import (
+    ACCOUNT_TRANSITIONS,
     AccountPurpose,
     AccountState,
     Chain,
@@ -99,6 +100,19 @@ def house_account_ensure(*, wallet: MasterWallet) -> WalletAccount:
     return account
 
 
+def _account_move(account_id: int, to_state: str, *, from_state: str, **fields) -> bool:
+    """The one place account states change: checked against ACCOUNT_TRANSITIONS, then
+    ``UPDATE … WHERE id = %s AND state = <from_state>``. Returns whether this call moved
+    it (False: another one did first)."""
+    if to_state not in ACCOUNT_TRANSITIONS[from_state]:
+        raise ValueError(f"an account cannot go from {from_state} to {to_state}")
+    return bool(
+        WalletAccount.objects.filter(id=account_id, state=from_state)
+        .exclude(purpose=AccountPurpose.LIQUIDITY)
+        .update(state=to_state, **fields)
+    )
+
+
 def pooled_count(*, chain: str) -> int:
     return WalletAccount.objects.filter(chain=chain, state=AccountState.POOLED).count()
 
@@ -173,8 +187,13 @@ def pool_refill(
             chain_adapter.accounts_saved(wallet)
         now = timezone.now()
         for account, index, address in made:
-            WalletAccount.objects.filter(id=account.id, state=AccountState.CREATING).update(
-                account_index=index, address=address, state=AccountState.POOLED, pooled_at=now
+            _account_move(
+                account.id,
+                AccountState.POOLED,
+                from_state=AccountState.CREATING,
+                account_index=index,
+                address=address,
+                pooled_at=now,
             )
     return len(made)
 
@@ -231,13 +250,14 @@ def allocate_account(*, chain: str, owner_kind: str, owner_id: int) -> WalletAcc
             )
             if account is None:
                 break
-            claimed = WalletAccount.objects.filter(id=account.id, state=AccountState.POOLED).update(
-                state=AccountState.ASSIGNED,
+            if _account_move(
+                account.id,
+                AccountState.ASSIGNED,
+                from_state=AccountState.POOLED,
                 owner_kind=owner_kind,
                 owner_id=owner_id,
                 assigned_at=now,
-            )
-            if claimed == 1:
+            ):
                 account.state, account.owner_kind = AccountState.ASSIGNED, owner_kind
                 account.owner_id, account.assigned_at = owner_id, now
                 transaction.on_commit(functools.partial(_after_allocation, account))
@@ -316,8 +336,9 @@ def account_label_on_node(*, account_id: int) -> bool:
 
 def account_retire(*, account_id: int) -> bool:
     """Assigned → retired (the owner is finished). Deposits to it are still recorded."""
-    return bool(
-        WalletAccount.objects.filter(id=account_id, state=AccountState.ASSIGNED)
-        .exclude(purpose=AccountPurpose.LIQUIDITY)
-        .update(state=AccountState.RETIRED, retired_at=timezone.now())
+    return _account_move(
+        account_id,
+        AccountState.RETIRED,
+        from_state=AccountState.ASSIGNED,
+        retired_at=timezone.now(),
     )

@@ -11,7 +11,7 @@ from tests.fast.fake_chain import FEE, fake_chain
 from wallets.models import AccountState, Deposit, Payout, PayoutState, WalletAccount
 from wallets.services import deposits_scan
 from wallets.services.payouts import payout_process
-from wallets.services.pool import allocate_account, pool_refill
+from wallets.services.pool import _account_move, account_retire, allocate_account, pool_refill
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -89,3 +89,16 @@ def test_an_escrow_is_credited_once_released_and_paid_less_the_fee(chain, settin
     assert payout.amount == 100_000 - order.fee_amount
     assert payout.network_fee == FEE
     assert payout.sent_amount == payout.amount - FEE
+
+
+def test_an_account_is_never_handed_to_a_second_owner(chain):
+    pool_refill(chain="bitcoin", batch_size=1, target=1)
+    account = allocate_account(chain="bitcoin", owner_kind="order", owner_id=3)
+
+    assert account_retire(account_id=account.id)
+    assert not account_retire(account_id=account.id)
+    for back in (AccountState.POOLED, AccountState.ASSIGNED, AccountState.CREATING):
+        with pytest.raises(ValueError, match="cannot go from retired"):
+            _account_move(account.id, back, from_state=AccountState.RETIRED)
+    account.refresh_from_db()
+    assert (account.state, account.owner_id) == (AccountState.RETIRED, 3)
