@@ -7,6 +7,7 @@ looks it up in its registry, with the queue and options its decorator gave it.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from typing import Any
 
@@ -26,13 +27,13 @@ _registering = threading.Lock()
 
 
 def task_named(name: str):
-    """The registered task. Outside a worker the apps' task modules are read on first use,
-    by one thread at a time: a second thread would otherwise see a task module half read
-    (the chain listener asks for scans from two threads at once)."""
+    """The registered task (``<app>.<task>``). Outside a worker the app's task module is
+    read on first use, by one thread at a time: a second thread would otherwise see it half
+    read (the chain listener asks for scans from two threads at once)."""
     if name not in app.tasks:
         with _registering:
             if name not in app.tasks:
-                app.loader.import_default_modules()
+                importlib.import_module(f"{name.partition('.')[0]}.tasks")
     try:
         return app.tasks[name]
     except NotRegistered:

@@ -3,7 +3,7 @@
 from embit import bech32
 from rest_framework.test import APIClient
 
-from exchange.models import ApiTokenScope
+from exchange.models import ApiTokenScope, AuditLog
 from exchange.services import api_token_create
 from orders.models import VendorPayoutAddress
 from orders.selectors import vendor_payout_address
@@ -34,6 +34,14 @@ def test_a_vendor_sets_one_address_per_currency_and_replaces_it(buyer):
         ("XMR", REGTEST_XMR),
     ]
     assert VendorPayoutAddress.objects.filter(user=vendor.user).count() == 2
+    changes = AuditLog.objects.filter(actor=vendor.user, action="vendor.payout_address")
+    assert [
+        (c.data["currency"], c.data["previous"], c.data["address"]) for c in changes.order_by("id")
+    ] == [
+        ("BTC", "", REGTEST_BTC),
+        ("XMR", "", REGTEST_XMR),
+        ("BTC", REGTEST_BTC, REGTEST_BTC_OTHER),
+    ]
     assert vendor_payout_address(vendor_id=vendor.user.id, currency="BTC") == REGTEST_BTC_OTHER
 
 

@@ -42,8 +42,14 @@ class Coin:
 
     @property
     def confirmation_tiers(self) -> list[tuple[int | None, int]]:
-        """(up to this many base units, confirmations), ending with a catch-all step."""
-        return self.conf["confirmations"]
+        """(up to this many base units, confirmations), ending with a catch-all step (the
+        block's ``confirmations``, as settings.CONFIRMATIONS_REQUIRED holds it)."""
+        return settings.CONFIRMATIONS_REQUIRED[self.chain]
+
+    @property
+    def final_confirmations(self) -> int:
+        """Confirmations after which a deposit is settled: scans stop revisiting it."""
+        return max(settings.FINAL_CONFIRMATIONS[self.chain], 1)
 
     @property
     def unlock_blocks(self) -> int:

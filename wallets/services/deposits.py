@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from exchange.dispatch import enqueue
 from exchange.redis import get_redis
-from wallets.chains import adapter
+from wallets.chains import adapter, coin_of_chain
 from wallets.chains.base import ChainRead, Sighting, WalletBehind
 from wallets.clients.base import node_calls
 from wallets.locks import scan_lock
@@ -65,7 +65,7 @@ class ScanResult:
 def final_confirmations(chain: str) -> int:
     """Confirmations after which a deposit is settled: scans stop revisiting it, and the
     stored count stops there."""
-    return max(settings.FINAL_CONFIRMATIONS[chain], 1)
+    return coin_of_chain(chain).final_confirmations
 
 
 def _scan_window(wallet: MasterWallet, from_height: int | None) -> int:

@@ -32,7 +32,7 @@ TIERS = [(100_000, 1), (None, 3)]
 
 @pytest.fixture
 def chain(settings):
-    settings.BITCOIN = {**settings.BITCOIN, "confirmations": TIERS}
+    settings.CONFIRMATIONS_REQUIRED = {**settings.CONFIRMATIONS_REQUIRED, "bitcoin": TIERS}
     with fake_chain("bitcoin") as fake:
         pool_refill(chain="bitcoin", batch_size=4, target=4)
         yield fake

@@ -58,7 +58,7 @@ def test_a_deposit_is_recorded_once_and_follows_its_confirmations(chain):
 
 
 def test_an_escrow_is_credited_once_released_and_paid_less_the_fee(chain, settings):
-    settings.BITCOIN = {**settings.BITCOIN, "confirmations": [(None, 2)]}
+    settings.CONFIRMATIONS_REQUIRED = {**settings.CONFIRMATIONS_REQUIRED, "bitcoin": [(None, 2)]}
     pool_refill(chain="bitcoin", batch_size=1, target=1)
     buyer, vendor = _user("fake-buyer"), _user("fake-vendor")
     vendor_payout_address_set(user=vendor, currency="BTC", address="fake1vendor")
