@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "ownership",
     "orders",
     "rates",
+    "swaps",
     "operations",
     "webhooks",
     "web",
