@@ -7,7 +7,7 @@ from celery import shared_task
 from exchange.celery import SCHEDULED
 
 
-@shared_task(name="rates.quotes_purge", **SCHEDULED)
+@shared_task(name="swaps.quotes_purge", **SCHEDULED)
 def quotes_purge_task() -> int:
     """Delete old unused quotes. Safe to run twice."""
     from swaps.quotes import quotes_purge
