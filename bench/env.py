@@ -130,8 +130,8 @@ def market_prepare() -> dict:
     liquidity account's mined coins as house funding), a balance sync, ``rates_refresh()``."""
     from django.db import transaction
 
-    from rates.liquidity import liquidity_available
     from rates.services import rates_refresh
+    from swaps.liquidity import liquidity_available
     from wallets.models import Chain
     from wallets.services import balances_sync, deposits_scan
     from wallets.services.pool import house_account_ensure, master_wallet_ensure

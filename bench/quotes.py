@@ -11,7 +11,7 @@ Everything it starts (the regtest stack, gunicorn, the local exchanges server) i
 at the end, also on an error or Ctrl-C.
 
 1. The house's liquidity: each chain's master wallet and liquidity account, then
-   ``balances_sync`` on both chains (which syncs rates.Liquidity).
+   ``balances_sync`` on both chains (which syncs swaps.Liquidity).
 2. A fresh rate: ``rates_refresh()`` with the default provider (static) in a transaction,
    so its after-commit hook caches it in Redis (``rates:current``).
 3. gunicorn as in the Procfile (3 workers x 4 threads, DEBUG off; THROTTLE_ANON raised for

@@ -126,7 +126,7 @@ SCHEDULES: list[Schedule] = [
     ),
     Schedule(
         name="purge: old quotes",
-        task="rates.quotes_purge",
+        task="swaps.quotes_purge",
         every_seconds=3600,
         queue="scheduled",
         description="Deletes quotes expired a day ago that made no swap (quotes reserve nothing).",

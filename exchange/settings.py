@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "ownership",
     "orders",
     "rates",
+    "swaps",
     "operations",
     "webhooks",
     "web",
@@ -393,7 +394,7 @@ SWAP_AMOUNT_TOLERANCE = {
 SWAP_FLOATING_RESERVE_MARGIN_BPS = env.int("SWAP_FLOATING_RESERVE_MARGIN_BPS", default=500)
 # A fixed quote's deposit seen before expiry must also confirm within this long after it.
 SWAP_CONFIRM_GRACE_SECONDS = env.int("SWAP_CONFIRM_GRACE_SECONDS", default=3600)
-# Limits that keep one client from holding the house's liquidity (rates/liquidity.py). The
+# Limits that keep one client from holding the house's liquidity (swaps/liquidity.py). The
 # shares are of the liquidity before any reservation; "unpaid" is a swap still awaiting
 # its deposit. A client is a user, or an address for anonymous callers (exchange/clients).
 SWAP_MAX_SHARE_BPS = env.int("SWAP_MAX_SHARE_BPS", default=2500)

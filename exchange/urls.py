@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/", include("wallets.urls")),
     path("api/", include("orders.urls")),
     path("api/", include("rates.urls")),
+    path("api/", include("swaps.urls")),
     path("api/", include("webhooks.urls")),
     path("", include("web.urls")),
     # Login is throttled like the API; wrong passwords lock out (django-axes, settings).

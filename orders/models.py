@@ -247,7 +247,7 @@ class SwapOrder(models.Model):
         db_index=True,
         help_text="who asked for it: user:<id> or anon:<address> (the per-client limits)",
     )
-    quote = models.OneToOneField("rates.Quote", on_delete=models.PROTECT, related_name="swap")
+    quote = models.OneToOneField("swaps.Quote", on_delete=models.PROTECT, related_name="swap")
     kind = models.CharField(max_length=16, choices=SwapKind.choices)
     from_currency = models.CharField(max_length=3, choices=Currency.choices)
     to_currency = models.CharField(max_length=3, choices=Currency.choices)

@@ -16,6 +16,7 @@ VIEWABLE_APPS = (
     "wallets",
     "ownership",
     "rates",
+    "swaps",
     "webhooks",
     "exchange",
     "operations",

@@ -9,8 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from rates.liquidity import liquidity_figures
-from rates.models import Liquidity, LiquidityReservation, Quote, RateSnapshot
+from rates.models import RateSnapshot
 from rates.providers.base import PROVIDER_CLASSES
 
 
@@ -75,67 +74,3 @@ class RateSnapshotAdmin(admin.ModelAdmin):
     @admin.display(description="sources (raw)")
     def sources_json(self, obj: RateSnapshot) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.sources, indent=2, sort_keys=True))
-
-
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-@admin.register(Quote)
-class QuoteAdmin(ReadOnly):
-    list_display = (
-        "public_id",
-        "kind",
-        "from_currency",
-        "amount_from",
-        "to_currency",
-        "amount_to",
-        "rate",
-        "spread_bps",
-        "expires_at",
-        "created_at",
-    )
-    list_filter = ("kind", "from_currency")
-    search_fields = ("=public_id",)
-    date_hierarchy = "created_at"
-
-
-@admin.register(Liquidity)
-class LiquidityAdmin(ReadOnly):
-    """The house's liquidity per currency: the node's reading, what the reading does not show
-    yet, what swaps reserved, what is available."""
-
-    list_display = (
-        "currency",
-        "spendable",
-        "spendable_at",
-        "unshown_payouts",
-        "reserved",
-        "available",
-    )
-
-    @admin.display(description="payouts not in the reading")
-    def unshown_payouts(self, row: Liquidity) -> int:
-        return liquidity_figures(currency=row.currency)["unshown_payouts"]
-
-    @admin.display(description="reserved")
-    def reserved(self, row: Liquidity) -> int:
-        return liquidity_figures(currency=row.currency)["reserved"]
-
-    @admin.display(description="available")
-    def available(self, row: Liquidity) -> int:
-        return liquidity_figures(currency=row.currency)["available"]
-
-
-@admin.register(LiquidityReservation)
-class LiquidityReservationAdmin(ReadOnly):
-    list_display = ("swap_id", "currency", "amount", "state", "created_at", "updated_at")
-    list_filter = ("currency", "state")
-    search_fields = ("=swap_id",)

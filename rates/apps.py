@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class RatesConfig(AppConfig):
     name = "rates"
-    verbose_name = "Rates and quotes"
+    verbose_name = "Rates"
 
     def ready(self) -> None:
-        from rates import checks, receivers  # noqa: F401 - registers the check and receivers
+        from rates import checks  # noqa: F401 - registers the check

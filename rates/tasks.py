@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from exchange.celery import RATES, SCHEDULED
+from exchange.celery import RATES
 from rates.errors import RateRefreshFailed
 
 
@@ -20,11 +20,3 @@ def rates_refresh_task() -> dict:
             f"rate snapshot {snapshot.id}: {snapshot.error}", snapshot_id=snapshot.id
         )
     return {"snapshot_id": snapshot.id, "rate": str(snapshot.rate)}
-
-
-@shared_task(name="rates.quotes_purge", **SCHEDULED)
-def quotes_purge_task() -> int:
-    """Delete old unused quotes. Safe to run twice."""
-    from rates.quotes import quotes_purge
-
-    return quotes_purge()

@@ -38,16 +38,16 @@ from orders.states import StateConflict, swap_note, swap_transition
 from ownership.models import LedgerEntry
 from ownership.services import NegativeBalance, ledger_post, ownership_transfer
 from rates.errors import RateUnavailable
-from rates.liquidity import (
+from rates.selectors import rate_current
+from swaps.liquidity import (
     NotEnoughLiquidity,
     liquidity_consume,
     liquidity_hold,
     liquidity_release,
     liquidity_reserve,
 )
-from rates.models import Quote
-from rates.quotes import swap_amounts
-from rates.selectors import rate_current
+from swaps.models import Quote
+from swaps.quotes import swap_amounts
 from wallets.addresses import validate_address
 from wallets.models import CHAIN_OF_CURRENCY, CURRENCY_OF_CHAIN, Deposit, Payout, PayoutState
 from wallets.services import allocate_account, house_account_ensure, master_wallet_ensure

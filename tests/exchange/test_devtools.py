@@ -4,7 +4,17 @@ import ast
 
 from tests.testenv import ROOT
 
-PRODUCT = ("exchange", "wallets", "orders", "rates", "ownership", "operations", "webhooks", "web")
+PRODUCT = (
+    "exchange",
+    "wallets",
+    "orders",
+    "rates",
+    "swaps",
+    "ownership",
+    "operations",
+    "webhooks",
+    "web",
+)
 # The development commands are thin wrappers around devtools.regtest.
 WRAPPERS = {
     "wallets/management/commands/regtest.py",

@@ -15,10 +15,10 @@ from exchange.faults import fault_arm
 from orders.models import SwapOrder, SwapState
 from orders.services import swap_advance, swap_refund, swap_retry_payout, swaps_expire
 from ownership.selectors import ledger_balance
-from rates.liquidity import liquidity_available, liquidity_figures
-from rates.models import Liquidity, LiquidityReservation, Quote
-from rates.quotes import swap_amounts
 from rates.services import rates_refresh
+from swaps.liquidity import liquidity_available, liquidity_figures
+from swaps.models import Liquidity, LiquidityReservation, Quote
+from swaps.quotes import swap_amounts
 from tests.books import measured
 from tests.chain import CHAIN_OF, drive, mine, pay, receiver
 from wallets.models import Payout, PayoutState
@@ -339,7 +339,7 @@ def test_a_house_payout_relayed_after_the_balance_reading_is_not_counted_as_avai
 ):
     """The balance sync reads the node; a house payout leaves; the liquidity update of
     that (older) reading lands afterwards. The payout is not forgotten."""
-    from rates.receivers import on_balances_synced
+    from swaps.receivers import on_balances_synced
     from wallets.models import AccountPurpose, WalletAccount
     from wallets.signals import balances_synced
 

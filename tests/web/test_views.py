@@ -9,7 +9,7 @@ from django.test import Client
 
 from orders.models import EscrowOrder, OrderState, SwapOrder
 from orders.services import swap_create
-from rates.quotes import quote_create
+from swaps.quotes import quote_create
 from tests.chain import receiver
 from tests.flows import create
 from web.forms import whole_to_base_units

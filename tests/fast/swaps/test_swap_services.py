@@ -6,9 +6,9 @@ import pytest
 from orders.models import SwapOrder, SwapState
 from orders.services import swap_advance, swap_apply_deposits
 from orders.services.swaps import swap_create
-from rates.liquidity import liquidity_available
-from rates.quotes import quote_create
 from rates.services import rates_refresh
+from swaps.liquidity import liquidity_available
+from swaps.quotes import quote_create
 from tests.fast.fake_chain import fake_chain
 from wallets.models import Payout, PayoutState, WalletAccount
 from wallets.services import balances_sync, deposits_scan

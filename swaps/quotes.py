@@ -14,9 +14,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from exchange.errors import ApplicationError
-from rates.liquidity import liquidity_public
-from rates.models import PAIR_XMR_BTC, Quote, QuoteKind
+from rates.models import PAIR_XMR_BTC
 from rates.selectors import rate_current
+from swaps.liquidity import liquidity_public
+from swaps.models import Quote, QuoteKind
 from wallets.chains.registry import COINS
 
 DECIMALS = {c.code: c.decimals for c in COINS}

@@ -1,4 +1,4 @@
-"""Wallet events the rates app follows (connected in RatesConfig.ready)."""
+"""Wallet events the swaps app follows (connected in SwapsConfig.ready)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,6 @@ from wallets.signals import balances_synced
 @receiver(balances_synced)
 def on_balances_synced(sender, *, chain: str, read_at, **kwargs) -> None:
     """The house's liquidity follows its account's node balance."""
-    from rates.liquidity import liquidity_sync
+    from swaps.liquidity import liquidity_sync
 
     liquidity_sync(chain=chain, read_at=read_at)

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from exchange.errors import ApplicationError, ConflictError
 from ownership.models import LedgerBalance
-from rates.models import Liquidity, LiquidityReservation
+from swaps.models import Liquidity, LiquidityReservation
 from wallets.models import (
     CHAIN_OF_CURRENCY,
     CURRENCY_OF_CHAIN,
