@@ -201,6 +201,12 @@ def _confirmation_table(name: str, default: str) -> list[tuple[int | None, int]]
         table.append((None if limit == "*" else int(limit), int(confirmations)))
     if table[-1][0] is not None:
         raise ImproperlyConfigured(f"{name} must end with a *:N step")
+    limits = [limit for limit, _ in table[:-1]]
+    needed = [confirmations for _, confirmations in table]
+    if None in limits or limits != sorted(set(limits)) or needed != sorted(needed) or needed[0] < 1:
+        raise ImproperlyConfigured(
+            f"{name}: limits must rise, confirmations start at 1 or more and never fall"
+        )
     return table
 
 
