@@ -81,6 +81,19 @@ def test_the_customer_rate_is_floored_at_18_places():
     assert got.rate <= Fraction(1) / Fraction(RATE) * Fraction(9_950, 10_000)
 
 
+@pytest.mark.parametrize("wanted", [63_000_000, 42_000_000])
+def test_a_division_landing_on_a_whole_number_delivers_what_was_asked_for_no_more_charge(wanted):
+    # 1/0.21 is cut at 60 digits: wanted ÷ that lands a hair either side of 1323 (882).
+    got = amounts("BTC", "XMR", rate=Decimal("0.21"), spread=0, amount_to=wanted)
+
+    assert got.amount_to >= wanted
+    assert got.amount_from - wanted * 21 // 1_000_000 in (0, 1)
+    one_less = amounts(
+        "BTC", "XMR", rate=Decimal("0.21"), spread=0, amount_from=got.amount_from - 1
+    )
+    assert one_less.amount_to < wanted
+
+
 rates = st.decimals(
     min_value=Decimal("0.00001"), max_value=Decimal("10"), places=8, allow_nan=False
 )
