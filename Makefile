@@ -1,4 +1,4 @@
-.PHONY: setup run test proof lint format
+.PHONY: setup run test test-fast proof lint format
 
 # Install and set up everything (idempotent).
 setup:
@@ -8,9 +8,13 @@ setup:
 run:
 	scripts/run.sh
 
-# Set up, then run the whole test suite against real MariaDB, Redis and regtest nodes.
+# Set up, then the fast tier and, if it passes, the integration tier (real regtest nodes).
 test:
 	scripts/test.sh $(ARGS)
+
+# The fast tier alone: no node, no worker, under a minute.
+test-fast:
+	scripts/test.sh --fast $(ARGS)
 
 # The fault, security, fuzzing and load suites, with one summary table (ARGS=--long: longer).
 proof:

@@ -202,8 +202,17 @@ def _confirmation_table(name: str, default: str) -> list[tuple[int | None, int]]
         table.append((None if limit == "*" else int(limit), int(confirmations)))
     if table[-1][0] is not None:
         raise ImproperlyConfigured(f"{name} must end with a *:N step")
+    limits = [limit for limit, _ in table[:-1]]
+    needed = [confirmations for _, confirmations in table]
+    if None in limits or limits != sorted(set(limits)) or needed != sorted(needed) or needed[0] < 1:
+        raise ImproperlyConfigured(
+            f"{name}: limits must rise, confirmations start at 1 or more and never fall"
+        )
     return table
 
+
+# The books keep balances in signed 64-bit columns: no order may be larger.
+BOOKS_MAX_AMOUNT = 2**63 - 1
 
 BITCOIN = {
     "network": env.str("BITCOIN_NETWORK", default="regtest"),
@@ -251,7 +260,7 @@ MONERO = {
     # A received output is spendable after 10 blocks: deposits are credited once unlocked.
     "unlock_blocks": 10,
     "min_amount": env.int("ORDER_MIN_AMOUNT_XMR", default=10_000_000_000),
-    "max_amount": env.int("ORDER_MAX_AMOUNT_XMR", default=10**19 - 1),
+    "max_amount": env.int("ORDER_MAX_AMOUNT_XMR", default=BOOKS_MAX_AMOUNT),
     "underpay_tolerance": env.int("ORDER_UNDERPAY_TOLERANCE_XMR", default=0),
     "approval_above": env.int("STAFF_APPROVAL_ABOVE_XMR", default=1_000_000_000_000),
     "network_fee_estimate": env.int("SWAP_NETWORK_FEE_XMR", default=4_000_000_000),
@@ -266,6 +275,10 @@ for _coin in COINS:
         raise ImproperlyConfigured(
             f"{_coin.settings_block}_NETWORK must be regtest, testnet or mainnet, "
             f"not {COIN_SETTINGS[_coin.code]['network']!r}"
+        )
+    if not 0 < COIN_SETTINGS[_coin.code]["max_amount"] <= BOOKS_MAX_AMOUNT:
+        raise ImproperlyConfigured(
+            f"ORDER_MAX_AMOUNT_{_coin.code} must be between 1 and {BOOKS_MAX_AMOUNT}"
         )
 
 # The regtest stack started by `manage.py regtest up` keeps its data and pid files here.

@@ -28,6 +28,10 @@ class EmptyPosting(LedgerError):
     pass
 
 
+class FractionalAmount(LedgerError):
+    """A leg that is not a whole number of base units."""
+
+
 class NegativeBalance(LedgerError):
     """The posting would make a ledger account that stands for money held negative."""
 
@@ -74,10 +78,13 @@ def ledger_post(
     wallet_account=None,
 ) -> LedgerTransaction:
     """Write one balanced transaction. ``legs`` are (account, signed amount): positive
-    debits, negative credits. Zero legs are dropped; they must sum to zero, and no ledger
+    debits, negative credits, each a whole number of base units (``FractionalAmount``
+    otherwise: never rounded here). Zero legs are dropped; they must sum to zero, and no ledger
     account of money held may go negative (``NegativeBalance``). ``wallet_account`` names
     the node account whose coins the posting follows (a deposit credited, a payout
     relayed), so the books can be compared with the node account by account."""
+    if any(int(amount) != amount for _, amount in legs):
+        raise FractionalAmount(f"{memo}: every leg must be a whole number of base units")
     legs = [(account, int(amount)) for account, amount in legs if int(amount) != 0]
     if not legs:
         raise EmptyPosting(memo)

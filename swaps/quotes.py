@@ -77,7 +77,14 @@ def swap_amounts(
         customer = market * (Decimal(10_000 - spread_bps) / Decimal(10_000))
         per_unit = _per_base_unit(customer, from_currency, to_currency)
         if amount_from is None:
-            amount_from = _ceil(Decimal(amount_to + network_fee) / per_unit)
+            # The least amount_from whose payout reaches amount_to: the division's last digit
+            # can land either side of a whole number, so it is checked against the payout.
+            wanted = amount_to + network_fee
+            amount_from = _ceil(Decimal(wanted) / per_unit)
+            while _floor(Decimal(amount_from) * per_unit) < wanted:
+                amount_from += 1
+            while amount_from > 1 and _floor(Decimal(amount_from - 1) * per_unit) >= wanted:
+                amount_from -= 1
         gross = _floor(Decimal(amount_from) * per_unit)
         market_equivalent = _floor(
             Decimal(amount_from) * _per_base_unit(market, from_currency, to_currency)

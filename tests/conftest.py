@@ -214,7 +214,7 @@ def proof(request):
 @pytest.fixture(scope="session")
 def api_server(_worker_handle):
     """gunicorn serving the app on loopback, as the Procfile runs it."""
-    server = launcher.start_web("proof-web", port=API_PORT, workers=2, timeout=30)
+    server = launcher.start_web("proof-web", port=API_PORT, workers=2, timeout=120)
     base = f"http://127.0.0.1:{API_PORT}"
     yield base
     server.stop()

@@ -38,6 +38,11 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
+# How long the Procfile stack may take to come up on a loaded machine: every wait below
+# retries its request until the condition holds within this, never one read.
+STARTUP = 120
+
+
 def _get(url, **kwargs):
     """None while the server is not answering yet: refused, or too busy starting to answer
     within a generous read timeout (the wait around it is the ceiling that counts)."""
@@ -45,6 +50,23 @@ def _get(url, **kwargs):
         return requests.get(url, timeout=15, **kwargs)
     except (requests.ConnectionError, requests.Timeout):
         return None
+
+
+def _status(url, status: int, what: str, **kwargs) -> requests.Response:
+    """The first answer of ``url`` with ``status``, asked again until STARTUP runs out."""
+    return wait_until(
+        lambda: (r := _get(url, **kwargs)) is not None and r.status_code == status and r,
+        timeout=STARTUP,
+        what=what,
+    )
+
+
+def _answer(url, what: str, **kwargs) -> requests.Response:
+    """The first answer of ``url``, whatever its status (a requests.Response is falsy for
+    4xx, hence the explicit None check)."""
+    return wait_until(
+        lambda: (r := _get(url, **kwargs)) is not None and [r], timeout=STARTUP, what=what
+    )[0]
 
 
 def test_procfile_stack_is_healthy_flower_is_locked_and_ctrl_c_stops_everything(live_db, regtest):
@@ -62,19 +84,15 @@ def test_procfile_stack_is_healthy_flower_is_locked_and_ctrl_c_stops_everything(
         WORKER_CONCURRENCY="2",
     )
     try:
-        health = wait_until(
-            lambda: (r := _get(f"{WEB}/healthz")) is not None and r.status_code == 200 and r,
-            timeout=90,
-            what=f"/healthz 200 from the Procfile stack\n{honcho.log_tail()}",
+        health = _status(
+            f"{WEB}/healthz", 200, f"/healthz 200 from the Procfile stack\n{honcho.log_tail()}"
         )
         assert health.json()["status"] == "ok"
 
-        # (a requests.Response is falsy for 4xx, hence the explicit None checks)
-        wait_until(lambda: _get(FLOWER) is not None, timeout=30, what="Flower")
-        assert _get(FLOWER).status_code == 401
         user, password = os.environ["FLOWER_BASIC_AUTH"].split(":", 1)
-        assert _get(FLOWER, auth=(user, "wrong")).status_code == 401
-        assert _get(FLOWER, auth=(user, password)).status_code == 200
+        assert _answer(FLOWER, f"Flower\n{honcho.log_tail()}").status_code == 401
+        assert _answer(FLOWER, "Flower", auth=(user, "wrong")).status_code == 401
+        assert _answer(FLOWER, "Flower", auth=(user, password)).status_code == 200
         assert len(_processes_with(marker)) >= len(_procfile_names())
     finally:
         honcho.signal(signal.SIGINT)

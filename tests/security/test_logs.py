@@ -33,7 +33,7 @@ def test_the_web_process_logs_no_swap_id(live_db):
     server = launcher.start("web-logs", ["bash", "-c", f"exec {web_line}"], WEB_PORT=str(PORT))
     base = f"http://127.0.0.1:{PORT}"
     try:
-        wait_for_web(server, base)
+        wait_for_web(server, base, timeout=120)
         swap = uuid.uuid4()
         assert requests.get(f"{base}/api/swaps/{swap}", timeout=10).status_code == 404
         assert requests.get(f"{base}/swaps/{swap}/", timeout=10).status_code == 404

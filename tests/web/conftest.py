@@ -41,7 +41,7 @@ def web_server(django_db_setup):
     """gunicorn serving the whole site (pages, API, static files) from the test database."""
     if _listening(WEB_PORT):
         raise RuntimeError(f"something already listens on 127.0.0.1:{WEB_PORT} (WEB_PORT)")
-    server = launcher.start_web(port=WEB_PORT, workers=2, timeout=60)
+    server = launcher.start_web(port=WEB_PORT, workers=2, timeout=120)
     try:
         yield BASE_URL
     finally:

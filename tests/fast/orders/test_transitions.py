@@ -1,0 +1,182 @@
+"""The tables of allowed escrow and swap transitions (orders/models.py), and the one
+function that applies them (orders/states.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from orders.models import (
+    HELD_STATES,
+    ORDER_HOLDABLE_STATES,
+    ORDER_TRANSITIONS,
+    PAYING_STATES,
+    SWAP_HOLDABLE_STATES,
+    SWAP_TRANSITIONS,
+    TERMINAL_ORDER_STATES,
+    OrderState,
+    SwapState,
+)
+from orders.services.swaps import CREDITED_STATES
+from orders.states import StateConflict, transition
+
+ON_HOLD = "on_hold"
+TABLES = {
+    "order": (ORDER_TRANSITIONS, OrderState, ORDER_HOLDABLE_STATES, OrderState.AWAITING_DEPOSIT),
+    "swap": (SWAP_TRANSITIONS, SwapState, SWAP_HOLDABLE_STATES, SwapState.AWAITING_DEPOSIT),
+}
+ORDER_TERMINAL = {
+    OrderState.COMPLETED,
+    OrderState.REFUNDED,
+    OrderState.EXPIRED,
+    OrderState.CANCELLED,
+}
+SWAP_TERMINAL = {SwapState.COMPLETED, SwapState.REFUNDED}
+
+
+def reachable(table: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in table[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_every_state_has_a_row_and_every_target_is_a_state(name):
+    table, states, _, _ = TABLES[name]
+
+    assert set(table) == set(states.values)
+    for targets in table.values():
+        assert targets <= set(states.values)
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_no_state_goes_to_itself(name):
+    table = TABLES[name][0]
+
+    assert [s for s, targets in table.items() if s in targets] == []
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_every_state_is_reachable_from_a_new_one(name):
+    table, states, _, start = TABLES[name]
+
+    assert reachable(table, start) == set(states.values)
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_from_every_state_a_terminal_state_can_still_be_reached(name):
+    table = TABLES[name][0]
+    terminal = {s for s, targets in table.items() if not targets}
+
+    for state in table:
+        assert reachable(table, state) & terminal, state
+
+
+def test_the_terminal_states_are_exactly_the_closed_ones_and_have_no_exit():
+    assert set(TERMINAL_ORDER_STATES) == ORDER_TERMINAL
+    assert {s for s, targets in SWAP_TRANSITIONS.items() if not targets} == SWAP_TERMINAL
+    for state in ORDER_TERMINAL:
+        assert ORDER_TRANSITIONS[state] == set()
+    for state in SWAP_TERMINAL:
+        assert SWAP_TRANSITIONS[state] == set()
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_on_hold_returns_only_to_a_holdable_state_and_only_those_are_held(name):
+    table, _, holdable, _ = TABLES[name]
+
+    assert table[ON_HOLD] == set(holdable)
+    assert {s for s, targets in table.items() if ON_HOLD in targets} == set(holdable)
+    assert ON_HOLD not in holdable
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_nothing_unpaid_or_closed_is_ever_held(name):
+    table, states, holdable, start = TABLES[name]
+    closed = {s for s, targets in table.items() if not targets}
+
+    assert start not in holdable
+    assert not holdable & closed
+
+
+def test_an_unpaid_order_cannot_be_released_refunded_or_split():
+    for unpaid in (OrderState.AWAITING_DEPOSIT, OrderState.CONFIRMING):
+        assert not ORDER_TRANSITIONS[unpaid] & PAYING_STATES
+
+
+def test_an_order_pays_out_only_from_held_funds_a_failure_or_a_hold():
+    into_paying = {s for s, targets in ORDER_TRANSITIONS.items() if targets & PAYING_STATES}
+
+    assert into_paying == set(HELD_STATES) | {OrderState.FAILED, OrderState.ON_HOLD}
+
+
+def test_only_a_cancellation_or_an_expiry_closes_an_order_without_a_payout():
+    into_closed_unpaid = {
+        s
+        for s, targets in ORDER_TRANSITIONS.items()
+        if targets & {OrderState.EXPIRED, OrderState.CANCELLED}
+    }
+
+    assert into_closed_unpaid == {OrderState.AWAITING_DEPOSIT}
+
+
+def test_a_swap_exchanges_only_after_its_deposit_was_credited_or_from_its_own_hold():
+    into_exchanging = {
+        s for s, targets in SWAP_TRANSITIONS.items() if SwapState.EXCHANGING in targets
+    }
+
+    assert into_exchanging == {SwapState.CONFIRMING, SwapState.ACTION_REQUIRED, SwapState.ON_HOLD}
+
+
+def test_the_swap_states_counted_as_credited_are_never_before_a_credit():
+    before_credit = {SwapState.AWAITING_DEPOSIT, SwapState.CONFIRMING, SwapState.EXPIRED}
+
+    assert not CREDITED_STATES & before_credit
+    assert reachable(SWAP_TRANSITIONS, SwapState.EXCHANGING) >= CREDITED_STATES
+
+
+# --- the function applying the table -------------------------------------------------
+
+
+class Row:
+    """Stands for a model row: transition() refuses before it touches the database."""
+
+    class _meta:  # noqa: N801 - the attribute Django models carry
+        verbose_name = "row"
+
+    pk = 1
+
+    def __init__(self, state):
+        self.state = state
+
+
+@pytest.mark.parametrize("state", sorted(ORDER_TERMINAL))
+def test_a_transition_out_of_a_terminal_state_is_a_conflict(state):
+    for target in OrderState.values:
+        with pytest.raises(StateConflict):
+            transition(Row(state), target, table=ORDER_TRANSITIONS, event_model=None)
+
+
+def test_a_transition_the_table_allows_is_refused_outside_the_actions_allowed_from():
+    row = Row(OrderState.DISPUTED)
+
+    with pytest.raises(StateConflict) as refused:
+        transition(
+            row,
+            OrderState.RELEASING,
+            table=ORDER_TRANSITIONS,
+            event_model=None,
+            allowed_from={OrderState.ESCROWED},
+        )
+    assert refused.value.extra == {"state": OrderState.DISPUTED}
+    assert row.state == OrderState.DISPUTED
+
+
+def test_an_unknown_state_has_no_row():
+    with pytest.raises(KeyError):
+        transition(
+            Row("paid_somehow"), OrderState.RELEASING, table=ORDER_TRANSITIONS, event_model=None
+        )
