@@ -76,7 +76,7 @@ def people(chain):
 
 
 def _escrowed(chain, settings, buyer, amount):
-    settings.BITCOIN = {**settings.BITCOIN, "confirmations": [(None, 1)]}
+    settings.CONFIRMATIONS_REQUIRED = {**settings.CONFIRMATIONS_REQUIRED, "bitcoin": [(None, 1)]}
     pool_refill(chain="bitcoin", batch_size=1, target=1)
     order = order_create(buyer=buyer, vendor_username="fee-vendor", currency="BTC", amount=amount)
     chain.pay(order.account.address, amount)

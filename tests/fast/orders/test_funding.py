@@ -32,8 +32,9 @@ XMR_TIERS = [(1_000_000_000_000, 1), (10_000_000_000_000, 2), (None, 6)]
 @pytest.fixture(autouse=True)
 def tiers(settings):
     """The default tables, whatever the environment sets."""
-    settings.BITCOIN = {**settings.BITCOIN, "confirmations": BTC_TIERS, "unlock_blocks": 0}
-    settings.MONERO = {**settings.MONERO, "confirmations": XMR_TIERS, "unlock_blocks": 10}
+    settings.CONFIRMATIONS_REQUIRED = {"bitcoin": BTC_TIERS, "monero": XMR_TIERS}
+    settings.BITCOIN = {**settings.BITCOIN, "unlock_blocks": 0}
+    settings.MONERO = {**settings.MONERO, "unlock_blocks": 10}
 
 
 def deposit(id=1, amount=1_000, confirmations=0, **fields) -> Deposit:
@@ -78,7 +79,10 @@ def test_monero_tiers_include_their_limit_and_the_next_piconero_is_the_next_tier
 
 
 def test_the_tier_follows_the_settings_table(settings):
-    settings.BITCOIN = {**settings.BITCOIN, "confirmations": [(5, 3), (None, 9)]}
+    settings.CONFIRMATIONS_REQUIRED = {
+        **settings.CONFIRMATIONS_REQUIRED,
+        "bitcoin": [(5, 3), (None, 9)],
+    }
 
     assert confirmations_required(currency="BTC", amount=5) == 3
     assert confirmations_required(currency="BTC", amount=6) == 9

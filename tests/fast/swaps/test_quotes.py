@@ -15,10 +15,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from exchange.errors import ApplicationError
-from rates import quotes
-from rates.models import QuoteKind, RateSnapshot
-from rates.quotes import swap_amounts, swap_limits
+from rates.models import RateSnapshot
 from rates.selectors import CurrentRate
+from swaps import quotes
+from swaps.models import QuoteKind
+from swaps.quotes import swap_amounts, swap_limits
 
 RATE = Decimal("0.0028")  # 1 XMR in BTC
 DIRECTIONS = [("BTC", "XMR"), ("XMR", "BTC")]
