@@ -1,4 +1,4 @@
-.PHONY: setup run test proof lint format
+.PHONY: setup run test proof lint typecheck format
 
 # Install and set up everything (idempotent).
 setup:
@@ -19,6 +19,10 @@ proof:
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+
+# mypy with the Django and DRF stubs, on the packages pyproject.toml lists ([tool.mypy] files).
+typecheck:
+	.venv/bin/mypy
 
 format:
 	.venv/bin/ruff check --fix .
