@@ -39,6 +39,9 @@ def _metadata(account: WalletAccount) -> dict:
 
 
 def _keys(account: WalletAccount) -> dict[str, str]:
+    if account.owner_id is None:
+        # Only accounts handed to an owner have keys: callers pass no other.
+        raise ValueError(f"account {account.id} has no owner, hence no Redis keys")
     return adapter(account.chain).cache_keys(
         account.owner_kind, account.owner_id, account.owner_tag
     )

@@ -25,6 +25,7 @@ from wallets.clients.base import (
     InsufficientFunds,
     InvalidAddress,
     InvalidAmount,
+    NodeError,
     NodeRejected,
     NodeUnavailable,
     NotFound,
@@ -40,7 +41,7 @@ from wallets.clients.base import (
 
 # monero-wallet-rpc error code -> exception class (node-facts.md, section 3.8). A code not
 # listed is an unclear answer (retry later), never a rejection.
-ERROR_CODES: dict[int, type[Exception]] = {
+ERROR_CODES: dict[int, type[NodeError]] = {
     -2: InvalidAddress,
     # "Failed to commit tx": any exception inside commit_tx, including a daemon that took
     # the transaction but whose reply was lost. Ask the daemon before concluding anything.
@@ -60,7 +61,7 @@ ERROR_CODES: dict[int, type[Exception]] = {
     -46: InvalidAmount,
 }
 # Codes shared by several meanings: the message decides.
-ERROR_MESSAGES: list[tuple[str, type[Exception]]] = [
+ERROR_MESSAGES: list[tuple[str, type[NodeError]]] = [
     ("Account index out of bound", UnknownAccount),
     ("account index is out of bound", UnknownAccount),
     ("Failed to open wallet", NotFound),
@@ -113,7 +114,7 @@ class MoneroClient(HttpNode):
         read_timeout: float | None = None,
         spend: bool = False,
     ) -> Any:
-        body = {"jsonrpc": "2.0", "id": str(next(self._ids)), "method": method}
+        body: dict[str, Any] = {"jsonrpc": "2.0", "id": str(next(self._ids)), "method": method}
         if params is not None:
             body["params"] = params
         response = self.http(
@@ -144,7 +145,7 @@ class MoneroClient(HttpNode):
         if "error" in data:
             code = int(data["error"].get("code", 0))
             message = data["error"].get("message", "")
-            cls: type[Exception] = ERROR_CODES.get(code, UnclearAnswer)
+            cls: type[NodeError] = ERROR_CODES.get(code, UnclearAnswer)
             for needle, by_message in ERROR_MESSAGES:
                 if needle in message:
                     cls = by_message

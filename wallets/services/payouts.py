@@ -21,6 +21,7 @@ import functools
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -369,11 +370,12 @@ def _mark_relayed(payout: Payout) -> None:
                 relayed_at=now, updated_at=now
             )
             return
-        note = {
+        notes: dict[str, str] = {
             PayoutState.SIGNED: "",
             PayoutState.FAILED: "the node shows the transaction of this failed payout",
             PayoutState.VOIDED: "DOUBLE PAYMENT: a voided transaction of this payout landed",
-        }[from_state]
+        }
+        note = notes[from_state]
         if not _move(
             payout,
             PayoutState.RELAYED,
@@ -520,11 +522,11 @@ def payouts_unhold(*, payout_ids: list[int]) -> list[int]:
 NEVER_LEFT = "its bytes never left the engine"
 
 
-def proof_match(payout: Payout, proof: TxStatus) -> dict:
+def proof_match(payout: Payout, proof: TxStatus) -> dict[str, Any]:
     """What must still hold of the payout's row when a proof is acted on under its lock:
     the same transaction, and, where the proof is that its bytes never left the engine,
     still no relay attempt (a retry may have relayed them since)."""
-    match = {"txid": proof.txid or payout.txid}
+    match: dict[str, Any] = {"txid": proof.txid or payout.txid}
     if proof.evidence == NEVER_LEFT:
         match["relay_attempted_at"] = None
     return match
