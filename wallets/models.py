@@ -253,7 +253,7 @@ class PayoutState(models.TextChoices):
     VOIDED = "voided", "Voided: proved absent from the chain, never to be relayed"
 
 
-# The one table of allowed payout transitions (applied only by payouts._move).
+# The one table of allowed payout transitions (applied only by payouts.moves._move).
 PAYOUT_TRANSITIONS: dict[str, set[str]] = {
     PayoutState.PENDING: {PayoutState.SIGNED, PayoutState.FAILED, PayoutState.HELD},
     PayoutState.HELD: {PayoutState.PENDING},
