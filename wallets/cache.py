@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TYPE_CHECKING
 
 import redis
 
 from exchange.redis import get_redis
 from wallets.chains import adapter
 from wallets.models import AccountPurpose, AccountState, WalletAccount
+
+if TYPE_CHECKING:
+    from redis.client import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ def _keys(account: WalletAccount) -> dict[str, str]:
     )
 
 
-def _write(pipe, account: WalletAccount) -> int:
+def _write(pipe: Pipeline, account: WalletAccount) -> int:
     """Queue the keys of one account on a pipeline; returns how many keys it writes."""
     keys = _keys(account)
     pipe.hset(keys["map"], str(account.owner_id), account.account_index)

@@ -128,7 +128,7 @@ class BitcoinRpc(HttpNode):
     def wallet_rpc(self, method: str, *params: Any) -> Any:
         return self._rpc(self.wallet_url, method, list(params))
 
-    def _wallet(self, verb: str, path: str, *, wallet_id: str | None = None, **kwargs) -> Any:
+    def _wallet(self, verb: str, path: str, *, wallet_id: str | None = None, **kwargs: Any) -> Any:
         return self._call(
             verb, self.wallet_url, f"/wallet/{wallet_id or self.wallet_id}{path}", **kwargs
         )

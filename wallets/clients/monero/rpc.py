@@ -137,13 +137,13 @@ class MoneroRpc(HttpNode):
             raise cls(f"{method}: {message}", chain=self.chain, method=method, code=code)
         return data.get("result", {})
 
-    def daemon(self, method: str, params: dict | None = None, **kwargs) -> Any:
+    def daemon(self, method: str, params: dict | None = None, **kwargs: Any) -> Any:
         return self._json_rpc(self.daemon_url, method, params, auth=self.daemon_auth, **kwargs)
 
-    def _wallet_rpc(self, method: str, params: dict | None = None, **kwargs) -> Any:
+    def _wallet_rpc(self, method: str, params: dict | None = None, **kwargs: Any) -> Any:
         return self._json_rpc(self.wallet_url, method, params, auth=self.wallet_auth, **kwargs)
 
-    def wallet(self, method: str, params: dict | None = None, **kwargs) -> Any:
+    def wallet(self, method: str, params: dict | None = None, **kwargs: Any) -> Any:
         """A wallet call; reopens the wallet once if monero-wallet-rpc was restarted."""
         try:
             return self._wallet_rpc(method, params, **kwargs)

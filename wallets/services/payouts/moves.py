@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +14,9 @@ from exchange.dispatch import enqueue
 from ownership.services import ledger_post
 from wallets.models import PAYOUT_TRANSITIONS, Payout, PayoutState, WalletAccount
 from wallets.signals import payouts_changed
+
+if TYPE_CHECKING:
+    from ownership.services import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +29,8 @@ def _move(
     to_state: str,
     *,
     from_states: tuple[str, ...],
-    match: dict | None = None,
-    **fields,
+    match: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> bool:
     """``UPDATE … WHERE id = %s AND state IN from_states [AND match]``: True if this call
     moved it. Every move is checked against PAYOUT_TRANSITIONS."""
@@ -164,7 +168,7 @@ def payout_request(
     owner_kind: str,
     owner_id: int,
     ledger_from: str,
-    actor=None,
+    actor: Actor = None,
 ) -> Payout:
     """Create the payout for ``key`` (or return the one that exists) inside the caller's
     transaction, move its amount from ``ledger_from`` to ``payout:{id}`` in the ledger,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -13,6 +13,9 @@ from wallets.clients.base import RetryLater, TxStatus
 from wallets.models import Payout, PayoutState
 from wallets.services.payouts.moves import _move, payout_enqueue
 from wallets.services.payouts.tracking import payout_lookup, payout_track_one
+
+if TYPE_CHECKING:
+    from ownership.services import Actor
 
 
 class PayoutStateError(ApplicationError):
@@ -69,7 +72,7 @@ def payout_prove_absent(payout: Payout) -> TxStatus:
     )
 
 
-def payout_void(*, payout: Payout, proof: TxStatus, actor, reason: str) -> Payout:
+def payout_void(*, payout: Payout, proof: TxStatus, actor: Actor, reason: str) -> Payout:
     """In the caller's transaction: failed → voided, after ``payout_prove_absent``. Its
     amount goes back to the ledger account it came from; its stored transaction is kept as
     evidence and never relayed by this engine again."""
@@ -105,7 +108,9 @@ def payout_void(*, payout: Payout, proof: TxStatus, actor, reason: str) -> Payou
     return payout
 
 
-def payout_retry(*, payout_id: int, actor, reason: str, address: str | None = None) -> Payout:
+def payout_retry(
+    *, payout_id: int, actor: Actor, reason: str, address: str | None = None
+) -> Payout:
     """Staff: put a failed payout back to work. One with a stored transaction has those
     same bytes relayed again; to build a new one (to another ``address``), the stored one
     must first be proved absent from the chain and the mempool, and is then voided."""
