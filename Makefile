@@ -16,7 +16,7 @@ test:
 proof:
 	scripts/proof.sh $(ARGS)
 
-lint:
+lint: typecheck
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
