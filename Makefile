@@ -1,4 +1,4 @@
-.PHONY: setup run test test-fast proof lint format
+.PHONY: setup run test test-fast proof lint typecheck format
 
 # Install and set up everything (idempotent).
 setup:
@@ -20,9 +20,13 @@ test-fast:
 proof:
 	scripts/proof.sh $(ARGS)
 
-lint:
+lint: typecheck
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+
+# mypy with the Django and DRF stubs, on the packages pyproject.toml lists ([tool.mypy] files).
+typecheck:
+	.venv/bin/mypy
 
 format:
 	.venv/bin/ruff check --fix .

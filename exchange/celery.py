@@ -16,6 +16,7 @@ every saga step.
 from __future__ import annotations
 
 import os
+from typing import TypedDict
 
 from celery import Celery, signals
 from django.db import OperationalError
@@ -30,10 +31,23 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(name) for name in settings.CELERY_QUEUES]
 app.autodiscover_tasks()
 
+
+class TaskOptions(TypedDict, total=False):
+    """Decorator options that tasks share (``@shared_task(**TRANSACTIONS)``)."""
+
+    queue: str
+    acks_late: bool
+    reject_on_worker_lost: bool
+    max_retries: int
+    retry_backoff: int
+    retry_backoff_max: int
+    retry_jitter: bool
+
+
 # Options every saga step on the ``transactions`` queue shares (the seed's policy:
 # 3 attempts, exponential backoff from 5 s, with jitter; max countdown well under the
 # broker's visibility timeout).
-TRANSACTIONS = {
+TRANSACTIONS: TaskOptions = {
     "queue": "transactions",
     "acks_late": True,
     "reject_on_worker_lost": True,
@@ -45,10 +59,10 @@ TRANSACTIONS = {
 # A deadlock, a lock wait timeout or a lost database connection aborts a step before it
 # commits: every step is safe to run twice, so it runs again (with the backoff above).
 DATABASE_TRANSIENT = (OperationalError,)
-SCHEDULED = {"queue": "scheduled"}
+SCHEDULED: TaskOptions = {"queue": "scheduled"}
 # Deliveries to integrators: their own worker, so slow receivers never hold scans or payouts.
-WEBHOOKS = {"queue": "webhooks"}
-RATES = {
+WEBHOOKS: TaskOptions = {"queue": "webhooks"}
+RATES: TaskOptions = {
     "queue": "rates",
     "max_retries": 4,  # 5 attempts in all
     "retry_backoff": 5,

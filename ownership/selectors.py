@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db.models import F, Sum
 
 from ownership.models import LedgerEntry, OwnershipTransfer
@@ -26,7 +29,7 @@ def ledger_balances(*, currency: str, prefix: str = "") -> dict[str, int]:
     }
 
 
-def ledger_unbalanced_transactions() -> list[dict]:
+def ledger_unbalanced_transactions() -> list[Mapping[str, Any]]:
     """Transactions whose entries do not sum to zero in some currency (should be none)."""
     rows = (
         LedgerEntry.objects.values("transaction_id", "currency")

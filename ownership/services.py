@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from typing import TYPE_CHECKING, cast
 
 import redis
 from django.db import transaction
@@ -12,6 +13,15 @@ from django.db.models import F
 
 from exchange.redis import get_redis
 from ownership.models import LedgerBalance, LedgerEntry, LedgerTransaction, OwnershipTransfer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser, User
+
+    from wallets.models import WalletAccount
+
+    # Who a posting is recorded for: a user, a request's anonymous user, or the engine.
+    Actor = AbstractBaseUser | AnonymousUser | None
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +84,8 @@ def ledger_post(
     memo: str,
     owner_kind: str = "",
     owner_id: int | None = None,
-    actor=None,
-    wallet_account=None,
+    actor: Actor = None,
+    wallet_account: WalletAccount | None = None,
 ) -> LedgerTransaction:
     """Write one balanced transaction. ``legs`` are (account, signed amount): positive
     debits, negative credits, each a whole number of base units (``FractionalAmount``
@@ -99,7 +109,8 @@ def ledger_post(
             memo=memo[:200],
             owner_kind=owner_kind,
             owner_id=owner_id,
-            created_by=actor if getattr(actor, "pk", None) else None,
+            # An actor with a primary key is a saved user; anyone else is recorded as no one.
+            created_by=cast("User | None", actor if getattr(actor, "pk", None) else None),
             wallet_account=wallet_account,
         )
         LedgerEntry.objects.bulk_create(
@@ -119,7 +130,7 @@ def ledger_post(
 
 def ownership_transfer(
     *,
-    account,
+    account: WalletAccount,
     currency: str,
     from_party: str,
     to_party: str,
@@ -178,7 +189,7 @@ def ownership_history_rebuild(*, dry_run: bool = False) -> dict[str, int]:
     items: list[str] = []
     r = None if dry_run else get_redis()
 
-    def flush():
+    def flush() -> None:
         if current is None:
             return
         counts["histories"] += 1

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TYPE_CHECKING
 
 import redis
 
 from exchange.redis import get_redis
 from wallets.chains import adapter
 from wallets.models import AccountPurpose, AccountState, WalletAccount
+
+if TYPE_CHECKING:
+    from redis.client import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +43,15 @@ def _metadata(account: WalletAccount) -> dict:
 
 
 def _keys(account: WalletAccount) -> dict[str, str]:
+    if account.owner_id is None:
+        # Only accounts handed to an owner have keys: callers pass no other.
+        raise ValueError(f"account {account.id} has no owner, hence no Redis keys")
     return adapter(account.chain).cache_keys(
         account.owner_kind, account.owner_id, account.owner_tag
     )
 
 
-def _write(pipe, account: WalletAccount) -> int:
+def _write(pipe: Pipeline, account: WalletAccount) -> int:
     """Queue the keys of one account on a pipeline; returns how many keys it writes."""
     keys = _keys(account)
     pipe.hset(keys["map"], str(account.owner_id), account.account_index)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import cast
 from urllib.parse import urlsplit
 
 import redis
@@ -115,7 +116,8 @@ def monero_notifications(stop: threading.Event) -> None:
             stop.wait(2)
             continue
         if item:
-            event = item[1].split(" ", 1)[0]
+            # The client decodes responses: the list's items are str.
+            event = cast(str, item[1]).split(" ", 1)[0]
             # Drain what piled up: one scan covers them all.
             try:
                 get_redis().delete(key)

@@ -11,7 +11,9 @@ from django.db.models import Q
 from wallets.chains.registry import COINS
 
 # The chains of the registry's coins (wallets.chains.registry), e.g. Chain("bitcoin").
-Chain = models.TextChoices("Chain", [(c.chain.upper(), (c.chain, c.name)) for c in COINS])
+# django-stubs knows only choices declared as classes; this is Enum's functional form, which
+# Django's choices support, with members from the registry.
+Chain = models.TextChoices("Chain", [(c.chain.upper(), (c.chain, c.name)) for c in COINS])  # type: ignore[call-overload]
 
 
 class Network(models.TextChoices):
@@ -251,7 +253,7 @@ class PayoutState(models.TextChoices):
     VOIDED = "voided", "Voided: proved absent from the chain, never to be relayed"
 
 
-# The one table of allowed payout transitions (applied only by payouts._move).
+# The one table of allowed payout transitions (applied only by payouts.moves._move).
 PAYOUT_TRANSITIONS: dict[str, set[str]] = {
     PayoutState.PENDING: {PayoutState.SIGNED, PayoutState.FAILED, PayoutState.HELD},
     PayoutState.HELD: {PayoutState.PENDING},

@@ -12,17 +12,27 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
 from embit import base58, bech32
 
 from wallets.addresses import AddressCheck, address_check
-from wallets.chains.base import BuiltPayout, ChainRead, Sighting, TxStatus, WalletBehind
+from wallets.chains.base import (
+    BuiltPayout,
+    ChainAdapter,
+    ChainRead,
+    Sighting,
+    TxStatus,
+    WalletBehind,
+)
 from wallets.chains.registry import Coin
 from wallets.clients.base import AccountExists, NodeError, RetryLater
 from wallets.clients.bitcoin import BitcoinClient
+
+if TYPE_CHECKING:
+    from wallets.models import MasterWallet, Payout, WalletAccount
 
 # bcoin 1.0.2 lib/protocol/networks.js
 BASE58_VERSIONS = {
@@ -94,7 +104,7 @@ class BitcoinChain:
     def __init__(self, coin: Coin):
         self.coin = coin
 
-    def client(self, wallet) -> BitcoinClient:
+    def client(self, wallet: MasterWallet) -> BitcoinClient:
         return _client(wallet.endpoint, wallet.name)
 
     def wallet_defaults(self) -> dict[str, str]:
@@ -122,7 +132,7 @@ class BitcoinChain:
 
     # --- deposits -------------------------------------------------------------------
 
-    def deposits_read(self, wallet, window: int, *, final: int) -> ChainRead:
+    def deposits_read(self, wallet: MasterWallet, window: int, *, final: int) -> ChainRead:
         """Two calls: the node's tip and the wallet's history. Confirmations in the history
         are counted from the wallet's own height (confirmations = wallet height − height +
         1). A wallet below its node's tip, or one that shows a deposit settled long ago as
@@ -188,7 +198,7 @@ class BitcoinChain:
             raise WalletBehind(f"the wallet is at height {wallet_height}, its node at {tip}")
         return ChainRead(sightings=seen, height=wallet_height or tip, own_txs=txs)
 
-    def balances(self, wallet, *, refresh: bool = False) -> dict:
+    def balances(self, wallet: MasterWallet, *, refresh: bool = False) -> dict:
         client = self.client(wallet)
         if wallet.name != "primary":
             client.wallet_rpc("selectwallet", wallet.name)
@@ -202,28 +212,28 @@ class BitcoinChain:
 
     # --- accounts -------------------------------------------------------------------
 
-    def house_account(self, wallet) -> tuple[int, str]:
+    def house_account(self, wallet: MasterWallet) -> tuple[int, str]:
         return self.client(wallet).get_account("default")
 
-    def account_create(self, wallet, name: str) -> tuple[int, str]:
+    def account_create(self, wallet: MasterWallet, name: str) -> tuple[int, str]:
         client = self.client(wallet)
         try:
             return client.create_account(name)
         except AccountExists:
             return client.get_account(name)
 
-    def accounts_named(self, wallet) -> dict[str, tuple[int, str]]:
+    def accounts_named(self, wallet: MasterWallet) -> dict[str, tuple[int, str]]:
         return {}
 
-    def accounts_saved(self, wallet) -> None:
+    def accounts_saved(self, wallet: MasterWallet) -> None:
         """bcoin writes each account to its database as it makes it."""
 
-    def account_label(self, account) -> None:
+    def account_label(self, account: WalletAccount) -> None:
         """bcoin cannot rename an account: the map lives in the database and Redis."""
 
     # --- payouts --------------------------------------------------------------------
 
-    def payout_build(self, payout) -> BuiltPayout:
+    def payout_build(self, payout: Payout) -> BuiltPayout:
         from wallets.models import Payout, PayoutState
 
         client = self.client(payout.source_account.master_wallet)
@@ -249,10 +259,10 @@ class BitcoinChain:
             sent=payout.amount - built["fee"],
         )
 
-    def payout_relay(self, payout) -> None:
+    def payout_relay(self, payout: Payout) -> None:
         self.client(payout.source_account.master_wallet).broadcast(payout.raw_tx)
 
-    def payout_status(self, payout) -> TxStatus:
+    def payout_status(self, payout: Payout) -> TxStatus:
         client = self.client(payout.source_account.master_wallet)
         return client.tx_status(payout.txid, payout.raw_tx)
 
@@ -261,3 +271,7 @@ class BitcoinChain:
             "map": f"bitcoin:{owner_kind}:account:map",
             "meta": f"bitcoin:{owner_kind}:account:{owner_id}",
         }
+
+
+# mypy checks that the adapter implements the protocol.
+_: type[ChainAdapter] = BitcoinChain

@@ -12,17 +12,20 @@ monero-wallet-rpc 0.18 cannot subtract a fee from an output, so payouts are prop
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from monero.address import IntegratedAddress, SubAddress
 from monero.address import address as parse_monero
 
 from wallets.addresses import AddressCheck, address_check
-from wallets.chains.base import BuiltPayout, ChainRead, Sighting, TxStatus
+from wallets.chains.base import BuiltPayout, ChainAdapter, ChainRead, Sighting, TxStatus
 from wallets.chains.registry import Coin
 from wallets.clients.base import InsufficientFunds, InvalidAmount, NodeError, RetryLater
 from wallets.clients.monero import MoneroClient
+
+if TYPE_CHECKING:
+    from wallets.models import MasterWallet, Payout, WalletAccount
 
 NETWORKS = {"main": "mainnet", "test": "testnet", "stage": "stagenet"}
 
@@ -41,6 +44,13 @@ def parse_address(address: str) -> AddressCheck:
         else "standard"
     )
     return AddressCheck(True, network=NETWORKS.get(parsed.net, parsed.net), type=kind)
+
+
+def _index(account: WalletAccount) -> int:
+    """The account's index on the node (every account has one once the node made it)."""
+    if account.account_index is None:
+        raise ValueError(f"account {account.id} has no index on the node")
+    return account.account_index
 
 
 @functools.cache
@@ -68,7 +78,7 @@ class MoneroChain:
     def __init__(self, coin: Coin):
         self.coin = coin
 
-    def client(self, wallet) -> MoneroClient:
+    def client(self, wallet: MasterWallet) -> MoneroClient:
         return _client(wallet.endpoint, wallet.name)
 
     def wallet_defaults(self) -> dict[str, str]:
@@ -100,7 +110,7 @@ class MoneroChain:
 
     # --- deposits -------------------------------------------------------------------
 
-    def deposits_read(self, wallet, window: int, *, final: int) -> ChainRead:
+    def deposits_read(self, wallet: MasterWallet, window: int, *, final: int) -> ChainRead:
         from wallets.models import AccountPurpose, WalletAccount
 
         client = self.client(wallet)
@@ -119,6 +129,7 @@ class MoneroChain:
             for i in WalletAccount.objects.filter(
                 master_wallet=wallet, purpose=AccountPurpose.LIQUIDITY
             ).values_list("account_index", flat=True)
+            if i is not None
         }
         seen: list[Sighting] = []
         for kind in ("in", "pool"):
@@ -150,7 +161,7 @@ class MoneroChain:
                 )
         return ChainRead(sightings=seen, height=tip, own_txs=txs)
 
-    def balances(self, wallet, *, refresh: bool = False) -> dict:
+    def balances(self, wallet: MasterWallet, *, refresh: bool = False) -> dict:
         client = self.client(wallet)
         if refresh:
             client.refresh()
@@ -163,30 +174,30 @@ class MoneroChain:
 
     # --- accounts -------------------------------------------------------------------
 
-    def house_account(self, wallet) -> tuple[int, str]:
+    def house_account(self, wallet: MasterWallet) -> tuple[int, str]:
         return 0, self.client(wallet).primary_address(0)
 
-    def account_create(self, wallet, name: str) -> tuple[int, str]:
+    def account_create(self, wallet: MasterWallet, name: str) -> tuple[int, str]:
         return self.client(wallet).create_account(name)
 
-    def accounts_named(self, wallet) -> dict[str, tuple[int, str]]:
+    def accounts_named(self, wallet: MasterWallet) -> dict[str, tuple[int, str]]:
         return {
             a.get("label", ""): (int(a["account_index"]), a["base_address"])
             for a in self.client(wallet).accounts()
         }
 
-    def accounts_saved(self, wallet) -> None:
+    def accounts_saved(self, wallet: MasterWallet) -> None:
         # monero-wallet-rpc keeps new accounts in memory until it saves the wallet file.
         self.client(wallet).store()
 
-    def account_label(self, account) -> None:
+    def account_label(self, account: WalletAccount) -> None:
         client = self.client(account.master_wallet)
-        client.tag_accounts(account.owner_tag, [account.account_index])
-        client.label_account(account.account_index, account.owner_tag)
+        client.tag_accounts(account.owner_tag, [_index(account)])
+        client.label_account(_index(account), account.owner_tag)
 
     # --- payouts --------------------------------------------------------------------
 
-    def payout_build(self, payout) -> BuiltPayout:
+    def payout_build(self, payout: Payout) -> BuiltPayout:
         """Proposals are built (never relayed, nothing stored) until one pays exactly the
         payout amount with its fee. If the fee does not settle in MONERO_FEE_ATTEMPTS
         proposals, the proposal that pays closest to the amount without passing it is
@@ -212,7 +223,7 @@ class MoneroChain:
                 )
             try:
                 proposal = client.create_transfer(
-                    account_index=payout.source_account.account_index,
+                    account_index=_index(payout.source_account),
                     destinations=[(payout.address, payout.amount - guess)],
                 )
             except InsufficientFunds as exc:
@@ -239,10 +250,10 @@ class MoneroChain:
             tx_key=best["tx_key"],
         )
 
-    def payout_relay(self, payout) -> None:
+    def payout_relay(self, payout: Payout) -> None:
         self.client(payout.source_account.master_wallet).relay(payout.raw_tx)
 
-    def payout_status(self, payout) -> TxStatus:
+    def payout_status(self, payout: Payout) -> TxStatus:
         client = self.client(payout.source_account.master_wallet)
         return client.tx_status(
             payout.txid, payout.key_images, account_index=payout.source_account.account_index
@@ -254,3 +265,7 @@ class MoneroChain:
             "meta": f"monero:tag:{owner_tag}",
             "tags": f"monero:tag:{owner_kind}",
         }
+
+
+# mypy checks that the adapter implements the protocol.
+_: type[ChainAdapter] = MoneroChain

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 if TYPE_CHECKING:
+    from wallets.addresses import AddressCheck
     from wallets.chains.base import ChainAdapter
 
 
@@ -74,7 +75,7 @@ class Coin:
     def max_amount(self) -> int:
         return self.conf["max_amount"]
 
-    def validate_address(self, address: str):
+    def validate_address(self, address: str) -> AddressCheck:
         """Is ``address`` payable on this coin's configured network (``AddressCheck``)?"""
         return adapter(self.chain).validate_address(address)
 

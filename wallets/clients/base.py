@@ -182,7 +182,9 @@ class HttpNode:
 
     chain = ""
 
-    def __init__(self, *, connect_timeout: float, read_timeout: float, auth=None):
+    def __init__(
+        self, *, connect_timeout: float, read_timeout: float, auth: tuple[str, str] | None = None
+    ):
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.session = new_session(auth=auth)

@@ -175,7 +175,7 @@ def _record(
     result.accounts_changed.extend(sorted(changed))
 
 
-def _new_deposit(account: WalletAccount, s: Sighting, now) -> Deposit:
+def _new_deposit(account: WalletAccount, s: Sighting, now: datetime) -> Deposit:
     flag = ""
     if account.state == AccountState.RETIRED:
         flag = "deposit to a retired account"
@@ -205,7 +205,7 @@ def _state(d: Deposit) -> tuple:
     return (d.height, d.confirmations, d.unlocked, d.dropped, d.double_spend_seen)
 
 
-def _apply(deposit: Deposit, s: Sighting, now) -> bool:
+def _apply(deposit: Deposit, s: Sighting, now: datetime) -> bool:
     """Bring a stored deposit up to what the node says; True if anything changed."""
     before = _state(deposit)
     if deposit.credited_at and s.confirmations < deposit.confirmations and not deposit.flagged:

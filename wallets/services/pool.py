@@ -6,6 +6,7 @@ import functools
 import logging
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -100,7 +101,7 @@ def house_account_ensure(*, wallet: MasterWallet) -> WalletAccount:
     return account
 
 
-def _account_move(account_id: int, to_state: str, *, from_state: str, **fields) -> bool:
+def _account_move(account_id: int, to_state: str, *, from_state: str, **fields: Any) -> bool:
     """The one place account states change: checked against ACCOUNT_TRANSITIONS, then
     ``UPDATE … WHERE id = %s AND state = <from_state>``. Returns whether this call moved
     it (False: another one did first)."""

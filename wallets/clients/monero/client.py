@@ -1,169 +1,28 @@
-"""Monero 0.18: monerod JSON-RPC (18081 on regtest) and monero-wallet-rpc (18083).
-
-Each RPC may run with ``--rpc-login``; the client answers its HTTP digest challenge with
-that RPC's own login. The daemon port must be monerod's unrestricted one: a restricted port
-leaves out of ``get_transactions`` every pool transaction the node has not broadcast
-itself, so a payout still in its Dandelion++ stem phase would look absent there.
-
-Amounts are piconero (int). monero-wallet-rpc serves one request at a time, and a
-``transfer`` can outlive a short client timeout while still succeeding: transfers use a
-long read timeout and their timeout is ``OutcomeUnknown``, never a failure.
-"""
+"""The Monero client's verbs: the daemon (blocks, the pool, what it says of a transaction),
+the wallet file, and the wallet (accounts, transfers, balances, spends)."""
 
 from __future__ import annotations
 
 import functools
-import itertools
 from typing import Any
 
 from django.conf import settings
-from requests.auth import HTTPDigestAuth
 
 from wallets.clients.base import (
-    FundsLocked,
-    HttpNode,
-    InsufficientFunds,
-    InvalidAddress,
-    InvalidAmount,
     NodeRejected,
-    NodeUnavailable,
     NotFound,
-    OutcomeUnknown,
     RetryLater,
     TxStatus,
-    UnclearAnswer,
-    UnknownAccount,
     WalletExists,
     WalletNotOpen,
     decode_json,
 )
-
-# monero-wallet-rpc error code -> exception class (node-facts.md, section 3.8). A code not
-# listed is an unclear answer (retry later), never a rejection.
-ERROR_CODES: dict[int, type[Exception]] = {
-    -2: InvalidAddress,
-    # "Failed to commit tx": any exception inside commit_tx, including a daemon that took
-    # the transaction but whose reply was lost. Ask the daemon before concluding anything.
-    -4: OutcomeUnknown,
-    -3: NodeUnavailable,  # the daemon is busy
-    -38: NodeUnavailable,  # no connection to the daemon
-    -8: NotFound,
-    -13: WalletNotOpen,
-    -14: UnknownAccount,
-    # "Transaction not possible. Available only X, transaction amount Y = A + fee": the
-    # amount fits, the fee on top does not (the payout's fee loop then guesses higher).
-    -16: InsufficientFunds,
-    -17: InsufficientFunds,
-    -19: FundsLocked,  # "not enough outputs to use": too few mature outputs on a young chain
-    -21: WalletExists,
-    -37: FundsLocked,  # "not enough unlocked money"
-    -46: InvalidAmount,
-}
-# Codes shared by several meanings: the message decides.
-ERROR_MESSAGES: list[tuple[str, type[Exception]]] = [
-    ("Account index out of bound", UnknownAccount),
-    ("account index is out of bound", UnknownAccount),
-    ("Failed to open wallet", NotFound),
-]
+from wallets.clients.monero.rpc import MoneroRpc
 
 
-def rpc_login(user: str, password: str) -> HTTPDigestAuth | None:
-    """The digest login of a monerod or monero-wallet-rpc started with ``--rpc-login``
-    (None when no user is set: the RPC runs without a login)."""
-    return HTTPDigestAuth(user, password) if user else None
-
-
-class MoneroClient(HttpNode):
-    chain = "monero"
+class MoneroClient(MoneroRpc):
     # get_balance counts outputs in blocks only: a deposit in the pool is not in it yet.
     balance_counts_mempool_deposits = False
-
-    def __init__(
-        self,
-        *,
-        daemon_url: str,
-        wallet_url: str,
-        wallet_file: str,
-        connect_timeout: float,
-        read_timeout: float,
-        transfer_read_timeout: float,
-        wallet_user: str = "",
-        wallet_password: str = "",
-        daemon_user: str = "",
-        daemon_password: str = "",
-    ):
-        super().__init__(connect_timeout=connect_timeout, read_timeout=read_timeout)
-        self.wallet_auth = rpc_login(wallet_user, wallet_password)
-        self.daemon_auth = rpc_login(daemon_user, daemon_password)
-        self.daemon_url = daemon_url.rstrip("/")
-        self.wallet_url = wallet_url.rstrip("/")
-        self.wallet_file = wallet_file
-        self.transfer_read_timeout = transfer_read_timeout
-        self._ids = itertools.count(1)
-
-    # --- transport ---------------------------------------------------------------
-
-    def _json_rpc(
-        self,
-        base: str,
-        method: str,
-        params: dict | None = None,
-        *,
-        auth: HTTPDigestAuth | None,
-        read_timeout: float | None = None,
-        spend: bool = False,
-    ) -> Any:
-        body = {"jsonrpc": "2.0", "id": str(next(self._ids)), "method": method}
-        if params is not None:
-            body["params"] = params
-        response = self.http(
-            "POST",
-            f"{base}/json_rpc",
-            method=method,
-            json_body=body,
-            read_timeout=read_timeout,
-            spend=spend,
-            auth=auth,
-        )
-        if response.status_code == 401:
-            raise NodeUnavailable(
-                "monero RPC refused the credentials", chain=self.chain, method=method
-            )
-        if response.status_code >= 500:
-            raise NodeUnavailable(
-                f"monero RPC HTTP {response.status_code}", chain=self.chain, method=method
-            )
-        try:
-            data = decode_json(response)
-        except ValueError as exc:
-            raise NodeUnavailable(
-                "monero RPC: unreadable response", chain=self.chain, method=method
-            ) from exc
-        if not isinstance(data, dict):
-            raise NodeUnavailable("monero RPC: empty response", chain=self.chain, method=method)
-        if "error" in data:
-            code = int(data["error"].get("code", 0))
-            message = data["error"].get("message", "")
-            cls: type[Exception] = ERROR_CODES.get(code, UnclearAnswer)
-            for needle, by_message in ERROR_MESSAGES:
-                if needle in message:
-                    cls = by_message
-            raise cls(f"{method}: {message}", chain=self.chain, method=method, code=code)
-        return data.get("result", {})
-
-    def daemon(self, method: str, params: dict | None = None, **kwargs) -> Any:
-        return self._json_rpc(self.daemon_url, method, params, auth=self.daemon_auth, **kwargs)
-
-    def _wallet_rpc(self, method: str, params: dict | None = None, **kwargs) -> Any:
-        return self._json_rpc(self.wallet_url, method, params, auth=self.wallet_auth, **kwargs)
-
-    def wallet(self, method: str, params: dict | None = None, **kwargs) -> Any:
-        """A wallet call; reopens the wallet once if monero-wallet-rpc was restarted."""
-        try:
-            return self._wallet_rpc(method, params, **kwargs)
-        except WalletNotOpen:
-            self.open_wallet()
-            return self._wallet_rpc(method, params, **kwargs)
 
     # --- daemon --------------------------------------------------------------------
 
@@ -196,29 +55,6 @@ class MoneroClient(HttpNode):
 
     def flush_txpool(self, txids: list[str] | None = None) -> None:
         self.daemon("flush_txpool", {"txids": txids} if txids else {})
-
-    def _daemon_plain(self, path: str, body: dict) -> dict:
-        """A daemon call outside JSON-RPC (``/get_transactions``, ``/is_key_image_spent``)."""
-        response = self.http(
-            "POST", f"{self.daemon_url}/{path}", method=path, json_body=body, auth=self.daemon_auth
-        )
-        if response.status_code == 401:
-            raise NodeUnavailable("monerod refused the credentials", chain=self.chain, method=path)
-        if response.status_code >= 400:
-            raise NodeUnavailable(
-                f"monerod /{path} HTTP {response.status_code}", chain=self.chain, method=path
-            )
-        try:
-            data = decode_json(response) or {}
-        except ValueError as exc:
-            raise NodeUnavailable(
-                f"monerod /{path}: unreadable response", chain=self.chain, method=path
-            ) from exc
-        if data.get("status") not in ("OK", None):
-            raise NodeUnavailable(
-                f"monerod /{path}: {data.get('status')}", chain=self.chain, method=path
-            )
-        return data
 
     def tx_status(
         self, txid: str, key_images: list[str], *, account_index: int | None = None
@@ -265,13 +101,6 @@ class MoneroClient(HttpNode):
 
     def wallet_version(self, *, timeout: float | None = None) -> dict:
         return self._wallet_rpc("get_version", read_timeout=timeout)
-
-    def open_wallet(self) -> None:
-        self._wallet_rpc(
-            "open_wallet",
-            {"filename": self.wallet_file, "password": ""},
-            read_timeout=max(self.read_timeout, 60),
-        )
 
     def ensure_wallet(self) -> None:
         """Open the wallet file (creating it on first use) unless it is already open."""

@@ -1,0 +1,234 @@
+"""The one place payout states change (with the books that follow each move), the
+request that creates a payout, and holds."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from exchange.dispatch import enqueue
+from ownership.services import ledger_post
+from wallets.models import PAYOUT_TRANSITIONS, Payout, PayoutState, WalletAccount
+from wallets.signals import payouts_changed
+
+if TYPE_CHECKING:
+    from ownership.services import Actor
+
+logger = logging.getLogger(__name__)
+
+
+# --- the one place payout states change ------------------------------------------------
+
+
+def _move(
+    payout: Payout,
+    to_state: str,
+    *,
+    from_states: tuple[str, ...],
+    match: dict[str, Any] | None = None,
+    **fields: Any,
+) -> bool:
+    """``UPDATE … WHERE id = %s AND state IN from_states [AND match]``: True if this call
+    moved it. Every move is checked against PAYOUT_TRANSITIONS."""
+    for from_state in from_states:
+        if to_state not in PAYOUT_TRANSITIONS[from_state]:
+            raise AssertionError(f"payout transition {from_state} → {to_state} is not allowed")
+    fields.setdefault("updated_at", timezone.now())
+    moved = Payout.objects.filter(id=payout.id, state__in=from_states, **(match or {})).update(
+        state=to_state, **fields
+    )
+    if moved:
+        transaction.on_commit(functools.partial(_announce, [payout.id]))
+    return bool(moved)
+
+
+def _announce(payout_ids: list[int]) -> None:
+    payouts_changed.send(sender=Payout, payout_ids=payout_ids)
+
+
+def _post_sent(payout: Payout, *, sign: int, memo: str) -> None:
+    """The stored transaction left (sign 1) or came back to (sign -1) the books:
+    ``payout:{id}`` ↔ sent + network fee (+ what the transaction left in the account,
+    back to the owner)."""
+    legs = [
+        ("sent", sign * payout.sent_amount),
+        ("network:fees", sign * payout.network_fee),
+        (payout.ledger_from, sign * payout.remainder),
+        (f"payout:{payout.id}", -sign * payout.amount),
+    ]
+    ledger_post(
+        currency=payout.currency,
+        legs=legs,
+        memo=memo,
+        owner_kind=payout.owner_kind,
+        owner_id=payout.owner_id,
+        wallet_account=payout.source_account,
+    )
+
+
+def _fail(payout: Payout, reason: str) -> None:
+    """A definitive rejection: the payout goes to staff. A relayed payout's books come back
+    from ``sent`` to ``payout:{id}``, so a retry or refund starts from money in flight (a
+    voided transaction that had landed goes back to voided, its loss taken back)."""
+    with transaction.atomic():
+        payout.refresh_from_db()
+        from_state = payout.state
+        if from_state not in (PayoutState.PENDING, PayoutState.SIGNED, PayoutState.RELAYED):
+            return
+        if from_state == PayoutState.RELAYED and payout.txid in payout.voided_txids:
+            if _move(
+                payout, PayoutState.VOIDED, from_states=(from_state,), last_error=reason[:500]
+            ):
+                ledger_post(
+                    currency=payout.currency,
+                    legs=[
+                        ("sent", -payout.sent_amount),
+                        ("network:fees", -payout.network_fee),
+                        ("platform:losses", payout.spent_amount),
+                    ],
+                    memo=f"payout {payout.id}: the voided transaction {payout.txid} is gone again",
+                    owner_kind=payout.owner_kind,
+                    owner_id=payout.owner_id,
+                    wallet_account=payout.source_account,
+                )
+            return
+        if not _move(
+            payout, PayoutState.FAILED, from_states=(from_state,), last_error=reason[:500]
+        ):
+            return
+        if from_state == PayoutState.RELAYED:
+            _post_sent(payout, sign=-1, memo=f"payout {payout.id} conflicted: back in flight")
+    logger.error("payout %s failed: %s", payout.id, reason)
+
+
+def _mark_relayed(payout: Payout) -> None:
+    """signed (or failed/voided, when the node shows the transaction after all) → relayed,
+    with the books following the money out of ``payout:{id}``."""
+    now = timezone.now()
+    with transaction.atomic():
+        payout.refresh_from_db()
+        from_state = payout.state
+        if from_state not in (PayoutState.SIGNED, PayoutState.FAILED, PayoutState.VOIDED):
+            # A re-relay of a payout already marked relayed: restart its clock.
+            Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(
+                relayed_at=now, updated_at=now
+            )
+            return
+        notes: dict[str, str] = {
+            PayoutState.SIGNED: "",
+            PayoutState.FAILED: "the node shows the transaction of this failed payout",
+            PayoutState.VOIDED: "DOUBLE PAYMENT: a voided transaction of this payout landed",
+        }
+        note = notes[from_state]
+        if not _move(
+            payout,
+            PayoutState.RELAYED,
+            from_states=(from_state,),
+            relayed_at=now,
+            last_error=note,
+        ):
+            return
+        if from_state == PayoutState.VOIDED:
+            # Its amount went back to the owner when it was voided: the loss is the house's.
+            ledger_post(
+                currency=payout.currency,
+                legs=[
+                    ("sent", payout.sent_amount),
+                    ("network:fees", payout.network_fee),
+                    ("platform:losses", -payout.spent_amount),
+                ],
+                memo=f"payout {payout.id}: voided transaction {payout.txid} landed",
+                owner_kind=payout.owner_kind,
+                owner_id=payout.owner_id,
+                wallet_account=payout.source_account,
+            )
+            logger.critical("payout %s: %s", payout.id, note)
+        else:
+            _post_sent(
+                payout, sign=1, memo=f"{payout.kind} payout {payout.id} relayed ({payout.txid})"
+            )
+            if note:
+                logger.error("payout %s: %s", payout.id, note)
+
+
+# --- request ---------------------------------------------------------------------------
+
+
+def payout_request(
+    *,
+    key: str,
+    source_account: WalletAccount,
+    address: str,
+    amount: int,
+    kind: str,
+    owner_kind: str,
+    owner_id: int,
+    ledger_from: str,
+    actor: Actor = None,
+) -> Payout:
+    """Create the payout for ``key`` (or return the one that exists) inside the caller's
+    transaction, move its amount from ``ledger_from`` to ``payout:{id}`` in the ledger,
+    and enqueue the saga after commit."""
+    if amount <= 0:
+        raise ValueError("a payout amount must be positive")
+    payout, created = Payout.objects.get_or_create(
+        key=key,
+        defaults={
+            "chain": source_account.chain,
+            "source_account": source_account,
+            "owner_kind": owner_kind,
+            "owner_id": owner_id,
+            "kind": kind,
+            "address": address,
+            "amount": amount,
+            "ledger_from": ledger_from,
+        },
+    )
+    if created:
+        ledger_post(
+            currency=payout.currency,
+            legs=[(f"payout:{payout.id}", amount), (ledger_from, -amount)],
+            memo=f"{kind} payout {payout.id} requested",
+            owner_kind=owner_kind,
+            owner_id=owner_id,
+            actor=actor,
+        )
+        transaction.on_commit(functools.partial(payout_enqueue, payout.id))
+    return payout
+
+
+def payout_enqueue(payout_id: int) -> None:
+    try:
+        enqueue("wallets.payout_process", payout_id)
+    except Exception:  # noqa: BLE001 - the payout sweep enqueues it later
+        logger.exception("payout %s: cannot enqueue; the sweep will", payout_id)
+
+
+# --- holds: a deposit behind the payout vanished ---------------------------------------
+
+
+def payouts_hold(*, payout_ids: list[int], reason: str) -> list[int]:
+    """Stop payouts not built yet (pending → held). Returns those stopped."""
+    held = []
+    with transaction.atomic():
+        for payout in Payout.objects.filter(id__in=payout_ids, state=PayoutState.PENDING):
+            if _move(
+                payout, PayoutState.HELD, from_states=(PayoutState.PENDING,), last_error=reason
+            ):
+                held.append(payout.id)
+    return held
+
+
+def payouts_unhold(*, payout_ids: list[int]) -> list[int]:
+    """Put held payouts back to work (held → pending) and enqueue them."""
+    resumed = []
+    with transaction.atomic():
+        for payout in Payout.objects.filter(id__in=payout_ids, state=PayoutState.HELD):
+            if _move(payout, PayoutState.PENDING, from_states=(PayoutState.HELD,), last_error=""):
+                resumed.append(payout.id)
+                transaction.on_commit(functools.partial(payout_enqueue, payout.id))
+    return resumed
