@@ -8,7 +8,8 @@ from webhooks.services import event_publish
 
 
 def state_changed_publish(obj, *, from_state: str, to_state: str, event_id: int) -> None:
-    """An order or swap changed state (called in the transaction that changed it)."""
+    """An order or swap changed state (in the transaction that changed it: the
+    ``funding.signals.state_changed`` receiver)."""
     from orders.models import EscrowOrder
 
     if isinstance(obj, EscrowOrder):
