@@ -10,10 +10,12 @@ from funding.services.deposits import (
     ready_batch,
 )
 from funding.services.orders import (
+    account_assign,
     address_checked,
     advance,
     apply_deposits,
     apply_later,
+    authorize,
     expire_due,
     for_accounts,
     lock,
@@ -21,10 +23,12 @@ from funding.services.orders import (
 )
 
 __all__ = [
+    "account_assign",
     "address_checked",
     "advance",
     "apply_deposits",
     "apply_later",
+    "authorize",
     "confirmations_required",
     "creditable",
     "deposits_credit",

@@ -21,6 +21,7 @@ from funding.services.deposits import deposits_locked, funding_follow
 from funding.states import StateConflict, note, transition
 from wallets.addresses import validate_address
 from wallets.models import CHAIN_OF_CURRENCY, CURRENCY_OF_CHAIN, Deposit, Payout, PayoutState
+from wallets.services import allocate_account
 from wallets.services.payouts import payout_retry
 
 Owner = TypeVar("Owner", bound=FundedOrder)
@@ -34,6 +35,19 @@ def lock(model: type[Owner], owner_id: int) -> Owner:
         raise NotFoundError(f"{model.OWNER_KIND} {owner_id} not found") from exc
 
 
+def account_assign(owner: FundedOrder, **fields) -> None:
+    """Hand the new owner a deposit account from the pool of its currency's chain (no
+    node call; 503 when the pool is empty), stored with ``fields`` in one update."""
+    owner.account = allocate_account(
+        chain=CHAIN_OF_CURRENCY[owner.deposit_currency],
+        owner_kind=owner.OWNER_KIND,
+        owner_id=owner.id,
+    )
+    type(owner).objects.filter(id=owner.id).update(account=owner.account, **fields)
+    for field, value in fields.items():
+        setattr(owner, field, value)
+
+
 def address_checked(currency: str, address: str, field: str) -> str:
     """``address`` stripped, if it is one of ``currency`` on the network the engine runs;
     a 400 naming ``field`` otherwise."""
@@ -42,6 +56,35 @@ def address_checked(currency: str, address: str, field: str) -> str:
     if not check.valid:
         raise ApplicationError(check.error, field=field)
     return address
+
+
+def authorize(
+    owner: FundedOrder,
+    *,
+    actor,
+    action: str,
+    amount: int,
+    approval=None,
+    address_change: bool = False,
+    currency: str | None = None,
+) -> None:
+    """Raise unless staff ``actor`` may take ``action`` on ``owner`` now, moving
+    ``amount`` base units of ``currency`` (its deposits' unless said): with the action's
+    permission and, where the move needs one, an approval given by someone else
+    (``orders.services.staff.staff_authorize``)."""
+    from orders.services.staff import staff_authorize
+
+    staff_authorize(
+        actor=actor,
+        action=action,
+        owner_kind=owner.OWNER_KIND,
+        owner_id=owner.id,
+        currency=currency or owner.deposit_currency,
+        amount=amount,
+        address_change=address_change,
+        parties=owner.parties,
+        approval=approval,
+    )
 
 
 def for_accounts(model: type[FundedOrder], account_ids: list[int]) -> list[int]:
@@ -159,7 +202,6 @@ def retry_payout(
     does), and the payout is failed (``payout_retry``, which also needs the stored
     transaction proved absent from the chain before building one to a new address)."""
     from orders.models import StaffAction
-    from orders.services.staff import staff_authorize
 
     if not (reason or "").strip():
         raise ApplicationError("a reason is required", field="reason")
@@ -173,16 +215,14 @@ def retry_payout(
     currency = CURRENCY_OF_CHAIN[stored.chain]
     if address:
         address = address_checked(currency, address, "address")
-    staff_authorize(
+    authorize(
+        owner,
         actor=actor,
         action=StaffAction.RETRY_PAYOUT,
-        owner_kind=model.OWNER_KIND,
-        owner_id=owner.id,
-        currency=currency,
         amount=stored.amount,
-        address_change=bool(address),
-        parties=owner.parties,
         approval=approval,
+        address_change=bool(address),
+        currency=currency,
     )
     payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
     with transaction.atomic():

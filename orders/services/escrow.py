@@ -25,9 +25,11 @@ from exchange.errors import ApplicationError
 from funding.fees import platform_fee, platform_fee_bps
 from funding.models import EventKind
 from funding.services import (
+    account_assign,
     address_checked,
     advance,
     apply_deposits,
+    authorize,
     confirmations_required,
     deposits_credit,
     expire_due,
@@ -50,13 +52,10 @@ from orders.models import (
     StaffApproval,
 )
 from orders.selectors import vendor_payout_address
-from orders.services.staff import staff_authorize
-from wallets.models import CHAIN_OF_CURRENCY, AccountState, Deposit, OwnerKind, PayoutKind
-from wallets.services import account_retire, allocate_account
+from wallets.models import AccountState, Deposit, PayoutKind
+from wallets.services import account_retire
 
 logger = logging.getLogger(__name__)
-
-OWNER = OwnerKind.ORDER
 
 
 class OrderPermissionDenied(ApplicationError):
@@ -88,16 +87,14 @@ def _authorize(
     amount: int | None = None,
     address_change: bool = False,
 ) -> None:
-    staff_authorize(
+    """Staff move ``amount`` of the order (its escrow unless said)."""
+    authorize(
+        order,
         actor=actor,
         action=action,
-        owner_kind=OWNER,
-        owner_id=order.id,
-        currency=order.currency,
         amount=order.escrowed_amount if amount is None else amount,
-        address_change=address_change,
-        parties=order.parties,
         approval=approval,
+        address_change=address_change,
     )
 
 
@@ -166,10 +163,7 @@ def order_create(
             confirmations_required=confirmations_required(currency=currency, amount=amount),
             expires_at=timezone.now() + timedelta(seconds=settings.ORDER_EXPIRY_SECONDS),
         )
-        order.account = allocate_account(
-            chain=CHAIN_OF_CURRENCY[currency], owner_kind=OWNER, owner_id=order.id
-        )
-        EscrowOrder.objects.filter(id=order.id).update(account=order.account)
+        account_assign(order)
         note(order, kind=EventKind.CREATED, actor=buyer, data={"amount": str(amount)})
     return order
 

@@ -22,9 +22,11 @@ from exchange.errors import ApplicationError
 from funding.fees import floating_reserve, network_fee_estimate
 from funding.models import EventKind
 from funding.services import (
+    account_assign,
     address_checked,
     advance,
     apply_deposits,
+    authorize,
     confirmations_required,
     creditable,
     deposits_credit,
@@ -37,7 +39,7 @@ from funding.services import (
 )
 from funding.states import StateConflict, note, transition
 from orders.models import StaffAction, StaffApproval, SwapKind, SwapOrder, SwapState
-from orders.services.staff import StaffPermissionDenied, staff_authorize
+from orders.services.staff import StaffPermissionDenied
 from ownership.models import LedgerEntry
 from ownership.services import NegativeBalance
 from rates.errors import RateUnavailable
@@ -59,7 +61,7 @@ from wallets.models import (
     PayoutKind,
     PayoutState,
 )
-from wallets.services import allocate_account, house_account_ensure, master_wallet_ensure
+from wallets.services import house_account_ensure, master_wallet_ensure
 from wallets.services.payouts import (
     PayoutStateError,
     payout_prove_absent,
@@ -142,11 +144,7 @@ def swap_create(
         )
         reserve = _reserve_amount(quote)
         liquidity_reserve(swap_id=swap.id, currency=swap.to_currency, amount=reserve, client=client)
-        swap.account = allocate_account(
-            chain=CHAIN_OF_CURRENCY[swap.from_currency], owner_kind=OWNER, owner_id=swap.id
-        )
-        swap.reserved_amount = reserve
-        SwapOrder.objects.filter(id=swap.id).update(account=swap.account, reserved_amount=reserve)
+        account_assign(swap, reserved_amount=reserve)
         note(swap, kind=EventKind.CREATED, actor=user, data={"quote": str(quote.public_id)})
     return swap
 
@@ -418,14 +416,11 @@ def swap_refund(
         swap = _lock(swap_id)
         allowed = {SwapState.ACTION_REQUIRED}
         if staff:
-            staff_authorize(
+            authorize(
+                swap,
                 actor=actor,
                 action=StaffAction.SWAP_REFUND,
-                owner_kind=OWNER,
-                owner_id=swap.id,
-                currency=swap.from_currency,
                 amount=swap.received_amount,
-                parties=(swap.user_id,),
                 approval=approval,
             )
             allowed.add(SwapState.FAILED)
