@@ -17,7 +17,7 @@ from funding.selectors import Payment, payment, payouts_of
 from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
 from orders.selectors import swap_amount_to
 from wallets.chains import coin
-from wallets.models import Payout, PayoutKind, PayoutState
+from wallets.models import OwnerKind, Payout, PayoutKind, PayoutState
 
 SWAP_STEPS = ("Deposit seen", "Deposit confirmed", "Sent", "Completed")
 ORDER_STEPS = ("Payment seen", "Escrowed", "Paid out", "Completed")
@@ -94,15 +94,15 @@ def _basis(owner: FundedOrder, now: datetime | None, *, due: int = 0) -> _Basis:
     )
 
 
-def _status(
-    owner: FundedOrder,
-    basis: _Basis,
-    words: tuple[str, str, str, int],
-    *,
-    payout_currency: str,
-    final: bool,
-    **extra,
-) -> dict:
+# Per owner kind: the states after which nothing changes, and the currency of its payouts.
+FINAL_STATES = {OwnerKind.ORDER: ORDER_FINAL_STATES, OwnerKind.SWAP: SWAP_FINAL_STATES}
+PAYOUT_CURRENCY = {
+    OwnerKind.ORDER: lambda order: order.currency,
+    OwnerKind.SWAP: lambda swap: swap.to_currency,
+}
+
+
+def _status(owner: FundedOrder, basis: _Basis, words: tuple[str, str, str, int], **extra) -> dict:
     """The keys every status has, and ``extra``'s; ``words`` are (label, detail, tone,
     step)."""
     label, detail, tone, step = words
@@ -122,8 +122,8 @@ def _status(
         **extra,
         "expires_in": _seconds_left(owner.expires_at, basis.now) if waiting else None,
         "expired": basis.overdue or owner.state == owner.EXPIRED,
-        "final": final,
-        "payouts": _payout_rows(basis.payouts, payout_currency),
+        "final": owner.state in FINAL_STATES[owner.OWNER_KIND],
+        "payouts": _payout_rows(basis.payouts, PAYOUT_CURRENCY[owner.OWNER_KIND](owner)),
     }
 
 
@@ -257,15 +257,9 @@ def swap_status(swap: SwapOrder, *, now: datetime | None = None) -> dict:
     else:
         words = SWAP_WORDS.get(state, SWAP_WORDS[SwapState.FAILED])
 
+    choice = {"reason": swap.action_reason, "choices": ["accept", "refund"]}
     return _status(
-        swap,
-        basis,
-        words,
-        payout_currency=swap.to_currency,
-        final=state in SWAP_FINAL_STATES,
-        action_required={"reason": swap.action_reason, "choices": ["accept", "refund"]}
-        if state == SwapState.ACTION_REQUIRED
-        else None,
+        swap, basis, words, action_required=choice if state == SwapState.ACTION_REQUIRED else None
     )
 
 
@@ -297,13 +291,8 @@ def order_status(order: EscrowOrder, *, now: datetime | None = None) -> dict:
     else:
         words = ORDER_WORDS.get(state, ORDER_WORDS[OrderState.FAILED])
 
-    return _status(
-        order,
-        basis,
-        words,
-        payout_currency=order.currency,
-        final=state in ORDER_FINAL_STATES,
-        missing=str(paid.missing),
-        missing_display=to_display(paid.missing, order.currency),
-        action_required=None,
-    )
+    missing = {
+        "missing": str(paid.missing),
+        "missing_display": to_display(paid.missing, order.currency),
+    }
+    return _status(order, basis, words, **missing, action_required=None)

@@ -11,6 +11,7 @@ from funding.services.deposits import (
 )
 from funding.services.orders import (
     account_assign,
+    accounts_retire_closed,
     address_checked,
     advance,
     apply_deposits,
@@ -24,6 +25,7 @@ from funding.services.orders import (
 
 __all__ = [
     "account_assign",
+    "accounts_retire_closed",
     "address_checked",
     "advance",
     "apply_deposits",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,8 +22,15 @@ from funding.models import EventKind, FundedOrder, funded_model, funded_models
 from funding.services.deposits import deposits_locked, funding_follow
 from funding.states import StateConflict, note, transition
 from wallets.addresses import validate_address
-from wallets.models import CHAIN_OF_CURRENCY, CURRENCY_OF_CHAIN, Deposit, Payout, PayoutState
-from wallets.services import allocate_account
+from wallets.models import (
+    CHAIN_OF_CURRENCY,
+    CURRENCY_OF_CHAIN,
+    AccountState,
+    Deposit,
+    Payout,
+    PayoutState,
+)
+from wallets.services import account_retire, allocate_account
 from wallets.services.payouts import payout_retry
 
 Owner = TypeVar("Owner", bound=FundedOrder)
@@ -141,6 +150,18 @@ def expire_due(
                 on_expired(owner)
             expired += 1
     return expired
+
+
+def accounts_retire_closed(model: type[FundedOrder], *, closed_states, batch: int) -> None:
+    """Retire the deposit accounts of owners closed (in ``closed_states``) for longer than
+    the late-deposit window (LATE_DEPOSIT_WATCH_SECONDS): until then a deposit that
+    arrives late is still seen, credited to its payer and refunded."""
+    watch = timezone.now() - timedelta(seconds=settings.LATE_DEPOSIT_WATCH_SECONDS)
+    done = model.objects.filter(
+        state__in=closed_states, closed_at__lt=watch, account__state=AccountState.ASSIGNED
+    ).values_list("account_id", flat=True)[:batch]
+    for account_id in done:
+        account_retire(account_id=account_id)
 
 
 def advance(model: type[Owner], owner_id: int) -> Owner:

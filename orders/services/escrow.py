@@ -26,6 +26,7 @@ from funding.fees import platform_fee, platform_fee_bps
 from funding.models import EventKind
 from funding.services import (
     account_assign,
+    accounts_retire_closed,
     address_checked,
     advance,
     apply_deposits,
@@ -52,8 +53,7 @@ from orders.models import (
     StaffApproval,
 )
 from orders.selectors import vendor_payout_address
-from wallets.models import AccountState, Deposit, PayoutKind
-from wallets.services import account_retire
+from wallets.models import Deposit, PayoutKind
 
 logger = logging.getLogger(__name__)
 
@@ -563,12 +563,5 @@ def order_advance(*, order_id: int) -> EscrowOrder:
 def orders_expire(*, batch: int = 500) -> int:
     """Expire unpaid orders past their deadline; retire accounts after the watch window."""
     expired = expire_due(EscrowOrder, batch=batch, seen_in_time=_seen_in_time)
-    watch = timezone.now() - timedelta(seconds=settings.LATE_DEPOSIT_WATCH_SECONDS)
-    done = EscrowOrder.objects.filter(
-        state__in=TERMINAL_ORDER_STATES,
-        closed_at__lt=watch,
-        account__state=AccountState.ASSIGNED,
-    ).values_list("account_id", flat=True)[:batch]
-    for account_id in done:
-        account_retire(account_id=account_id)
+    accounts_retire_closed(EscrowOrder, closed_states=TERMINAL_ORDER_STATES, batch=batch)
     return expired
