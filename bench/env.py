@@ -251,12 +251,15 @@ def synthetic_cleanup(wallets: list, buyer) -> dict:
     """Delete the orders on synthetic accounts, their events, the rows and the wallets
     (scans and balance syncs visit every master wallet)."""
     from exchange.models import IdempotencyKey
-    from orders.models import EscrowOrder, OrderEvent
-    from wallets.models import WalletAccount
+    from funding.models import FundingEvent
+    from orders.models import EscrowOrder
+    from wallets.models import OwnerKind, WalletAccount
 
     accounts = WalletAccount.objects.filter(master_wallet__in=wallets)
     orders = EscrowOrder.objects.filter(account__in=accounts)
-    events, _ = OrderEvent.objects.filter(order__in=orders).delete()
+    events, _ = FundingEvent.objects.filter(
+        owner_kind=OwnerKind.ORDER, owner_id__in=orders.values("id")
+    ).delete()
     n_orders, _ = orders.delete()
     n_accounts, _ = accounts.delete()
     for wallet in wallets:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "exchange",
     "wallets",
     "ownership",
+    "funding",
     "orders",
     "rates",
     "swaps",

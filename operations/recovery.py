@@ -18,11 +18,13 @@ from django.utils import timezone
 from exchange.dispatch import enqueue
 from exchange.redis import get_redis
 from exchange.single_flight import single_flight
-from orders.models import PAYING_STATES, EscrowOrder, OrderState, SwapOrder, SwapState
+from funding.models import FundedOrder, funded_models
+from orders.models import OrderState, SwapState
 from wallets.models import (
     AccountPurpose,
     AccountState,
     Deposit,
+    OwnerKind,
     Payout,
     PayoutState,
     WalletAccount,
@@ -45,6 +47,11 @@ def _owners_with_uncredited_deposits(kind: str, cutoff) -> set[int]:
     )
 
 
+def _paying_states(model: type[FundedOrder]) -> list[str]:
+    """The states that wait for payouts (a failed one waits for staff instead)."""
+    return [state for state in model.PAYOUT_KINDS if state != model.FAILED]
+
+
 @single_flight("recovery-sweep", ttl=300)
 def recovery_sweep() -> dict[str, int]:
     """Enqueue the next step of everything quiet for RECOVERY_AFTER_SECONDS."""
@@ -53,39 +60,23 @@ def recovery_sweep() -> dict[str, int]:
     cutoff = timezone.now() - timedelta(seconds=settings.RECOVERY_AFTER_SECONDS)
     counts: dict[str, int] = {}
 
-    orders = _owners_with_uncredited_deposits("order", cutoff) | set(
-        EscrowOrder.objects.filter(
-            state__in=[OrderState.CONFIRMING, OrderState.ON_HOLD], updated_at__lt=cutoff
-        ).values_list("id", flat=True)
-    )
-    for order_id in orders:
-        enqueue("orders.apply_deposits", order_id)
-    counts["order deposits"] = len(orders)
-    paying = list(
-        EscrowOrder.objects.filter(
-            state__in=[*PAYING_STATES, OrderState.RELEASED], updated_at__lt=cutoff
-        ).values_list("id", flat=True)
-    )
-    for order_id in paying:
-        enqueue("orders.advance", order_id)
-    counts["order payouts"] = len(paying)
-
-    swaps = _owners_with_uncredited_deposits("swap", cutoff) | set(
-        SwapOrder.objects.filter(
-            state__in=[SwapState.CONFIRMING, SwapState.ON_HOLD], updated_at__lt=cutoff
-        ).values_list("id", flat=True)
-    )
-    for swap_id in swaps:
-        enqueue("orders.swap_apply_deposits", swap_id)
-    counts["swap deposits"] = len(swaps)
-    sending = list(
-        SwapOrder.objects.filter(
-            state__in=[SwapState.SENDING, SwapState.REFUNDING], updated_at__lt=cutoff
-        ).values_list("id", flat=True)
-    )
-    for swap_id in sending:
-        enqueue("orders.swap_advance", swap_id)
-    counts["swap payouts"] = len(sending)
+    for kind, model in funded_models().items():
+        applying = _owners_with_uncredited_deposits(kind, cutoff) | set(
+            model.objects.filter(
+                state__in=[model.CONFIRMING, model.ON_HOLD], updated_at__lt=cutoff
+            ).values_list("id", flat=True)
+        )
+        for owner_id in applying:
+            enqueue(model.APPLY_TASK, owner_id)
+        counts[f"{kind} deposits"] = len(applying)
+        paying = list(
+            model.objects.filter(
+                state__in=_paying_states(model), updated_at__lt=cutoff
+            ).values_list("id", flat=True)
+        )
+        for owner_id in paying:
+            enqueue(model.ADVANCE_TASK, owner_id)
+        counts[f"{kind} payouts"] = len(paying)
 
     counts["payouts"] = payouts_sweep()
 
@@ -149,57 +140,59 @@ def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
             )
         )
 
-    order_reasons = {
-        OrderState.CONFIRMING: ("deposits seen, not all confirmed", "wait for blocks, or `rescan`"),
-        OrderState.RELEASING: (
-            "release payout not relayed yet",
-            "see the payout below; `retry_payout ID`",
-        ),
-        OrderState.RELEASED: (
-            "release payout not confirmed yet",
-            "wait for a block; the sweep relays it again",
-        ),
-        OrderState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
-        OrderState.SPLITTING: ("split payouts not confirmed yet", "see the payouts below"),
-        OrderState.FAILED: (
-            "a payout was refused by the node",
-            "fix the cause, then `retry_payout ID`",
-        ),
-        OrderState.DISPUTED: ("waiting for staff", "resolve it in the admin"),
-        OrderState.ON_HOLD: (
-            "a credited deposit vanished from the chain (reorg)",
-            "wait for it to confirm again; `reconcile` lists it",
-        ),
+    reasons = {
+        OwnerKind.ORDER: {
+            OrderState.CONFIRMING: (
+                "deposits seen, not all confirmed",
+                "wait for blocks, or `rescan`",
+            ),
+            OrderState.RELEASING: (
+                "release payout not relayed yet",
+                "see the payout below; `retry_payout ID`",
+            ),
+            OrderState.RELEASED: (
+                "release payout not confirmed yet",
+                "wait for a block; the sweep relays it again",
+            ),
+            OrderState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
+            OrderState.SPLITTING: ("split payouts not confirmed yet", "see the payouts below"),
+            OrderState.FAILED: (
+                "a payout was refused by the node",
+                "fix the cause, then `retry_payout ID`",
+            ),
+            OrderState.DISPUTED: ("waiting for staff", "resolve it in the admin"),
+            OrderState.ON_HOLD: (
+                "a credited deposit vanished from the chain (reorg)",
+                "wait for it to confirm again; `reconcile` lists it",
+            ),
+        },
+        OwnerKind.SWAP: {
+            SwapState.CONFIRMING: (
+                "deposit seen, not confirmed (or no fresh rate)",
+                "wait, check /api/rates",
+            ),
+            SwapState.EXCHANGING: ("exchange not finished", "the sweep retries it"),
+            SwapState.SENDING: ("payout not confirmed yet", "see the payout below"),
+            SwapState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
+            SwapState.ACTION_REQUIRED: (
+                "waiting for the customer",
+                "the customer accepts or refunds; staff may refund",
+            ),
+            SwapState.FAILED: (
+                "a payout was refused by the node",
+                "fix the cause, then `retry_payout ID`",
+            ),
+            SwapState.ON_HOLD: (
+                "a credited deposit vanished from the chain (reorg)",
+                "wait for it to confirm again; `reconcile` lists it",
+            ),
+        },
     }
-    for order in EscrowOrder.objects.filter(
-        state__in=order_reasons, updated_at__lt=cutoff
-    ).order_by("id"):
-        add("order", order, *order_reasons[order.state])
-    swap_reasons = {
-        SwapState.CONFIRMING: (
-            "deposit seen, not confirmed (or no fresh rate)",
-            "wait, check /api/rates",
-        ),
-        SwapState.EXCHANGING: ("exchange not finished", "the sweep retries it"),
-        SwapState.SENDING: ("payout not confirmed yet", "see the payout below"),
-        SwapState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
-        SwapState.ACTION_REQUIRED: (
-            "waiting for the customer",
-            "the customer accepts or refunds; staff may refund",
-        ),
-        SwapState.FAILED: (
-            "a payout was refused by the node",
-            "fix the cause, then `retry_payout ID`",
-        ),
-        SwapState.ON_HOLD: (
-            "a credited deposit vanished from the chain (reorg)",
-            "wait for it to confirm again; `reconcile` lists it",
-        ),
-    }
-    for swap in SwapOrder.objects.filter(state__in=swap_reasons, updated_at__lt=cutoff).order_by(
-        "id"
-    ):
-        add("swap", swap, *swap_reasons[swap.state])
+    for kind, model in funded_models().items():
+        for owner in model.objects.filter(state__in=reasons[kind], updated_at__lt=cutoff).order_by(
+            "id"
+        ):
+            add(kind, owner, *reasons[kind][owner.state])
     payout_reasons = {
         PayoutState.PENDING: (
             "not built: the node was unreachable or funds locked",

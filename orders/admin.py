@@ -3,69 +3,24 @@ from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.utils.html import format_html_join
 
 from exchange.admin_actions import ReasonForm, confirmed_action
 from exchange.money import to_display
+from funding.admin import FundedOrderAdmin, retry_payouts_action
 from orders.models import (
     EscrowOrder,
-    OrderEvent,
     StaffAction,
     StaffApproval,
-    SwapEvent,
     SwapOrder,
     VendorPayoutAddress,
 )
-from orders.selectors import order_payouts, swap_payouts
 from orders.services.approvals import approval_decide, approval_request
-from ownership.models import OwnershipTransfer
-from wallets.models import Deposit, Payout, PayoutState
-
-
-def payouts_html(payouts) -> str:
-    """A payout per line: id, kind, state, where, how much, fee, txid, last error."""
-    return (
-        format_html_join(
-            "\n",
-            "<div>#{} {} {} → {}: {} base units (fee {}), txid {} {}</div>",
-            (
-                (
-                    p.id,
-                    p.kind,
-                    p.state,
-                    p.address,
-                    p.amount,
-                    p.network_fee,
-                    p.txid or "—",
-                    p.last_error,
-                )
-                for p in payouts
-            ),
-        )
-        or "—"
-    )
-
-
-class OrderEventInline(admin.TabularInline):
-    model = OrderEvent
-    extra = 0
-    can_delete = False
-    fields = ("created_at", "kind", "from_state", "to_state", "actor", "reason", "data")
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
+from wallets.models import OwnerKind
 
 
 class SplitForm(ReasonForm):
     vendor_amount = forms.IntegerField(min_value=0, help_text="base units to the vendor")
     buyer_amount = forms.IntegerField(min_value=0, help_text="base units to the buyer")
-
-
-class RetryForm(ReasonForm):
-    address = forms.CharField(
-        max_length=128, required=False, help_text="a new address, only for a payout never built"
-    )
 
 
 class RefundAddressForm(ReasonForm):
@@ -89,34 +44,8 @@ def _ask(action: str, owner_kind: str, **names):
     return call
 
 
-def _retry_failed_payouts(owner_kind: str):
-    def call(obj, user, reason, address=""):
-        failed = Payout.objects.filter(
-            owner_kind=owner_kind, owner_id=obj.id, state=PayoutState.FAILED
-        ).order_by("id")
-        if not failed:
-            raise ValueError("no failed payout")
-        if address and len(failed) > 1:
-            raise ValueError("a new address is for one payout at a time: select one order")
-        waiting = []
-        for payout in failed:
-            pending = approval_request(
-                action=StaffAction.RETRY_PAYOUT,
-                owner_kind=owner_kind,
-                owner_id=obj.id,
-                actor=user,
-                reason=reason,
-                params={"payout_id": payout.id, "address": address},
-            )
-            if pending:
-                waiting.append(pending)
-        return waiting
-
-    return call
-
-
 @admin.register(EscrowOrder)
-class EscrowOrderAdmin(admin.ModelAdmin):
+class EscrowOrderAdmin(FundedOrderAdmin):
     list_display = (
         "id",
         "state",
@@ -136,7 +65,6 @@ class EscrowOrderAdmin(admin.ModelAdmin):
         "refund_address",
     )
     date_hierarchy = "created_at"
-    inlines = [OrderEventInline]
     readonly_fields = (
         "buyer",
         "vendor",
@@ -154,9 +82,7 @@ class EscrowOrderAdmin(admin.ModelAdmin):
         "dispute_reason",
         "created_at",
         "updated_at",
-        "deposits",
-        "payouts",
-        "ownership",
+        *FundedOrderAdmin.funded_fields,
     )
     fields = ("description", "refund_address", *readonly_fields)
     actions = [
@@ -164,13 +90,13 @@ class EscrowOrderAdmin(admin.ModelAdmin):
             name="release",
             title="Release to the vendor",
             explanation="Pays the escrow (less the platform fee) to the vendor's payout address.",
-            call=_ask(StaffAction.RELEASE, "order"),
+            call=_ask(StaffAction.RELEASE, OwnerKind.ORDER),
         ),
         confirmed_action(
             name="refund",
             title="Refund to the buyer",
             explanation="Pays the escrow back to the buyer's refund address.",
-            call=_ask(StaffAction.REFUND, "order"),
+            call=_ask(StaffAction.REFUND, OwnerKind.ORDER),
         ),
         confirmed_action(
             name="split",
@@ -179,43 +105,30 @@ class EscrowOrderAdmin(admin.ModelAdmin):
             "to the escrowed amount. The platform fee applies to the vendor's share.",
             call=_ask(
                 StaffAction.SPLIT,
-                "order",
+                OwnerKind.ORDER,
                 vendor_amount="vendor_amount",
                 buyer_amount="buyer_amount",
             ),
             form_class=SplitForm,
             single=True,
         ),
-        confirmed_action(
-            name="retry_payout",
-            title="Retry failed payouts",
-            explanation="Puts failed payouts back to work; stored transactions are relayed "
-            "again as they are, never rebuilt.",
-            call=_retry_failed_payouts("order"),
-            form_class=RetryForm,
-        ),
+        retry_payouts_action,
         confirmed_action(
             name="cancel",
             title="Cancel unpaid orders",
             explanation="Cancels orders nobody paid; a later deposit is refunded.",
-            call=_ask(StaffAction.CANCEL, "order"),
+            call=_ask(StaffAction.CANCEL, OwnerKind.ORDER),
         ),
         confirmed_action(
             name="refund_address",
             title="Change the refund address",
             explanation="Sets where the buyer's refunds go; always needs a second staff "
             "member's approval before it takes effect.",
-            call=_ask(StaffAction.REFUND_ADDRESS, "order", refund_address="refund_address"),
+            call=_ask(StaffAction.REFUND_ADDRESS, OwnerKind.ORDER, refund_address="refund_address"),
             form_class=RefundAddressForm,
             single=True,
         ),
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         return (*self.readonly_fields, "description", "refund_address")
@@ -223,47 +136,6 @@ class EscrowOrderAdmin(admin.ModelAdmin):
     @admin.display(description="amount")
     def amount_shown(self, order):
         return f"{to_display(order.amount, order.currency)} {order.currency}"
-
-    @admin.display(description="deposits")
-    def deposits(self, order):
-        rows = Deposit.objects.filter(account_id=order.account_id).order_by("id")
-        return (
-            format_html_join(
-                "\n",
-                "<div>{} {}:{} — {} base units, {} conf, {}{}</div>",
-                (
-                    (
-                        d.first_seen_at,
-                        d.txid[:16],
-                        d.output_key,
-                        d.amount,
-                        d.confirmations,
-                        "credited" if d.credited_at else "not credited",
-                        f", {d.flag_reason}" if d.flagged else "",
-                    )
-                    for d in rows
-                ),
-            )
-            or "—"
-        )
-
-    @admin.display(description="payouts")
-    def payouts(self, order):
-        return payouts_html(order_payouts(order))
-
-    @admin.display(description="ownership")
-    def ownership(self, order):
-        rows = OwnershipTransfer.objects.filter(owner_kind="order", owner_id=order.id).order_by(
-            "id"
-        )
-        return (
-            format_html_join(
-                "\n",
-                "<div>{}: {} → {} {} ({})</div>",
-                ((t.created_at, t.from_party, t.to_party, t.amount, t.reason) for t in rows),
-            )
-            or "—"
-        )
 
 
 @admin.register(VendorPayoutAddress)
@@ -282,19 +154,8 @@ class VendorPayoutAddressAdmin(admin.ModelAdmin):
         return False
 
 
-class SwapEventInline(admin.TabularInline):
-    model = SwapEvent
-    extra = 0
-    can_delete = False
-    fields = ("created_at", "kind", "from_state", "to_state", "actor", "reason", "data")
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(SwapOrder)
-class SwapOrderAdmin(admin.ModelAdmin):
+class SwapOrderAdmin(FundedOrderAdmin):
     list_display = (
         "id",
         "state",
@@ -310,35 +171,19 @@ class SwapOrderAdmin(admin.ModelAdmin):
     list_filter = ("state", "kind", "from_currency")
     search_fields = ("=id", "=public_id", "account__address", "payout_address", "refund_address")
     date_hierarchy = "created_at"
-    inlines = [SwapEventInline]
-    readonly_fields = [f.name for f in SwapOrder._meta.fields] + ["payouts"]
+    readonly_fields = [f.name for f in SwapOrder._meta.fields] + list(
+        FundedOrderAdmin.funded_fields
+    )
     actions = [
         confirmed_action(
             name="refund",
             title="Refund to the customer",
             explanation="Sends what the customer paid back to their refund address "
             "(swaps waiting for the customer's choice, or failed).",
-            call=_ask(StaffAction.SWAP_REFUND, "swap"),
+            call=_ask(StaffAction.SWAP_REFUND, OwnerKind.SWAP),
         ),
-        confirmed_action(
-            name="retry_payout",
-            title="Retry failed payouts",
-            explanation="Puts failed payouts back to work; stored transactions are relayed "
-            "again as they are, never rebuilt.",
-            call=_retry_failed_payouts("swap"),
-            form_class=RetryForm,
-        ),
+        retry_payouts_action,
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="payouts")
-    def payouts(self, swap):
-        return payouts_html(swap_payouts(swap))
 
 
 def _decide(*, approve: bool):

@@ -10,73 +10,30 @@ from rest_framework.views import APIView
 
 from exchange.fields import BaseUnitsField
 from exchange.idempotency import idempotent
-from exchange.money import payment_uri, to_display
+from exchange.money import to_display
 from exchange.pagination import Pagination
+from funding.selectors import history_of
+from funding.serializers import DepositSerializer, FundedOrderSerializer, validated
 from orders import services
 from orders.models import Currency, EscrowOrder, OrderState
-from orders.selectors import order_history, order_payment, order_payouts, orders_visible_to
+from orders.selectors import order_payment, orders_visible_to
 
 
-class DepositSerializer(serializers.Serializer):
-    txid = serializers.CharField()
-    output = serializers.CharField(source="output_key")
-    amount = serializers.SerializerMethodField()
-    confirmations = serializers.IntegerField()
-    unlocked = serializers.BooleanField()
-    dropped = serializers.BooleanField()
-    credited = serializers.SerializerMethodField()
-    flag = serializers.CharField(source="flag_reason")
-    seen_at = serializers.DateTimeField(source="first_seen_at")
-
-    def get_amount(self, deposit) -> str:
-        return str(deposit.amount)
-
-    def get_credited(self, deposit) -> bool:
-        return deposit.credited_at is not None
-
-
-class PayoutSerializer(serializers.Serializer):
+class OrderOutputSerializer(FundedOrderSerializer):
     id = serializers.IntegerField()
-    kind = serializers.CharField()
-    state = serializers.CharField()
-    address = serializers.CharField()
-    amount = serializers.SerializerMethodField()
-    network_fee = serializers.SerializerMethodField()
-    txid = serializers.CharField()
-    confirmations = serializers.IntegerField()
-
-    def get_amount(self, payout) -> str:
-        return str(payout.amount)
-
-    def get_network_fee(self, payout) -> str:
-        return str(payout.network_fee)
-
-
-class OrderOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    state = serializers.CharField()
     currency = serializers.CharField()
-    amount = serializers.SerializerMethodField()
+    amount = BaseUnitsField(read_only=True)
     amount_display = serializers.SerializerMethodField()
-    fee_amount = serializers.SerializerMethodField()
-    escrowed_amount = serializers.SerializerMethodField()
+    fee_amount = BaseUnitsField(read_only=True)
+    escrowed_amount = BaseUnitsField(read_only=True)
     buyer = serializers.CharField(source="buyer.username")
     vendor = serializers.CharField(source="vendor.username")
     description = serializers.CharField()
     refund_address = serializers.SerializerMethodField(
         help_text="shown to the buyer and staff only; empty for the vendor"
     )
-    deposit_address = serializers.CharField(source="account.address")
     account_index = serializers.IntegerField(source="account.account_index")
-    payment_uri = serializers.SerializerMethodField()
-    confirmations_required = serializers.IntegerField()
-    expires_at = serializers.DateTimeField()
-    created_at = serializers.DateTimeField()
     payment = serializers.SerializerMethodField()
-    payouts = serializers.SerializerMethodField()
-
-    def get_amount(self, order) -> str:
-        return str(order.amount)
 
     def get_refund_address(self, order) -> str:
         user = getattr(self.context.get("request"), "user", None)
@@ -86,17 +43,6 @@ class OrderOutputSerializer(serializers.Serializer):
 
     def get_amount_display(self, order) -> str:
         return to_display(order.amount, order.currency)
-
-    def get_fee_amount(self, order) -> str:
-        return str(order.fee_amount)
-
-    def get_escrowed_amount(self, order) -> str:
-        return str(order.escrowed_amount)
-
-    def get_payment_uri(self, order) -> str:
-        return payment_uri(
-            currency=order.currency, address=order.account.address, amount=order.amount
-        )
 
     def get_payment(self, order) -> dict:
         if self.context.get("created"):
@@ -115,11 +61,6 @@ class OrderOutputSerializer(serializers.Serializer):
             "missing_display": to_display(payment.missing, order.currency),
             "deposits": DepositSerializer(payment.deposits, many=True).data,
         }
-
-    def get_payouts(self, order) -> list:
-        if self.context.get("created"):
-            return []
-        return PayoutSerializer(order_payouts(order), many=True).data
 
 
 class OrderPageSerializer(serializers.Serializer):
@@ -165,10 +106,8 @@ class OrderListCreateApi(APIView):
         operation_id="orders_list",
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        data = validated(self.FilterSerializer, request.query_params)
         orders = orders_visible_to(request.user).order_by("-id")
-        data = filters.validated_data
         if "state" in data:
             orders = orders.filter(state=data["state"])
         if "currency" in data:
@@ -186,9 +125,7 @@ class OrderListCreateApi(APIView):
     @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
     @idempotent
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(self.InputSerializer, request.data)
         order = services.order_create(
             buyer=request.user,
             vendor_username=data["vendor"],
@@ -225,12 +162,9 @@ class OrderDetailApi(APIView):
     @extend_schema(request=PatchSerializer, responses=OrderOutputSerializer)
     def patch(self, request, order_id: int):
         order = _order(request, order_id)
-        serializer = self.PatchSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = validated(self.PatchSerializer, request.data)
         services.order_set_refund_address(
-            order_id=order.id,
-            actor=request.user,
-            refund_address=serializer.validated_data["refund_address"],
+            order_id=order.id, actor=request.user, refund_address=data["refund_address"]
         )
         return Response(_shown(request, _order(request, order_id)))
 
@@ -246,10 +180,9 @@ class _OrderActionApi(APIView):
     @idempotent
     def post(self, request, order_id: int):
         order = _order(request, order_id)
-        serializer = ReasonSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        reason = validated(ReasonSerializer, request.data)["reason"]
         action = getattr(services, f"order_{self.action}")
-        action(order_id=order.id, actor=request.user, reason=serializer.validated_data["reason"])
+        action(order_id=order.id, actor=request.user, reason=reason)
         return Response(_shown(request, _order(request, order_id)))
 
 
@@ -306,7 +239,7 @@ class OrderHistoryApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request, order_id: int):
-        history = order_history(_order(request, order_id))
+        history = history_of(_order(request, order_id))
         return Response(
             {
                 "events": self.EventSerializer(history["events"], many=True).data,

@@ -1,4 +1,4 @@
-"""Escrow orders and swaps: their rows, states and audit trails.
+"""Escrow orders and swaps (funded orders, funding.models): their rows and states.
 
 Amounts are integers in base units (satoshi for BTC, piconero for XMR).
 """
@@ -11,7 +11,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from funding.models import FundedOrder, hold_allow
 from wallets.chains.registry import COINS, chain_of_currency
+from wallets.models import OwnerKind, PayoutKind
 
 # The currencies of the registry's coins (wallets.chains.registry), e.g. Currency("BTC").
 Currency = models.TextChoices("Currency", [(c.code, (c.code, c.name)) for c in COINS])
@@ -34,7 +36,7 @@ class OrderState(models.TextChoices):
     ON_HOLD = "on_hold"
 
 
-# The one table of allowed escrow transitions (applied only by orders.states.transition).
+# Escrow's transitions (EscrowOrder.TRANSITIONS).
 ORDER_TRANSITIONS: dict[str, set[str]] = {
     OrderState.AWAITING_DEPOSIT: {OrderState.CONFIRMING, OrderState.EXPIRED, OrderState.CANCELLED},
     OrderState.CONFIRMING: {OrderState.ESCROWED, OrderState.AWAITING_DEPOSIT},
@@ -51,8 +53,7 @@ ORDER_TRANSITIONS: dict[str, set[str]] = {
     OrderState.EXPIRED: set(),
     OrderState.CANCELLED: set(),
 }
-# A credited deposit vanished from the chain (reorg): the order stops where it is until the
-# deposit is back in a block, and returns to that state.
+# Where a vanished credited deposit stops an order (funding.models.hold_allow).
 ORDER_HOLDABLE_STATES = frozenset(
     {
         OrderState.ESCROWED,
@@ -64,9 +65,7 @@ ORDER_HOLDABLE_STATES = frozenset(
         OrderState.FAILED,
     }
 )
-for _state in ORDER_HOLDABLE_STATES:
-    ORDER_TRANSITIONS[_state].add(OrderState.ON_HOLD)
-ORDER_TRANSITIONS[OrderState.ON_HOLD] = set(ORDER_HOLDABLE_STATES)
+hold_allow(ORDER_TRANSITIONS, ORDER_HOLDABLE_STATES)
 TERMINAL_ORDER_STATES = frozenset(s for s, nxt in ORDER_TRANSITIONS.items() if not nxt)
 # Funds sit in the order's account and belong to the escrow.
 HELD_STATES = frozenset({OrderState.ESCROWED, OrderState.DISPUTED})
@@ -96,7 +95,41 @@ class VendorPayoutAddress(models.Model):
         return f"{self.currency} payout address of {self.user}"
 
 
-class EscrowOrder(models.Model):
+class EscrowOrder(FundedOrder):
+    OWNER_KIND = OwnerKind.ORDER
+    TRANSITIONS = ORDER_TRANSITIONS
+    HOLDABLE_STATES = ORDER_HOLDABLE_STATES
+    PAYOUT_KINDS = {
+        OrderState.RELEASING: (PayoutKind.RELEASE,),
+        OrderState.RELEASED: (PayoutKind.RELEASE,),
+        OrderState.REFUNDING: (PayoutKind.REFUND,),
+        OrderState.SPLITTING: (PayoutKind.SPLIT_VENDOR, PayoutKind.SPLIT_BUYER),
+        OrderState.FAILED: (
+            PayoutKind.RELEASE,
+            PayoutKind.REFUND,
+            PayoutKind.SPLIT_VENDOR,
+            PayoutKind.SPLIT_BUYER,
+        ),
+    }
+    PAYING_STATE_OF_KIND = {
+        PayoutKind.RELEASE: OrderState.RELEASING,
+        PayoutKind.REFUND: OrderState.REFUNDING,
+        PayoutKind.SPLIT_VENDOR: OrderState.SPLITTING,
+        PayoutKind.SPLIT_BUYER: OrderState.SPLITTING,
+    }
+    RELAYED_TO = {OrderState.RELEASING: OrderState.RELEASED}
+    CONFIRMED_TO = {
+        OrderState.RELEASING: OrderState.COMPLETED,
+        OrderState.RELEASED: OrderState.COMPLETED,
+        OrderState.REFUNDING: OrderState.REFUNDED,
+        OrderState.SPLITTING: OrderState.COMPLETED,
+    }
+    APPLY_TASK = "orders.apply_deposits"
+    ADVANCE_TASK = "orders.advance"
+    CURRENCY_FIELD = "currency"
+    AMOUNT_DUE_FIELD = "amount"
+    PARTY_FIELDS = ("buyer_id", "vendor_id")
+
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases"
     )
@@ -115,19 +148,11 @@ class EscrowOrder(models.Model):
     state = models.CharField(
         max_length=24, choices=OrderState.choices, default=OrderState.AWAITING_DEPOSIT
     )
-    confirmations_required = models.PositiveIntegerField()
-    expires_at = models.DateTimeField()
     escrowed_amount = models.PositiveBigIntegerField(
         default=0, help_text="base units held in escrow once credited"
     )
     dispute_reason = models.CharField(max_length=500, blank=True, default="")
-    held_from = models.CharField(
-        max_length=24, blank=True, default="", help_text="the state an on_hold order returns to"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     escrowed_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -150,29 +175,6 @@ class EscrowOrder(models.Model):
         return chain_of_currency(self.currency)
 
 
-class OrderEvent(models.Model):
-    """The audit trail: every transition, and every staff action, with who and why."""
-
-    OWNER_FIELD = "order"
-
-    order = models.ForeignKey(EscrowOrder, on_delete=models.PROTECT, related_name="events")
-    from_state = models.CharField(max_length=24, blank=True, default="")
-    to_state = models.CharField(max_length=24, blank=True, default="")
-    kind = models.CharField(max_length=32, help_text="transition, deposit, payout, staff")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["order", "id"], name="order_event_order")]
-
-    def __str__(self) -> str:
-        return f"order {self.order_id}: {self.from_state} → {self.to_state} ({self.kind})"
-
-
 class SwapState(models.TextChoices):
     AWAITING_DEPOSIT = "awaiting_deposit"
     CONFIRMING = "confirming"
@@ -187,7 +189,7 @@ class SwapState(models.TextChoices):
     ON_HOLD = "on_hold"
 
 
-# The one table of allowed swap transitions (applied only by orders.states.swap_transition).
+# Swaps' transitions (SwapOrder.TRANSITIONS).
 SWAP_TRANSITIONS: dict[str, set[str]] = {
     SwapState.AWAITING_DEPOSIT: {SwapState.CONFIRMING, SwapState.EXPIRED},
     SwapState.CONFIRMING: {
@@ -204,8 +206,7 @@ SWAP_TRANSITIONS: dict[str, set[str]] = {
     SwapState.COMPLETED: set(),
     SwapState.REFUNDED: set(),
 }
-# A credited deposit vanished from the chain (reorg): the swap stops where it is until the
-# deposit is back in a block, and returns to that state.
+# Where a vanished credited deposit stops a swap.
 SWAP_HOLDABLE_STATES = frozenset(
     {
         SwapState.CONFIRMING,
@@ -217,9 +218,7 @@ SWAP_HOLDABLE_STATES = frozenset(
         SwapState.FAILED,
     }
 )
-for _state in SWAP_HOLDABLE_STATES:
-    SWAP_TRANSITIONS[_state].add(SwapState.ON_HOLD)
-SWAP_TRANSITIONS[SwapState.ON_HOLD] = set(SWAP_HOLDABLE_STATES)
+hold_allow(SWAP_TRANSITIONS, SWAP_HOLDABLE_STATES)
 
 
 class SwapKind(models.TextChoices):
@@ -227,8 +226,30 @@ class SwapKind(models.TextChoices):
     FLOATING = "floating", "Floating rate (the rate when the deposit confirms)"
 
 
-class SwapOrder(models.Model):
+class SwapOrder(FundedOrder):
     """A customer sends one currency and receives the other from the house's liquidity."""
+
+    OWNER_KIND = OwnerKind.SWAP
+    TRANSITIONS = SWAP_TRANSITIONS
+    HOLDABLE_STATES = SWAP_HOLDABLE_STATES
+    PAYOUT_KINDS = {
+        SwapState.SENDING: (PayoutKind.SWAP,),
+        SwapState.REFUNDING: (PayoutKind.REFUND,),
+        SwapState.FAILED: (PayoutKind.SWAP, PayoutKind.REFUND),
+    }
+    PAYING_STATE_OF_KIND = {
+        PayoutKind.SWAP: SwapState.SENDING,
+        PayoutKind.REFUND: SwapState.REFUNDING,
+    }
+    CONFIRMED_TO = {
+        SwapState.SENDING: SwapState.COMPLETED,
+        SwapState.REFUNDING: SwapState.REFUNDED,
+    }
+    APPLY_TASK = "orders.swap_apply_deposits"
+    ADVANCE_TASK = "orders.swap_advance"
+    CURRENCY_FIELD = "from_currency"
+    AMOUNT_DUE_FIELD = "amount_from"
+    PARTY_FIELDS = ("user_id",)
 
     public_id = models.UUIDField(
         default=uuid.uuid4, unique=True, editable=False, help_text="the capability to read it"
@@ -270,20 +291,12 @@ class SwapOrder(models.Model):
     state = models.CharField(
         max_length=24, choices=SwapState.choices, default=SwapState.AWAITING_DEPOSIT
     )
-    confirmations_required = models.PositiveIntegerField()
-    expires_at = models.DateTimeField()
     received_amount = models.PositiveBigIntegerField(default=0, help_text="credited, base units")
     reserved_amount = models.PositiveBigIntegerField(
         default=0, help_text="liquidity reserved for the payout, base units"
     )
     action_reason = models.CharField(max_length=200, blank=True, default="")
-    held_from = models.CharField(
-        max_length=24, blank=True, default="", help_text="the state an on_hold swap returns to"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     exchanged_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["state", "expires_at"], name="swap_state_expiry")]
@@ -295,29 +308,6 @@ class SwapOrder(models.Model):
 
     def __str__(self) -> str:
         return f"swap {self.id} {self.from_currency}→{self.to_currency} ({self.state})"
-
-
-class SwapEvent(models.Model):
-    """The audit trail of a swap."""
-
-    OWNER_FIELD = "swap"
-
-    swap = models.ForeignKey(SwapOrder, on_delete=models.PROTECT, related_name="events")
-    from_state = models.CharField(max_length=24, blank=True, default="")
-    to_state = models.CharField(max_length=24, blank=True, default="")
-    kind = models.CharField(max_length=32)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["swap", "id"], name="swap_event_swap")]
-
-    def __str__(self) -> str:
-        return f"swap {self.swap_id}: {self.from_state} → {self.to_state} ({self.kind})"
 
 
 class StaffAction(models.TextChoices):

@@ -5,25 +5,23 @@ from __future__ import annotations
 from django.dispatch import receiver
 
 from exchange.dispatch import enqueue
+from funding.models import funded_models
+from funding.services import for_accounts
 from wallets.models import Payout
 from wallets.signals import deposits_changed, payouts_changed
 
 
 @receiver(deposits_changed)
 def on_deposits_changed(sender, *, chain: str, account_ids: list[int], **kwargs) -> None:
-    from orders.services import orders_for_accounts, swaps_for_accounts
-
-    for order_id in orders_for_accounts(account_ids):
-        enqueue("orders.apply_deposits", order_id)
-    for swap_id in swaps_for_accounts(account_ids):
-        enqueue("orders.swap_apply_deposits", swap_id)
+    for model in funded_models().values():
+        for owner_id in for_accounts(model, account_ids):
+            enqueue(model.APPLY_TASK, owner_id)
 
 
 @receiver(payouts_changed)
 def on_payouts_changed(sender, *, payout_ids: list[int], **kwargs) -> None:
+    models = funded_models()
     owners = set(Payout.objects.filter(id__in=payout_ids).values_list("owner_kind", "owner_id"))
     for kind, owner_id in owners:
-        if kind == "order":
-            enqueue("orders.advance", owner_id)
-        elif kind == "swap":
-            enqueue("orders.swap_advance", owner_id)
+        if kind in models:
+            enqueue(models[kind].ADVANCE_TASK, owner_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 # Apps whose every model support staff may view.
 VIEWABLE_APPS = (
+    "funding",
     "orders",
     "wallets",
     "ownership",

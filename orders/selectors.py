@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.db.models import Q, QuerySet
 
+from funding.fees import amount_after_network_fee
+from funding.selectors import Payment, payment, payouts_of
 from orders.models import EscrowOrder, SwapOrder, VendorPayoutAddress
-from ownership.models import OwnershipTransfer
-from wallets.models import Deposit, Payout
+from wallets.models import PayoutKind
 
 
 def orders_visible_to(user) -> QuerySet[EscrowOrder]:
@@ -29,69 +28,17 @@ def vendor_payout_address(*, vendor_id: int, currency: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Payment:
-    seen: int  # every deposit the node reports, unconfirmed included
-    credited: int  # deposits counted (enough confirmations, unlocked)
-    missing: int  # what the order still lacks
-    deposits: list[Deposit]
-
-
 def order_payment(order: EscrowOrder) -> Payment:
-    deposits = list(Deposit.objects.filter(account_id=order.account_id).order_by("id"))
-    live = [d for d in deposits if not d.dropped]
-    seen = sum(d.amount for d in live)
-    credited = sum(d.amount for d in live if d.credited_at)
-    return Payment(
-        seen=seen, credited=credited, missing=max(0, order.amount - seen), deposits=deposits
-    )
-
-
-def order_payouts(order: EscrowOrder) -> list[Payout]:
-    return list(Payout.objects.filter(owner_kind="order", owner_id=order.id).order_by("id"))
-
-
-def order_history(order: EscrowOrder) -> dict:
-    return {
-        "events": list(order.events.select_related("actor").order_by("id")),
-        "ownership": list(
-            OwnershipTransfer.objects.filter(owner_kind="order", owner_id=order.id).order_by("id")
-        ),
-    }
-
-
-@dataclass(frozen=True)
-class SwapPayment:
-    seen: int
-    credited: int
-    confirmations: int  # the least confirmed live deposit's
-    deposits: list[Deposit]
-
-
-def swap_payment(swap) -> SwapPayment:
-    deposits = list(Deposit.objects.filter(account_id=swap.account_id).order_by("id"))
-    live = [d for d in deposits if not d.dropped]
-    return SwapPayment(
-        seen=sum(d.amount for d in live),
-        credited=sum(d.amount for d in live if d.credited_at),
-        confirmations=min((d.confirmations for d in live), default=0),
-        deposits=deposits,
-    )
-
-
-def swap_payouts(swap) -> list[Payout]:
-    return list(Payout.objects.filter(owner_kind="swap", owner_id=swap.id).order_by("id"))
+    return payment(order, due=order.amount)
 
 
 def swap_amount_to(swap) -> int:
     """What the customer receives: the payout less its actual fee once built, else less
     the estimated fee."""
-    from django.conf import settings
-
-    payout = next((p for p in swap_payouts(swap) if p.kind == "swap"), None)
+    payout = next((p for p in payouts_of(swap) if p.kind == PayoutKind.SWAP), None)
     if payout and payout.network_fee:
         return payout.sent_amount
-    return max(0, swap.amount_to_gross - settings.SWAP_NETWORK_FEE[swap.to_currency])
+    return amount_after_network_fee(swap.amount_to_gross, swap.to_currency)
 
 
 def swap_visible_to(user, public_id) -> SwapOrder | None:

@@ -10,76 +10,55 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.clients import client_key
+from exchange.fields import BaseUnitsField
 from exchange.idempotency import idempotent
-from exchange.money import payment_uri, to_display
+from exchange.money import to_display
 from exchange.permissions import SwapsOpen
+from funding.selectors import payment
+from funding.serializers import FundedOrderSerializer, validated
 from orders import services
-from orders.models import SwapOrder
-from orders.selectors import swap_payment, swap_payouts, swap_visible_to
+from orders.models import SwapOrder, SwapState
+from orders.selectors import swap_amount_to, swap_visible_to
 
 
-class SwapOutputSerializer(serializers.Serializer):
+class SwapOutputSerializer(FundedOrderSerializer):
     id = serializers.UUIDField(source="public_id")
-    state = serializers.CharField()
     type = serializers.CharField(source="kind")
     from_currency = serializers.CharField()
     to_currency = serializers.CharField()
-    amount_from = serializers.SerializerMethodField()
+    amount_from = BaseUnitsField(read_only=True)
     amount_from_display = serializers.SerializerMethodField()
     amount_to = serializers.SerializerMethodField()
     amount_to_display = serializers.SerializerMethodField()
     rate = serializers.DecimalField(max_digits=40, decimal_places=18, coerce_to_string=True)
-    deposit_address = serializers.CharField(source="account.address")
-    payment_uri = serializers.SerializerMethodField()
     payout_address = serializers.CharField()
     refund_address = serializers.CharField()
-    confirmations_required = serializers.IntegerField()
-    expires_at = serializers.DateTimeField()
     action_required = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
-    payouts = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-
-    def get_amount_from(self, s) -> str:
-        return str(s.amount_from)
 
     def get_amount_from_display(self, s) -> str:
         return to_display(s.amount_from, s.from_currency)
 
     def get_amount_to(self, s) -> str:
         """What the customer receives: the payout less its (estimated, then actual) fee."""
-        from orders.selectors import swap_amount_to
-
         return str(swap_amount_to(s))
 
     def get_amount_to_display(self, s) -> str:
-        from orders.selectors import swap_amount_to
-
         return to_display(swap_amount_to(s), s.to_currency)
 
-    def get_payment_uri(self, s) -> str:
-        return payment_uri(
-            currency=s.from_currency, address=s.account.address, amount=s.amount_from
-        )
-
     def get_action_required(self, s) -> dict | None:
-        if s.state != "action_required":
+        if s.state != SwapState.ACTION_REQUIRED:
             return None
         return {"reason": s.action_reason, "choices": ["accept", "refund"]}
 
     def get_payment(self, s) -> dict:
-        payment = swap_payment(s)
+        paid = payment(s)
         return {
-            "seen": str(payment.seen),
-            "credited": str(payment.credited),
-            "confirmations": payment.confirmations,
-            "deposits": len(payment.deposits),
+            "seen": str(paid.seen),
+            "credited": str(paid.credited),
+            "confirmations": paid.confirmations,
+            "deposits": len(paid.deposits),
         }
-
-    def get_payouts(self, s) -> list:
-        from orders.api import PayoutSerializer
-
-        return PayoutSerializer(swap_payouts(s), many=True).data
 
 
 def _swap(request, public_id) -> SwapOrder:
@@ -105,9 +84,7 @@ class SwapCreateApi(APIView):
     @extend_schema(request=InputSerializer, responses={201: SwapOutputSerializer})
     @idempotent
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(self.InputSerializer, request.data)
         swap = services.swap_create(
             quote_id=data["quote_id"],
             payout_address=data["payout_address"],
@@ -127,27 +104,25 @@ class SwapDetailApi(APIView):
         return Response(SwapOutputSerializer(_swap(request, public_id)).data)
 
 
-class SwapAcceptApi(APIView):
+class _SwapActionApi(APIView):
+    permission_classes = [SwapsOpen]
+    action: str = ""
+
+    @extend_schema(request=None, responses=SwapOutputSerializer)
+    @idempotent
+    def post(self, request, public_id):
+        swap = _swap(request, public_id)
+        getattr(services, f"swap_{self.action}")(swap_id=swap.id, actor=request.user)
+        return Response(SwapOutputSerializer(_swap(request, public_id)).data)
+
+
+class SwapAcceptApi(_SwapActionApi):
     """action_required: continue at the current rate."""
 
-    permission_classes = [SwapsOpen]
-
-    @extend_schema(request=None, responses=SwapOutputSerializer)
-    @idempotent
-    def post(self, request, public_id):
-        swap = _swap(request, public_id)
-        services.swap_accept(swap_id=swap.id, actor=request.user)
-        return Response(SwapOutputSerializer(_swap(request, public_id)).data)
+    action = "accept"
 
 
-class SwapRefundApi(APIView):
+class SwapRefundApi(_SwapActionApi):
     """action_required: send the deposit back to the refund address (less the network fee)."""
 
-    permission_classes = [SwapsOpen]
-
-    @extend_schema(request=None, responses=SwapOutputSerializer)
-    @idempotent
-    def post(self, request, public_id):
-        swap = _swap(request, public_id)
-        services.swap_refund(swap_id=swap.id, actor=request.user)
-        return Response(SwapOutputSerializer(_swap(request, public_id)).data)
+    action = "refund"

@@ -8,53 +8,34 @@ from exchange.celery import DATABASE_TRANSIENT, SCHEDULED, TRANSACTIONS
 from wallets.locks import LockTimeout
 
 
-@shared_task(
-    name="orders.apply_deposits", autoretry_for=(LockTimeout, *DATABASE_TRANSIENT), **TRANSACTIONS
-)
-def order_apply_deposits_task(order_id: int) -> str:
-    from orders.services import order_apply_deposits
+def _step(name: str, service: str, id_arg: str):
+    """A saga step of one order or swap: ``orders.services.<service>(<id_arg>=id)``,
+    its new state out; retried on a lock timeout or a transient database error."""
 
-    return order_apply_deposits(order_id=order_id).state
+    @shared_task(name=name, autoretry_for=(LockTimeout, *DATABASE_TRANSIENT), **TRANSACTIONS)
+    def step(owner_id: int) -> str:
+        from orders import services
 
+        return getattr(services, service)(**{id_arg: owner_id}).state
 
-@shared_task(
-    name="orders.advance", autoretry_for=(LockTimeout, *DATABASE_TRANSIENT), **TRANSACTIONS
-)
-def order_advance_task(order_id: int) -> str:
-    from orders.services import order_advance
-
-    return order_advance(order_id=order_id).state
+    return step
 
 
-@shared_task(name="orders.expire", **SCHEDULED)
-def orders_expire_task() -> int:
-    from orders.services import orders_expire
+def _sweep(name: str, service: str):
+    """A periodic sweep: ``orders.services.<service>()``, how many it moved out."""
 
-    return orders_expire()
+    @shared_task(name=name, **SCHEDULED)
+    def sweep() -> int:
+        from orders import services
 
+        return getattr(services, service)()
 
-@shared_task(
-    name="orders.swap_apply_deposits",
-    autoretry_for=(LockTimeout, *DATABASE_TRANSIENT),
-    **TRANSACTIONS,
-)
-def swap_apply_deposits_task(swap_id: int) -> str:
-    from orders.services import swap_apply_deposits
-
-    return swap_apply_deposits(swap_id=swap_id).state
+    return sweep
 
 
-@shared_task(
-    name="orders.swap_advance", autoretry_for=(LockTimeout, *DATABASE_TRANSIENT), **TRANSACTIONS
-)
-def swap_advance_task(swap_id: int) -> str:
-    from orders.services import swap_advance
-
-    return swap_advance(swap_id=swap_id).state
-
-
-@shared_task(name="orders.swaps_expire", **SCHEDULED)
-def swaps_expire_task() -> int:
-    from orders.services import swaps_expire
-
-    return swaps_expire()
+order_apply_deposits_task = _step("orders.apply_deposits", "order_apply_deposits", "order_id")
+order_advance_task = _step("orders.advance", "order_advance", "order_id")
+orders_expire_task = _sweep("orders.expire", "orders_expire")
+swap_apply_deposits_task = _step("orders.swap_apply_deposits", "swap_apply_deposits", "swap_id")
+swap_advance_task = _step("orders.swap_advance", "swap_advance", "swap_id")
+swaps_expire_task = _sweep("orders.swaps_expire", "swaps_expire")

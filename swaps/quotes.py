@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from exchange.errors import ApplicationError
+from funding.fees import floating_payout_within, network_fee_estimate, spread_bps
 from rates.models import PAIR_XMR_BTC
 from rates.selectors import rate_current
 from swaps.liquidity import liquidity_public
@@ -123,7 +124,7 @@ def swap_limits(
     low = max(low, settings.ORDER_MIN_AMOUNT[from_currency])
     available = liquidity_public(currency=to_currency)
     if kind == QuoteKind.FLOATING:
-        available = available * 10_000 // (10_000 + settings.SWAP_FLOATING_RESERVE_MARGIN_BPS)
+        available = floating_payout_within(available)
     with localcontext() as ctx:
         ctx.prec = PRECISION
         price = market_price(from_currency=from_currency, to_currency=to_currency, xmr_btc=xmr_btc)
@@ -132,10 +133,6 @@ def swap_limits(
         )
         high = _floor(Decimal(available) / per_unit)
     return low, high
-
-
-def spread_bps(from_currency: str, to_currency: str) -> int:
-    return settings.SWAP_SPREAD_BPS[f"{from_currency}-{to_currency}"]
 
 
 def quote_create(
@@ -159,7 +156,7 @@ def quote_create(
         raise ApplicationError("must be a positive number of base units", field=field)
     current = rate_current()
     spread = spread_bps(from_currency, to_currency)
-    fee = settings.SWAP_NETWORK_FEE[to_currency]
+    fee = network_fee_estimate(to_currency)
     amounts = swap_amounts(
         from_currency=from_currency,
         to_currency=to_currency,

@@ -6,36 +6,37 @@ base units (strings) with their display form beside them, as in the API.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
 
 from exchange.money import to_display
+from funding.models import FundedOrder
+from funding.selectors import Payment, payment, payouts_of
 from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
-from orders.selectors import (
-    order_payment,
-    order_payouts,
-    swap_amount_to,
-    swap_payment,
-    swap_payouts,
-)
+from orders.selectors import swap_amount_to
 from wallets.chains import coin
-from wallets.models import Deposit, Payout, PayoutState
+from wallets.models import OwnerKind, Payout, PayoutKind, PayoutState
 
 SWAP_STEPS = ("Deposit seen", "Deposit confirmed", "Sent", "Completed")
 ORDER_STEPS = ("Payment seen", "Escrowed", "Paid out", "Completed")
 SWAP_FINAL_STATES = frozenset({SwapState.COMPLETED, SwapState.REFUNDED})
 ORDER_FINAL_STATES = frozenset({OrderState.COMPLETED, OrderState.REFUNDED, OrderState.CANCELLED})
 SENT_STATES = frozenset({PayoutState.RELAYED, PayoutState.CONFIRMED})
+# Awaiting a deposit past the deadline (the sweep has not expired it yet): (label,
+# detail, tone, step).
+OVERDUE = (
+    "Expired",
+    "The time to pay has passed: do not send anything to this address.",
+    "error",
+    0,
+)
 
 
 def confirmations_needed(currency: str, required: int) -> int:
     """The confirmations a deposit waits for, the coin's unlock included (Monero's 10)."""
     return max(required, coin(currency).unlock_blocks)
-
-
-def _least_confirmations(deposits: list[Deposit]) -> int:
-    return min((d.confirmations for d in deposits if not d.dropped), default=0)
 
 
 def _seconds_left(expires_at: datetime, now: datetime) -> int:
@@ -67,177 +68,231 @@ def _confirming(confirmations: int, needed: int) -> tuple[str, str]:
     return "Confirming", f"Confirmations {confirmations}/{needed}."
 
 
+@dataclass(frozen=True)
+class _Basis:
+    """What a status is read from."""
+
+    now: datetime
+    paid: Payment
+    payouts: list[Payout]
+    needed: int  # the confirmations the deposits wait for
+    confirmations: int  # the least confirmed live deposit's, at most ``needed``
+    overdue: bool
+
+
+def _basis(owner: FundedOrder, now: datetime | None, *, due: int = 0) -> _Basis:
+    now = now or timezone.now()
+    paid = payment(owner, due=due)
+    needed = confirmations_needed(owner.deposit_currency, owner.confirmations_required)
+    return _Basis(
+        now=now,
+        paid=paid,
+        payouts=payouts_of(owner),
+        needed=needed,
+        confirmations=min(paid.confirmations, needed),
+        overdue=owner.state == owner.AWAITING_DEPOSIT and now > owner.expires_at,
+    )
+
+
+# Per owner kind: the states after which nothing changes, and the currency of its payouts.
+FINAL_STATES = {OwnerKind.ORDER: ORDER_FINAL_STATES, OwnerKind.SWAP: SWAP_FINAL_STATES}
+PAYOUT_CURRENCY = {
+    OwnerKind.ORDER: lambda order: order.currency,
+    OwnerKind.SWAP: lambda swap: swap.to_currency,
+}
+
+
+def _status(owner: FundedOrder, basis: _Basis, words: tuple[str, str, str, int], **extra) -> dict:
+    """The keys every status has, and ``extra``'s; ``words`` are (label, detail, tone,
+    step)."""
+    label, detail, tone, step = words
+    currency = owner.deposit_currency
+    waiting = owner.state == owner.AWAITING_DEPOSIT
+    return {
+        "kind": owner.OWNER_KIND,
+        "state": owner.state,
+        "label": label,
+        "detail": detail,
+        "tone": tone,
+        "step": step,
+        "confirmations": basis.confirmations,
+        "confirmations_required": basis.needed,
+        "seen": str(basis.paid.seen),
+        "seen_display": to_display(basis.paid.seen, currency),
+        **extra,
+        "expires_in": _seconds_left(owner.expires_at, basis.now) if waiting else None,
+        "expired": basis.overdue or owner.state == owner.EXPIRED,
+        "final": owner.state in FINAL_STATES[owner.OWNER_KIND],
+        "payouts": _payout_rows(basis.payouts, PAYOUT_CURRENCY[owner.OWNER_KIND](owner)),
+    }
+
+
+# What the page says in each state whose words depend on nothing else:
+# (label, detail, tone, step).
+SWAP_WORDS = {
+    SwapState.EXCHANGING: ("Exchanging", "Your deposit is confirmed.", "progress", 2),
+    SwapState.REFUNDING: (
+        "Refunding",
+        "Your deposit is being sent back to your refund address.",
+        "progress",
+        2,
+    ),
+    SwapState.EXPIRED: (
+        "Expired",
+        "This swap expired before a deposit arrived: do not send anything to it.",
+        "error",
+        0,
+    ),
+    SwapState.ON_HOLD: (
+        "On hold",
+        "The network took your deposit's confirmation back (a reorganisation). "
+        "The swap waits until it is confirmed again; our staff have been told.",
+        "error",
+        2,
+    ),
+    SwapState.FAILED: (
+        "Failed",
+        "The payout was refused by the node. Our staff have been told and will retry it.",
+        "error",
+        2,
+    ),
+}
+ORDER_WORDS = {
+    OrderState.ESCROWED: (
+        "Escrowed",
+        "The payment is held in escrow until the buyer releases it.",
+        "progress",
+        2,
+    ),
+    OrderState.RELEASING: (
+        "Releasing",
+        "The payment is on its way to the vendor.",
+        "progress",
+        2,
+    ),
+    OrderState.COMPLETED: ("Completed", "The payout has confirmed.", "done", 4),
+    OrderState.REFUNDING: (
+        "Refunding",
+        "The payment is on its way back to the buyer.",
+        "progress",
+        3,
+    ),
+    OrderState.REFUNDED: ("Refunded", "The payment was sent back to the buyer.", "done", 4),
+    OrderState.SPLITTING: (
+        "Splitting",
+        "Staff split the payment; payouts on their way.",
+        "progress",
+        3,
+    ),
+    OrderState.EXPIRED: (
+        "Expired",
+        "This order was not paid in time: do not send anything to it.",
+        "error",
+        0,
+    ),
+    OrderState.CANCELLED: (
+        "Cancelled",
+        "This order was cancelled: do not send anything to it.",
+        "error",
+        0,
+    ),
+    OrderState.ON_HOLD: (
+        "On hold",
+        "The network took the payment's confirmation back (a reorganisation). "
+        "Nothing moves until it is confirmed again; staff have been told.",
+        "error",
+        2,
+    ),
+    OrderState.FAILED: (
+        "Failed",
+        "A payout was refused by the node. Staff have been told and will retry it.",
+        "error",
+        2,
+    ),
+}
+
+
+def _in_transaction(txid: str, then: str) -> str:
+    return f" in transaction {txid}{then}" if txid else "."
+
+
 def swap_status(swap: SwapOrder, *, now: datetime | None = None) -> dict:
     """The status of a swap: ``state`` (the stored state), ``label`` and ``detail`` (what
     the page says), ``tone``, ``step`` (of SWAP_STEPS done), ``confirmations``/
     ``confirmations_required``, ``expires_in`` (seconds, while waiting for the deposit),
     ``expired``, ``final`` (nothing will change any more), ``action_required`` and
     ``payouts``."""
-    now = now or timezone.now()
-    payment = swap_payment(swap)
-    payouts = swap_payouts(swap)
-    needed = confirmations_needed(swap.from_currency, swap.confirmations_required)
-    confirmations = min(payment.confirmations, needed)
-    payout = next((p for p in payouts if p.kind == "swap"), None)
-    refund = next((p for p in payouts if p.kind == "refund"), None)
+    basis = _basis(swap, now)
+    payout = next((p for p in basis.payouts if p.kind == PayoutKind.SWAP), None)
+    refund = next((p for p in basis.payouts if p.kind == PayoutKind.REFUND), None)
     receive = _money(swap_amount_to(swap), swap.to_currency)
     state = swap.state
-    overdue = state == SwapState.AWAITING_DEPOSIT and now > swap.expires_at
-    tone, step = "progress", 0
 
-    if state == SwapState.AWAITING_DEPOSIT and overdue:
-        label, tone = "Expired", "error"
-        detail = "The time to pay has passed: do not send anything to this address."
+    if basis.overdue:
+        words = OVERDUE
     elif state == SwapState.AWAITING_DEPOSIT:
-        label, tone = "Waiting for your deposit", "waiting"
-        detail = f"Send exactly {_money(swap.amount_from, swap.from_currency)} to the address."
+        sent = _money(swap.amount_from, swap.from_currency)
+        words = ("Waiting for your deposit", f"Send exactly {sent} to the address.", "waiting", 0)
     elif state == SwapState.CONFIRMING:
-        label, detail = _confirming(confirmations, needed)
-        step = 1
-    elif state == SwapState.EXCHANGING:
-        label, detail, step = "Exchanging", "Your deposit is confirmed.", 2
+        words = (*_confirming(basis.confirmations, basis.needed), "progress", 1)
     elif state == SwapState.SENDING and payout and payout.state in SENT_STATES:
-        label, step = "Sent", 3
         detail = f"{receive} sent in transaction {payout.txid}; waiting for it to confirm."
+        words = ("Sent", detail, "progress", 3)
     elif state == SwapState.SENDING:
-        label, detail, step = "Sending", f"Your {receive} are on their way.", 2
+        words = ("Sending", f"Your {receive} are on their way.", "progress", 2)
     elif state == SwapState.COMPLETED:
-        label, tone, step = "Completed", "done", 4
-        detail = f"{receive} sent to your address" + (
-            f" in transaction {payout.txid}." if payout and payout.txid else "."
-        )
+        txid = payout.txid if payout else ""
+        detail = f"{receive} sent to your address" + _in_transaction(txid, ".")
+        words = ("Completed", detail, "done", 4)
     elif state == SwapState.ACTION_REQUIRED:
-        label, tone, step = "Action required", "warning", 2
         detail = (
             f"{swap.action_reason}. Continue at the current rate, or have your deposit "
             "refunded (less the network fee)."
         )
-    elif state == SwapState.REFUNDING:
-        label, step = "Refunding", 2
-        detail = "Your deposit is being sent back to your refund address."
+        words = ("Action required", detail, "warning", 2)
     elif state == SwapState.REFUNDED:
-        label, tone, step = "Refunded", "done", 4
-        detail = "Your deposit was sent back to your refund address" + (
-            f" in transaction {refund.txid}." if refund and refund.txid else "."
-        )
-    elif state == SwapState.EXPIRED:
-        label, tone = "Expired", "error"
-        detail = "This swap expired before a deposit arrived: do not send anything to it."
-    elif state == SwapState.ON_HOLD:
-        label, tone, step = "On hold", "error", 2
-        detail = (
-            "The network took your deposit's confirmation back (a reorganisation). "
-            "The swap waits until it is confirmed again; our staff have been told."
-        )
+        txid = refund.txid if refund else ""
+        detail = "Your deposit was sent back to your refund address" + _in_transaction(txid, ".")
+        words = ("Refunded", detail, "done", 4)
     else:
-        label, tone, step = "Failed", "error", 2
-        detail = "The payout was refused by the node. Our staff have been told and will retry it."
+        words = SWAP_WORDS.get(state, SWAP_WORDS[SwapState.FAILED])
 
-    return {
-        "kind": "swap",
-        "state": state,
-        "label": label,
-        "detail": detail,
-        "tone": tone,
-        "step": step,
-        "confirmations": confirmations,
-        "confirmations_required": needed,
-        "seen": str(payment.seen),
-        "seen_display": to_display(payment.seen, swap.from_currency),
-        "expires_in": _seconds_left(swap.expires_at, now)
-        if state == SwapState.AWAITING_DEPOSIT
-        else None,
-        "expired": overdue or state == SwapState.EXPIRED,
-        "final": state in SWAP_FINAL_STATES,
-        "action_required": {"reason": swap.action_reason, "choices": ["accept", "refund"]}
-        if state == SwapState.ACTION_REQUIRED
-        else None,
-        "payouts": _payout_rows(payouts, swap.to_currency),
-    }
+    choice = {"reason": swap.action_reason, "choices": ["accept", "refund"]}
+    return _status(
+        swap, basis, words, action_required=choice if state == SwapState.ACTION_REQUIRED else None
+    )
 
 
 def order_status(order: EscrowOrder, *, now: datetime | None = None) -> dict:
     """The status of an escrow order, with the same keys as ``swap_status`` (its steps
     are ORDER_STEPS; ``missing`` is what the order still lacks)."""
-    now = now or timezone.now()
-    payment = order_payment(order)
-    payouts = order_payouts(order)
-    needed = confirmations_needed(order.currency, order.confirmations_required)
-    confirmations = min(_least_confirmations(payment.deposits), needed)
-    sent = next((p for p in payouts if p.state in SENT_STATES), None)
+    basis = _basis(order, now, due=order.amount)
+    paid = basis.paid
+    sent = next((p for p in basis.payouts if p.state in SENT_STATES), None)
     state = order.state
-    overdue = state == OrderState.AWAITING_DEPOSIT and now > order.expires_at
-    tone, step = "progress", 0
 
-    if state == OrderState.AWAITING_DEPOSIT and overdue:
-        label, tone = "Expired", "error"
-        detail = "The time to pay has passed: do not send anything to this address."
-    elif state == OrderState.AWAITING_DEPOSIT and payment.seen:
-        label, tone = "Partly paid", "warning"
-        detail = f"{_money(payment.missing, order.currency)} still missing."
+    if basis.overdue:
+        words = OVERDUE
+    elif state == OrderState.AWAITING_DEPOSIT and paid.seen:
+        detail = f"{_money(paid.missing, order.currency)} still missing."
+        words = ("Partly paid", detail, "warning", 0)
     elif state == OrderState.AWAITING_DEPOSIT:
-        label, tone = "Waiting for payment", "waiting"
-        detail = f"Send exactly {_money(order.amount, order.currency)} to the address."
+        due = _money(order.amount, order.currency)
+        words = ("Waiting for payment", f"Send exactly {due} to the address.", "waiting", 0)
     elif state == OrderState.CONFIRMING:
-        label, detail = _confirming(confirmations, needed)
-        step = 1
-    elif state == OrderState.ESCROWED:
-        label, step = "Escrowed", 2
-        detail = "The payment is held in escrow until the buyer releases it."
+        words = (*_confirming(basis.confirmations, basis.needed), "progress", 1)
     elif state == OrderState.DISPUTED:
-        label, tone, step = "Disputed", "warning", 2
         detail = f"Staff will decide. Reason given: {order.dispute_reason}"
-    elif state == OrderState.RELEASING:
-        label, detail, step = "Releasing", "The payment is on its way to the vendor.", 2
+        words = ("Disputed", detail, "warning", 2)
     elif state == OrderState.RELEASED:
-        label, step = "Sent", 3
-        detail = "Sent to the vendor" + (
-            f" in transaction {sent.txid}; waiting for it to confirm." if sent else "."
-        )
-    elif state == OrderState.COMPLETED:
-        label, tone, step = "Completed", "done", 4
-        detail = "The payout has confirmed."
-    elif state == OrderState.REFUNDING:
-        label, detail, step = "Refunding", "The payment is on its way back to the buyer.", 3
-    elif state == OrderState.REFUNDED:
-        label, tone, step = "Refunded", "done", 4
-        detail = "The payment was sent back to the buyer."
-    elif state == OrderState.SPLITTING:
-        label, detail, step = "Splitting", "Staff split the payment; payouts on their way.", 3
-    elif state == OrderState.EXPIRED:
-        label, tone = "Expired", "error"
-        detail = "This order was not paid in time: do not send anything to it."
-    elif state == OrderState.CANCELLED:
-        label, tone = "Cancelled", "error"
-        detail = "This order was cancelled: do not send anything to it."
-    elif state == OrderState.ON_HOLD:
-        label, tone, step = "On hold", "error", 2
-        detail = (
-            "The network took the payment's confirmation back (a reorganisation). "
-            "Nothing moves until it is confirmed again; staff have been told."
-        )
+        then = "; waiting for it to confirm."
+        detail = "Sent to the vendor" + _in_transaction(sent.txid if sent else "", then)
+        words = ("Sent", detail, "progress", 3)
     else:
-        label, tone, step = "Failed", "error", 2
-        detail = "A payout was refused by the node. Staff have been told and will retry it."
+        words = ORDER_WORDS.get(state, ORDER_WORDS[OrderState.FAILED])
 
-    return {
-        "kind": "order",
-        "state": state,
-        "label": label,
-        "detail": detail,
-        "tone": tone,
-        "step": step,
-        "confirmations": confirmations,
-        "confirmations_required": needed,
-        "seen": str(payment.seen),
-        "seen_display": to_display(payment.seen, order.currency),
-        "missing": str(payment.missing),
-        "missing_display": to_display(payment.missing, order.currency),
-        "expires_in": _seconds_left(order.expires_at, now)
-        if state == OrderState.AWAITING_DEPOSIT
-        else None,
-        "expired": overdue or state == OrderState.EXPIRED,
-        "final": state in ORDER_FINAL_STATES,
-        "action_required": None,
-        "payouts": _payout_rows(payouts, order.currency),
+    missing = {
+        "missing": str(paid.missing),
+        "missing_display": to_display(paid.missing, order.currency),
     }
+    return _status(order, basis, words, **missing, action_required=None)

@@ -23,10 +23,10 @@ from exchange.errors import ApplicationError
 from exchange.models import ApiToken
 from exchange.money import payment_uri
 from exchange.services import api_token_create, api_token_revoke
+from funding.selectors import history_of
 from orders import services
 from orders.models import HELD_STATES, EscrowOrder, OrderState, StaffAction, SwapOrder
 from orders.selectors import (
-    order_history,
     order_payment,
     orders_visible_to,
     swap_amount_to,
@@ -217,7 +217,7 @@ def _order_page(
             "status": order_status(order),
             "steps": ORDER_STEPS,
             "payment": order_payment(order),
-            "history": order_history(order),
+            "history": history_of(order),
             "actions": actions,
             "payable": order.state in (OrderState.AWAITING_DEPOSIT, OrderState.CONFIRMING),
         },

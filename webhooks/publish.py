@@ -4,57 +4,52 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from wallets.models import OwnerKind
 from webhooks.services import event_publish
 
+# How an event names the order or swap it is about: an order by its id, a swap by its
+# public id (the capability to read it).
+SUBJECT = {
+    OwnerKind.ORDER: lambda owner: {"order": owner.pk},
+    OwnerKind.SWAP: lambda owner: {"swap": str(owner.public_id)},
+}
 
-def state_changed_publish(obj, *, from_state: str, to_state: str, event_id: int) -> None:
-    """An order or swap changed state (called in the transaction that changed it)."""
-    from orders.models import EscrowOrder
 
-    if isinstance(obj, EscrowOrder):
-        event_publish(
-            type="order.state_changed",
-            data={"order": obj.pk, "from": from_state, "to": to_state, "event": event_id},
-            parties=[obj.buyer_id, obj.vendor_id],
-        )
-    else:
-        event_publish(
-            type="swap.state_changed",
-            data={
-                "swap": str(obj.public_id),
-                "from": from_state,
-                "to": to_state,
-                "event": event_id,
-            },
-            parties=[obj.user_id] if obj.user_id else [],
-        )
+def _parties(owner) -> list[int]:
+    return [party for party in owner.parties if party]
+
+
+def state_changed_publish(owner, *, from_state: str, to_state: str, event_id: int) -> None:
+    """An order or swap changed state (in the transaction that changed it: the
+    ``funding.signals.state_changed`` receiver)."""
+    event_publish(
+        type=f"{owner.OWNER_KIND}.state_changed",
+        data={
+            **SUBJECT[owner.OWNER_KIND](owner),
+            "from": from_state,
+            "to": to_state,
+            "event": event_id,
+        },
+        parties=_parties(owner),
+    )
 
 
 def deposits_changed_publish(*, chain: str, account_ids: list[int]) -> None:
-    from orders.models import EscrowOrder, SwapOrder
+    from funding.models import funded_models
     from wallets.models import Deposit
 
     with transaction.atomic():
-        for order in EscrowOrder.objects.filter(account_id__in=account_ids):
-            event_publish(
-                type="deposit.changed",
-                data={
-                    "order": order.id,
-                    "chain": chain,
-                    "deposits": _deposits(Deposit, order.account_id),
-                },
-                parties=[order.buyer_id, order.vendor_id],
-            )
-        for swap in SwapOrder.objects.filter(account_id__in=account_ids):
-            event_publish(
-                type="deposit.changed",
-                data={
-                    "swap": str(swap.public_id),
-                    "chain": chain,
-                    "deposits": _deposits(Deposit, swap.account_id),
-                },
-                parties=[swap.user_id] if swap.user_id else [],
-            )
+        for kind, model in funded_models().items():
+            for owner in model.objects.filter(account_id__in=account_ids):
+                event_publish(
+                    type="deposit.changed",
+                    data={
+                        **SUBJECT[kind](owner),
+                        "chain": chain,
+                        "deposits": _deposits(Deposit, owner.account_id),
+                    },
+                    parties=_parties(owner),
+                )
 
 
 def _deposits(model, account_id: int) -> list[dict]:

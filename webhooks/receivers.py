@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
+from funding.signals import state_changed
 from wallets.signals import deposits_changed
 
 
@@ -12,3 +13,13 @@ def on_deposits_changed(sender, *, chain: str, account_ids: list[int], **kwargs)
     from webhooks.publish import deposits_changed_publish
 
     deposits_changed_publish(chain=chain, account_ids=account_ids)
+
+
+@receiver(state_changed)
+def on_state_changed(
+    sender, *, owner, from_state: str, to_state: str, event_id: int, **kwargs
+) -> None:
+    """Sent inside the transaction that moved ``owner``: the outbox row commits with it."""
+    from webhooks.publish import state_changed_publish
+
+    state_changed_publish(owner, from_state=from_state, to_state=to_state, event_id=event_id)

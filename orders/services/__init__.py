@@ -1,8 +1,8 @@
-"""Order actions: escrow orders (``escrow``) and swaps (``swaps``)."""
+"""Order actions: escrow orders (``escrow``) and swaps (``swaps``); what they share is the
+funded-order core's (``funding.services``)."""
 
 from orders.services.escrow import (
     OrderPermissionDenied,
-    confirmations_required,
     order_advance,
     order_apply_deposits,
     order_cancel,
@@ -10,11 +10,9 @@ from orders.services.escrow import (
     order_dispute,
     order_refund,
     order_release,
-    order_retry_payout,
     order_set_refund_address,
     order_split,
     orders_expire,
-    orders_for_accounts,
 )
 from orders.services.swaps import (
     swap_accept,
@@ -22,14 +20,11 @@ from orders.services.swaps import (
     swap_apply_deposits,
     swap_create,
     swap_refund,
-    swap_retry_payout,
     swaps_expire,
-    swaps_for_accounts,
 )
 
 __all__ = [
     "OrderPermissionDenied",
-    "confirmations_required",
     "order_advance",
     "order_apply_deposits",
     "order_cancel",
@@ -37,17 +32,13 @@ __all__ = [
     "order_dispute",
     "order_refund",
     "order_release",
-    "order_retry_payout",
     "order_set_refund_address",
     "order_split",
     "orders_expire",
-    "orders_for_accounts",
     "swap_accept",
     "swap_advance",
     "swap_apply_deposits",
     "swap_create",
     "swap_refund",
-    "swap_retry_payout",
     "swaps_expire",
-    "swaps_for_accounts",
 ]

@@ -19,13 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchange.errors import ApplicationError, NotFoundError
-from orders.models import (
-    ApprovalState,
-    EscrowOrder,
-    StaffAction,
-    StaffApproval,
-    SwapOrder,
-)
+from funding.models import EventKind, FundedOrder, funded_model
+from funding.services import address_checked, retry_payout
+from funding.states import StateConflict, note
+from orders.models import ApprovalState, EscrowOrder, StaffAction, StaffApproval, SwapOrder
 from orders.selectors import vendor_payout_address
 from orders.services import escrow, swaps
 from orders.services.staff import (
@@ -35,15 +32,15 @@ from orders.services.staff import (
     needs_approval,
     staff_may,
 )
-from orders.states import StateConflict, order_note, swap_note
-from wallets.addresses import validate_address
-from wallets.models import CHAIN_OF_CURRENCY, CURRENCY_OF_CHAIN, Payout
+from wallets.models import CURRENCY_OF_CHAIN, OwnerKind, Payout
 
 
-def _order_move(service: Callable, *names: str) -> Callable:
+def _move(service: Callable, owner_arg: str, *names: str) -> Callable:
+    """A move on the owner itself: ``service(<owner_arg>=owner_id, …)``."""
+
     def run(owner_id, actor, reason, params, approval):
         return service(
-            order_id=owner_id,
+            **{owner_arg: owner_id},
             actor=actor,
             reason=reason,
             approval=approval,
@@ -53,47 +50,34 @@ def _order_move(service: Callable, *names: str) -> Callable:
     return run
 
 
-def _retry(owner_kind: str) -> Callable:
-    service = escrow.order_retry_payout if owner_kind == "order" else swaps.swap_retry_payout
-
-    def run(owner_id, actor, reason, params, approval):
-        return service(
-            payout_id=params["payout_id"],
-            actor=actor,
-            reason=reason,
-            address=params.get("address") or None,
-            approval=approval,
-        )
-
-    return run
+def _retry(owner_id, actor, reason, params, approval):
+    return retry_payout(
+        payout_id=params["payout_id"],
+        actor=actor,
+        reason=reason,
+        address=params.get("address") or None,
+        approval=approval,
+    )
 
 
 MOVES: dict[tuple[str, str], Callable] = {
-    ("order", StaffAction.RELEASE): _order_move(escrow.order_release),
-    ("order", StaffAction.REFUND): _order_move(escrow.order_refund),
-    ("order", StaffAction.SPLIT): _order_move(escrow.order_split, "vendor_amount", "buyer_amount"),
-    ("order", StaffAction.CANCEL): _order_move(escrow.order_cancel),
-    ("order", StaffAction.REFUND_ADDRESS): _order_move(
-        escrow.order_set_refund_address, "refund_address"
+    (OwnerKind.ORDER, StaffAction.RELEASE): _move(escrow.order_release, "order_id"),
+    (OwnerKind.ORDER, StaffAction.REFUND): _move(escrow.order_refund, "order_id"),
+    (OwnerKind.ORDER, StaffAction.SPLIT): _move(
+        escrow.order_split, "order_id", "vendor_amount", "buyer_amount"
     ),
-    ("order", StaffAction.RETRY_PAYOUT): _retry("order"),
-    ("swap", StaffAction.RETRY_PAYOUT): _retry("swap"),
-    ("swap", StaffAction.SWAP_REFUND): lambda owner_id, actor, reason, params, approval: (
-        swaps.swap_refund(swap_id=owner_id, actor=actor, reason=reason, approval=approval)
+    (OwnerKind.ORDER, StaffAction.CANCEL): _move(escrow.order_cancel, "order_id"),
+    (OwnerKind.ORDER, StaffAction.REFUND_ADDRESS): _move(
+        escrow.order_set_refund_address, "order_id", "refund_address"
     ),
+    (OwnerKind.ORDER, StaffAction.RETRY_PAYOUT): _retry,
+    (OwnerKind.SWAP, StaffAction.RETRY_PAYOUT): _retry,
+    (OwnerKind.SWAP, StaffAction.SWAP_REFUND): _move(swaps.swap_refund, "swap_id"),
 }
 
 
 # The params that carry an address, checked like a customer's before anything is stored.
 ADDRESS_PARAMS = ("refund_address", "address")
-
-
-def _address_checked(currency: str, address: str, field: str) -> str:
-    address = address.strip()
-    check = validate_address(chain=CHAIN_OF_CURRENCY[currency], address=address)
-    if not check.valid:
-        raise ApplicationError(check.error, field=field)
-    return address
 
 
 @dataclass(frozen=True)
@@ -109,52 +93,59 @@ class Stake:
     destination: list
 
 
+def _order_stake(order: EscrowOrder, action: str) -> Stake:
+    amount = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}.get(
+        action, order.escrowed_amount
+    )
+    destination = [
+        vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency),
+        order.refund_address,
+    ]
+    address_change = action == StaffAction.REFUND_ADDRESS
+    return Stake(order.currency, amount, address_change, order.parties, destination)
+
+
+def _swap_stake(swap: SwapOrder, action: str) -> Stake:
+    return Stake(
+        swap.from_currency, swap.received_amount, False, swap.parties, [swap.refund_address]
+    )
+
+
+# What a move on each kind of owner puts at stake (a payout retry: that payout's).
+STAKES: dict[str, Callable[[FundedOrder, str], Stake]] = {
+    OwnerKind.ORDER: _order_stake,
+    OwnerKind.SWAP: _swap_stake,
+}
+
+
+def _owner(owner_kind: str, owner_id: int) -> FundedOrder:
+    owner = funded_model(owner_kind).objects.filter(id=owner_id).first()
+    if owner is None:
+        raise NotFoundError(f"{owner_kind} {owner_id} not found")
+    return owner
+
+
 def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> Stake:
-    payout = None
-    if action == StaffAction.RETRY_PAYOUT:
-        payout = Payout.objects.filter(
-            id=params.get("payout_id"), owner_kind=owner_kind, owner_id=owner_id
-        ).first()
-        if payout is None:
-            raise NotFoundError(f"no payout {params.get('payout_id')} of {owner_kind} {owner_id}")
-    if owner_kind == "swap":
-        swap = SwapOrder.objects.filter(id=owner_id).first()
-        if swap is None:
-            raise NotFoundError(f"swap {owner_id} not found")
-        currency, amount, parties = swap.from_currency, swap.received_amount, (swap.user_id,)
-        destination = [swap.refund_address]
-    else:
-        order = EscrowOrder.objects.filter(id=owner_id).first()
-        if order is None:
-            raise NotFoundError(f"order {owner_id} not found")
-        currency, parties = order.currency, (order.buyer_id, order.vendor_id)
-        amount = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}.get(
-            action, order.escrowed_amount
-        )
-        destination = [
-            vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency),
-            order.refund_address,
-        ]
-    if payout is not None:
-        return Stake(
-            CURRENCY_OF_CHAIN[payout.chain],
-            payout.amount,
-            bool(params.get("address")),
-            parties,
-            [payout.address, payout.txid],
-        )
-    return Stake(currency, amount, action == StaffAction.REFUND_ADDRESS, parties, destination)
+    owner = _owner(owner_kind, owner_id)
+    if action != StaffAction.RETRY_PAYOUT:
+        return STAKES[owner_kind](owner, action)
+    payout = Payout.objects.filter(
+        id=params.get("payout_id"), owner_kind=owner_kind, owner_id=owner_id
+    ).first()
+    if payout is None:
+        raise NotFoundError(f"no payout {params.get('payout_id')} of {owner_kind} {owner_id}")
+    return Stake(
+        CURRENCY_OF_CHAIN[payout.chain],
+        payout.amount,
+        bool(params.get("address")),
+        owner.parties,
+        [payout.address, payout.txid],
+    )
 
 
 def _note(approval: StaffApproval, *, kind: str, actor, reason: str, data: dict) -> None:
-    owner = (
-        EscrowOrder.objects.get(id=approval.owner_id)
-        if approval.owner_kind == "order"
-        else SwapOrder.objects.get(id=approval.owner_id)
-    )
-    write = order_note if approval.owner_kind == "order" else swap_note
-    write(
-        owner,
+    note(
+        _owner(approval.owner_kind, approval.owner_id),
         kind=kind,
         actor=actor,
         reason=reason,
@@ -187,7 +178,7 @@ def approval_request(
     stake = _stake(action, owner_kind, owner_id, params)
     for field in ADDRESS_PARAMS:
         if params.get(field):
-            params[field] = _address_checked(stake.currency, params[field], field)
+            params[field] = address_checked(stake.currency, params[field], field)
     if not needs_approval(
         currency=stake.currency,
         amount=stake.amount,
@@ -208,7 +199,7 @@ def approval_request(
             requested_by=actor,
             request_reason=reason[:500],
         )
-        _note(approval, kind="approval_requested", actor=actor, reason=reason, data={})
+        _note(approval, kind=EventKind.APPROVAL_REQUESTED, actor=actor, reason=reason, data={})
     return approval
 
 
@@ -258,7 +249,9 @@ def approval_decide(*, approval_id: int, actor, approve: bool, reason: str) -> S
         approval.save(update_fields=["state", "decided_by", "decision_reason", "decided_at"])
         _note(
             approval,
-            kind="approved" if approval.state == ApprovalState.EXECUTED else "rejected",
+            kind=EventKind.APPROVED
+            if approval.state == ApprovalState.EXECUTED
+            else EventKind.REJECTED,
             actor=actor,
             reason=reason,
             data={

@@ -1,6 +1,8 @@
 """Escrow orders: create, credit deposits, release, refund, dispute, split, expire.
 
-Every state change goes through ``orders.states.order_transition`` inside one
+What every funded order shares (the row lock, deposits credited once, confirmations,
+expiry, following payouts, retries) is the core's (``funding``); what is here is escrow's
+own. Every state change goes through ``funding.states.transition`` inside one
 transaction that also writes the ledger postings, the ownership transfers and the
 payout rows; tasks and Redis writes happen after commit. No node is called here.
 
@@ -11,7 +13,6 @@ them; ``platform:fees``; ``payout:{id}`` in flight; ``sent`` and ``network:fees`
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import timedelta
 
@@ -20,11 +21,30 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from exchange.dispatch import enqueue
-from exchange.errors import ApplicationError, NotFoundError
+from exchange.errors import ApplicationError
+from funding.fees import platform_fee, platform_fee_bps
+from funding.models import EventKind
+from funding.services import (
+    account_assign,
+    accounts_retire_closed,
+    address_checked,
+    advance,
+    apply_deposits,
+    authorize,
+    confirmations_required,
+    deposits_credit,
+    expire_due,
+    extras_ready,
+    hand_over,
+    lock,
+    paid_in_time,
+    pay,
+    post,
+    ready_batch,
+)
+from funding.states import StateConflict, note, transition
 from orders.models import (
     HELD_STATES,
-    ORDER_HOLDABLE_STATES,
     TERMINAL_ORDER_STATES,
     Currency,
     EscrowOrder,
@@ -33,32 +53,9 @@ from orders.models import (
     StaffApproval,
 )
 from orders.selectors import vendor_payout_address
-from orders.services.funding import (
-    confirmations_required,
-    creditable,
-    deposits_credit,
-    funding_follow,
-    paid_in_time,
-    ready_batch,
-)
-from orders.services.staff import staff_authorize
-from orders.states import OrderConflict, order_note, order_transition
-from ownership.services import ledger_post, ownership_transfer
-from wallets.addresses import validate_address
-from wallets.models import (
-    CHAIN_OF_CURRENCY,
-    CURRENCY_OF_CHAIN,
-    AccountState,
-    Deposit,
-    Payout,
-    PayoutState,
-)
-from wallets.services import account_retire, allocate_account
-from wallets.services.payouts import payout_request, payout_retry
+from wallets.models import Deposit, PayoutKind
 
 logger = logging.getLogger(__name__)
-
-OWNER = "order"
 
 
 class OrderPermissionDenied(ApplicationError):
@@ -81,14 +78,6 @@ def _vendor(order: EscrowOrder) -> str:
     return f"vendor:{order.vendor_id}"
 
 
-def _check_address(currency: str, address: str, field: str) -> str:
-    address = (address or "").strip()
-    check = validate_address(chain=CHAIN_OF_CURRENCY[currency], address=address)
-    if not check.valid:
-        raise ApplicationError(f"{check.error}", field=field)
-    return address
-
-
 def _authorize(
     order: EscrowOrder,
     actor,
@@ -98,28 +87,19 @@ def _authorize(
     amount: int | None = None,
     address_change: bool = False,
 ) -> None:
-    staff_authorize(
+    """Staff move ``amount`` of the order (its escrow unless said)."""
+    authorize(
+        order,
         actor=actor,
         action=action,
-        owner_kind=OWNER,
-        owner_id=order.id,
-        currency=order.currency,
         amount=order.escrowed_amount if amount is None else amount,
-        address_change=address_change,
-        parties=(order.buyer_id, order.vendor_id),
         approval=approval,
+        address_change=address_change,
     )
 
 
 def _lock(order_id: int) -> EscrowOrder:
-    try:
-        return EscrowOrder.objects.select_for_update().get(id=order_id)
-    except EscrowOrder.DoesNotExist as exc:
-        raise NotFoundError(f"order {order_id} not found") from exc
-
-
-def _fee_on(order: EscrowOrder, amount: int) -> int:
-    return amount * order.fee_bps // 10_000
+    return lock(EscrowOrder, order_id)
 
 
 # --- create --------------------------------------------------------------------------
@@ -167,8 +147,8 @@ def order_create(
     if not vendor_payout_address(vendor_id=vendor.pk, currency=currency):
         raise ApplicationError(f"the vendor has no {currency} payout address", field="vendor")
     if refund_address:
-        refund_address = _check_address(currency, refund_address, "refund_address")
-    fee_bps = settings.PLATFORM_FEE_BPS
+        refund_address = address_checked(currency, refund_address, "refund_address")
+    fee_bps = platform_fee_bps()
     with transaction.atomic():
         _unpaid_limit(buyer)
         order = EscrowOrder.objects.create(
@@ -177,17 +157,14 @@ def order_create(
             currency=currency,
             amount=amount,
             fee_bps=fee_bps,
-            fee_amount=amount * fee_bps // 10_000,
+            fee_amount=platform_fee(amount, fee_bps),
             description=description,
             refund_address=refund_address,
             confirmations_required=confirmations_required(currency=currency, amount=amount),
             expires_at=timezone.now() + timedelta(seconds=settings.ORDER_EXPIRY_SECONDS),
         )
-        order.account = allocate_account(
-            chain=CHAIN_OF_CURRENCY[currency], owner_kind=OWNER, owner_id=order.id
-        )
-        EscrowOrder.objects.filter(id=order.id).update(account=order.account)
-        order_note(order, kind="created", actor=buyer, data={"amount": str(amount)})
+        account_assign(order)
+        note(order, kind=EventKind.CREATED, actor=buyer, data={"amount": str(amount)})
     return order
 
 
@@ -203,7 +180,7 @@ def order_set_refund_address(
     approval); owed refunds are queued at once."""
     with transaction.atomic():
         order = _lock(order_id)
-        address = _check_address(order.currency, refund_address, "refund_address")
+        address = address_checked(order.currency, refund_address, "refund_address")
         if actor.pk != order.buyer_id:
             if not getattr(actor, "is_staff", False):
                 raise OrderPermissionDenied("only the buyer sets the refund address")
@@ -218,9 +195,9 @@ def order_set_refund_address(
         previous = order.refund_address
         EscrowOrder.objects.filter(id=order.id).update(refund_address=address)
         order.refund_address = address
-        order_note(
+        note(
             order,
-            kind="refund_address",
+            kind=EventKind.REFUND_ADDRESS,
             actor=actor,
             reason=reason,
             data={"refund_address": address, "previous": previous},
@@ -232,50 +209,39 @@ def order_set_refund_address(
 # --- deposits ------------------------------------------------------------------------
 
 
+def _due(order: EscrowOrder) -> int:
+    """What counts as paid: the amount less the underpayment the settings tolerate."""
+    return order.amount - settings.ORDER_UNDERPAY_TOLERANCE[order.currency]
+
+
+def _seen_in_time(order: EscrowOrder, live: list[Deposit]) -> bool:
+    return paid_in_time(live, due=_due(order), deadline=order.expires_at)
+
+
 def order_apply_deposits(*, order_id: int) -> EscrowOrder:
     """Bring the order in line with its account's deposits. Safe to run twice."""
-    with transaction.atomic():
-        order = _lock(order_id)
-        deposits = list(
-            Deposit.objects.select_for_update().filter(account_id=order.account_id).order_by("id")
-        )
-        if funding_follow(
-            order,
-            owner_kind=OWNER,
-            deposits=deposits,
-            holdable=ORDER_HOLDABLE_STATES,
-            transition=order_transition,
-            note=order_note,
-        ):
-            return order
-        live = [d for d in deposits if not d.dropped]
-        tolerance = settings.ORDER_UNDERPAY_TOLERANCE[order.currency]
-        due = order.amount - tolerance
-        seen = sum(d.amount for d in live)
+    return apply_deposits(EscrowOrder, order_id, _apply)
 
-        if order.state == OrderState.AWAITING_DEPOSIT and paid_in_time(
-            live, due=due, deadline=order.expires_at
-        ):
-            order_transition(order, OrderState.CONFIRMING, data={"seen": str(seen)})
-        if order.state == OrderState.CONFIRMING:
-            ready = ready_batch(live, currency=order.currency, due=due)
-            if ready:
-                _escrow_deposits(order, ready)
-            elif seen < due:
-                order_transition(order, OrderState.AWAITING_DEPOSIT, reason="a deposit vanished")
-            else:
-                _show_confirmations_needed(order, live)
-        if order.state not in (OrderState.AWAITING_DEPOSIT, OrderState.CONFIRMING):
-            # Paid after the order was escrowed, expired or closed: it is the buyer's, once
-            # it has the confirmations its own size needs.
-            for deposit in live:
-                required = confirmations_required(currency=order.currency, amount=deposit.amount)
-                if deposit.credited_at is None and creditable(
-                    deposit, currency=order.currency, required=required
-                ):
-                    _credit_to_buyer(order, deposit)
-        _queue_owed_refunds(order)
-    return order
+
+def _apply(order: EscrowOrder, live: list[Deposit]) -> None:
+    due = _due(order)
+    seen = sum(d.amount for d in live)
+    if order.state == OrderState.AWAITING_DEPOSIT and _seen_in_time(order, live):
+        transition(order, OrderState.CONFIRMING, data={"seen": str(seen)})
+    if order.state == OrderState.CONFIRMING:
+        ready = ready_batch(live, currency=order.currency, due=due)
+        if ready:
+            _escrow_deposits(order, ready)
+        elif seen < due:
+            transition(order, OrderState.AWAITING_DEPOSIT, reason="a deposit vanished")
+        else:
+            _show_confirmations_needed(order, live)
+    if order.state not in (OrderState.AWAITING_DEPOSIT, OrderState.CONFIRMING):
+        # Paid after the order was escrowed, expired or closed: it is the buyer's, once
+        # it has the confirmations its own size needs.
+        for deposit in extras_ready(live, currency=order.currency):
+            _credit_to_buyer(order, deposit)
+    _queue_owed_refunds(order)
 
 
 def _show_confirmations_needed(order: EscrowOrder, live: list[Deposit]) -> None:
@@ -298,7 +264,7 @@ def _escrow_deposits(order: EscrowOrder, ready: list[Deposit]) -> None:
     excess = total - escrowed
     now = timezone.now()
     needed = confirmations_required(currency=order.currency, amount=total)
-    event = order_transition(
+    event = transition(
         order,
         OrderState.ESCROWED,
         data={"credited": str(total), "escrowed": str(escrowed), "excess": str(excess)},
@@ -306,27 +272,24 @@ def _escrow_deposits(order: EscrowOrder, ready: list[Deposit]) -> None:
         escrowed_at=now,
         confirmations_required=needed,
     )
-    ledger_post(
+    post(
+        order,
         currency=order.currency,
         legs=[(_escrow(order), escrowed), (_buyer(order), excess), ("deposits", -total)],
-        memo=f"order {order.id}: deposits credited",
-        owner_kind=OWNER,
-        owner_id=order.id,
+        memo="deposits credited",
         wallet_account=order.account,
     )
-    ownership_transfer(
-        account=order.account,
+    hand_over(
+        order,
         currency=order.currency,
         from_party=_buyer(order),
         to_party=_escrow(order),
         amount=escrowed,
         reason="deposit",
-        owner_kind=OWNER,
-        owner_id=order.id,
         event_id=event.id,
     )
     if excess:
-        order_note(order, kind="overpaid", data={"excess": str(excess)})
+        note(order, kind=EventKind.OVERPAID, data={"excess": str(excess)})
 
 
 def _credit_to_buyer(order: EscrowOrder, deposit: Deposit) -> None:
@@ -340,16 +303,17 @@ def _credit_to_buyer(order: EscrowOrder, deposit: Deposit) -> None:
     Deposit.objects.filter(id=deposit.id).update(
         flagged=True, flag_reason=f"{reason}: refunded to the buyer"
     )
-    ledger_post(
+    post(
+        order,
         currency=order.currency,
         legs=[(_buyer(order), deposit.amount), ("deposits", -deposit.amount)],
-        memo=f"order {order.id}: {reason} {deposit.txid}:{deposit.output_key}",
-        owner_kind=OWNER,
-        owner_id=order.id,
+        memo=f"{reason} {deposit.txid}:{deposit.output_key}",
         wallet_account=order.account,
     )
-    order_note(
-        order, kind="late_deposit", data={"deposit": deposit.id, "amount": str(deposit.amount)}
+    note(
+        order,
+        kind=EventKind.LATE_DEPOSIT,
+        data={"deposit": deposit.id, "amount": str(deposit.amount)},
     )
 
 
@@ -362,31 +326,31 @@ def _queue_owed_refunds(order: EscrowOrder) -> None:
         ).values_list("amount", flat=True)
         excess = sum(credited) - order.escrowed_amount
         if excess > 0:
-            owed.append(("excess", f"order_{order.id}:excess", excess))
+            owed.append((PayoutKind.EXCESS, "excess", excess))
     late = Deposit.objects.filter(account_id=order.account_id, credited_at__isnull=False)
     if order.escrowed_at:
         late = late.filter(credited_at__gt=order.escrowed_at)
     elif order.state not in (OrderState.EXPIRED, OrderState.CANCELLED):
         late = late.none()
     for deposit in late:
-        owed.append(("late_refund", f"order_{order.id}:late:{deposit.id}", deposit.amount))
+        owed.append((PayoutKind.LATE_REFUND, f"late:{deposit.id}", deposit.amount))
     if not owed:
         return
     if not order.refund_address:
-        if not order.events.filter(kind="refund_owed_no_address").exists():
-            order_note(
-                order, kind="refund_owed_no_address", reason="the buyer must set a refund address"
+        if not order.events.filter(kind=EventKind.REFUND_OWED_NO_ADDRESS).exists():
+            note(
+                order,
+                kind=EventKind.REFUND_OWED_NO_ADDRESS,
+                reason="the buyer must set a refund address",
             )
         return
     for kind, key, amount in owed:
-        payout_request(
-            key=key,
-            source_account=order.account,
+        pay(
+            order,
+            key,
             address=order.refund_address,
             amount=amount,
             kind=kind,
-            owner_kind=OWNER,
-            owner_id=order.id,
             ledger_from=_buyer(order),
         )
 
@@ -409,11 +373,16 @@ def order_release(
         address = vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency)
         if not address:
             raise ApplicationError("the vendor has no payout address", field="vendor")
-        event = order_transition(
+        event = transition(
             order, OrderState.RELEASING, allowed_from=allowed, actor=actor, reason=reason
         )
         _pay_vendor(
-            order, order.escrowed_amount, address, key="release", event_id=event.id, actor=actor
+            order,
+            order.escrowed_amount,
+            address,
+            key=PayoutKind.RELEASE,
+            event_id=event.id,
+            actor=actor,
         )
     return order
 
@@ -421,70 +390,52 @@ def order_release(
 def _pay_vendor(
     order: EscrowOrder, share: int, address: str, *, key: str, event_id: int, actor
 ) -> None:
-    fee = _fee_on(order, share)
-    ledger_post(
+    fee = platform_fee(share, order.fee_bps)
+    _pay_out(order, share, fee, _vendor(order), "vendor", address, key, event_id, actor)
+
+
+def _pay_buyer(order: EscrowOrder, share: int, *, key: str, event_id: int, actor) -> None:
+    _pay_out(order, share, 0, _buyer(order), "buyer", order.refund_address, key, event_id, actor)
+
+
+def _pay_out(
+    order: EscrowOrder,
+    share: int,
+    fee: int,
+    party: str,
+    who: str,
+    address: str,
+    key: str,
+    event_id: int,
+    actor,
+) -> None:
+    """``share`` of the escrow goes to ``party`` less ``fee`` (the platform's), in the
+    books and the ownership trail, and is paid out to ``address``."""
+    post(
+        order,
         currency=order.currency,
-        legs=[(_escrow(order), -share), (_vendor(order), share - fee), ("platform:fees", fee)],
-        memo=f"order {order.id}: {key} to the vendor",
-        owner_kind=OWNER,
-        owner_id=order.id,
+        legs=[(_escrow(order), -share), (party, share - fee), ("platform:fees", fee)],
+        memo=f"{key} to the {who}",
         actor=actor,
     )
-    for to_party, amount in ((_vendor(order), share - fee), ("platform:fees", fee)):
+    for to_party, amount in ((party, share - fee), ("platform:fees", fee)):
         if amount:
-            ownership_transfer(
-                account=order.account,
+            hand_over(
+                order,
                 currency=order.currency,
                 from_party=_escrow(order),
                 to_party=to_party,
                 amount=amount,
                 reason=key,
-                owner_kind=OWNER,
-                owner_id=order.id,
                 event_id=event_id,
             )
-    payout_request(
-        key=f"order_{order.id}:{key}",
-        source_account=order.account,
+    pay(
+        order,
+        key,
         address=address,
         amount=share - fee,
         kind=key,
-        owner_kind=OWNER,
-        owner_id=order.id,
-        ledger_from=_vendor(order),
-        actor=actor,
-    )
-
-
-def _pay_buyer(order: EscrowOrder, share: int, *, key: str, event_id: int, actor) -> None:
-    ledger_post(
-        currency=order.currency,
-        legs=[(_escrow(order), -share), (_buyer(order), share)],
-        memo=f"order {order.id}: {key} to the buyer",
-        owner_kind=OWNER,
-        owner_id=order.id,
-        actor=actor,
-    )
-    ownership_transfer(
-        account=order.account,
-        currency=order.currency,
-        from_party=_escrow(order),
-        to_party=_buyer(order),
-        amount=share,
-        reason=key,
-        owner_kind=OWNER,
-        owner_id=order.id,
-        event_id=event_id,
-    )
-    payout_request(
-        key=f"order_{order.id}:{key}",
-        source_account=order.account,
-        address=order.refund_address,
-        amount=share,
-        kind=key,
-        owner_kind=OWNER,
-        owner_id=order.id,
-        ledger_from=_buyer(order),
+        ledger_from=party,
         actor=actor,
     )
 
@@ -505,10 +456,12 @@ def order_refund(
                 "the buyer has not set a refund address yet", field="refund_address"
             )
         allowed = HELD_STATES if staff else {OrderState.ESCROWED}
-        event = order_transition(
+        event = transition(
             order, OrderState.REFUNDING, allowed_from=allowed, actor=actor, reason=reason
         )
-        _pay_buyer(order, order.escrowed_amount, key="refund", event_id=event.id, actor=actor)
+        _pay_buyer(
+            order, order.escrowed_amount, key=PayoutKind.REFUND, event_id=event.id, actor=actor
+        )
     return order
 
 
@@ -521,7 +474,7 @@ def order_dispute(*, order_id: int, actor, reason: str) -> EscrowOrder:
         order = _lock(order_id)
         if actor.pk not in (order.buyer_id, order.vendor_id):
             raise OrderPermissionDenied("only the buyer or the vendor opens a dispute")
-        order_transition(
+        transition(
             order, OrderState.DISPUTED, actor=actor, reason=reason, dispute_reason=reason[:500]
         )
     return order
@@ -553,7 +506,7 @@ def order_split(
                 "the buyer has not set a refund address yet", field="refund_address"
             )
         address = vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency)
-        event = order_transition(
+        event = transition(
             order,
             OrderState.SPLITTING,
             allowed_from={OrderState.DISPUTED},
@@ -563,10 +516,17 @@ def order_split(
         )
         if vendor_amount:
             _pay_vendor(
-                order, vendor_amount, address, key="split_vendor", event_id=event.id, actor=actor
+                order,
+                vendor_amount,
+                address,
+                key=PayoutKind.SPLIT_VENDOR,
+                event_id=event.id,
+                actor=actor,
             )
         if buyer_amount:
-            _pay_buyer(order, buyer_amount, key="split_buyer", event_id=event.id, actor=actor)
+            _pay_buyer(
+                order, buyer_amount, key=PayoutKind.SPLIT_BUYER, event_id=event.id, actor=actor
+            )
     return order
 
 
@@ -578,8 +538,8 @@ def order_cancel(
         order = _lock(order_id)
         _authorize(order, actor, StaffAction.CANCEL, approval, amount=0)
         if Deposit.objects.filter(account_id=order.account_id, dropped=False).exists():
-            raise OrderConflict(f"order {order.id} has deposits; it cannot be cancelled")
-        order_transition(
+            raise StateConflict(f"order {order.id} has deposits; it cannot be cancelled")
+        transition(
             order,
             OrderState.CANCELLED,
             allowed_from={OrderState.AWAITING_DEPOSIT},
@@ -590,158 +550,18 @@ def order_cancel(
     return order
 
 
-# --- payouts moving the order on ----------------------------------------------------
-
-PAYOUT_KINDS = {
-    OrderState.RELEASING: ("release",),
-    OrderState.RELEASED: ("release",),
-    OrderState.REFUNDING: ("refund",),
-    OrderState.SPLITTING: ("split_vendor", "split_buyer"),
-    OrderState.FAILED: ("release", "refund", "split_vendor", "split_buyer"),
-}
-# The paying state each payout kind belongs to (where a failed order goes back to).
-PAYING_STATE_OF_KIND = {
-    "release": OrderState.RELEASING,
-    "refund": OrderState.REFUNDING,
-    "split_vendor": OrderState.SPLITTING,
-    "split_buyer": OrderState.SPLITTING,
-}
+# --- payouts moving the order on, expiry ---------------------------------------------
 
 
 def order_advance(*, order_id: int) -> EscrowOrder:
     """Follow the order's payouts: relayed → released, confirmed → completed/refunded,
-    failed → failed, and back from failed when the node shows the payout after all.
-    Safe to run twice."""
-    with transaction.atomic():
-        order = _lock(order_id)
-        kinds = PAYOUT_KINDS.get(order.state)
-        if not kinds:
-            return order
-        payouts = list(Payout.objects.filter(owner_kind=OWNER, owner_id=order.id, kind__in=kinds))
-        states = {p.state for p in payouts}
-        now = timezone.now()
-        if not payouts:
-            return order
-        if PayoutState.FAILED in states:
-            if order.state != OrderState.FAILED:
-                failed = [p for p in payouts if p.state == PayoutState.FAILED]
-                order_transition(
-                    order,
-                    OrderState.FAILED,
-                    reason=failed[0].last_error,
-                    data={"payouts": [p.id for p in failed]},
-                )
-            return order
-        if order.state == OrderState.FAILED:
-            live = [p for p in payouts if p.state != PayoutState.VOIDED]
-            if not live:
-                return order
-            order_transition(
-                order,
-                PAYING_STATE_OF_KIND[live[0].kind],
-                reason="the node shows the payout after all",
-                data={"payouts": [p.id for p in live]},
-            )
-            states = {p.state for p in live}
-        confirmed = states == {PayoutState.CONFIRMED}
-        if order.state == OrderState.RELEASING and states <= {
-            PayoutState.RELAYED,
-            PayoutState.CONFIRMED,
-        }:
-            if confirmed:
-                order_transition(order, OrderState.COMPLETED, closed_at=now)
-            else:
-                order_transition(order, OrderState.RELEASED)
-        elif order.state == OrderState.RELEASED and confirmed:
-            order_transition(order, OrderState.COMPLETED, closed_at=now)
-        elif order.state == OrderState.REFUNDING and confirmed:
-            order_transition(order, OrderState.REFUNDED, closed_at=now)
-        elif order.state == OrderState.SPLITTING and confirmed:
-            order_transition(order, OrderState.COMPLETED, closed_at=now)
-    return order
-
-
-def order_retry_payout(
-    *,
-    payout_id: int,
-    actor,
-    reason: str,
-    address: str | None = None,
-    approval: StaffApproval | None = None,
-) -> Payout:
-    """Staff put a failed payout of an order back to work; the order follows it. A new
-    ``address`` is checked like a customer's, needs a second staff member's approval,
-    and needs the stored transaction proved absent from the chain first
-    (``payout_retry``)."""
-    if not (reason or "").strip():
-        raise ApplicationError("a reason is required", field="reason")
-    stored = Payout.objects.filter(id=payout_id, owner_kind=OWNER).first()
-    if stored is None:
-        raise NotFoundError(f"payout {payout_id} of an order not found")
-    if address:
-        address = _check_address(CURRENCY_OF_CHAIN[stored.chain], address, "address")
-    _authorize(
-        EscrowOrder.objects.get(id=stored.owner_id),
-        actor,
-        StaffAction.RETRY_PAYOUT,
-        approval,
-        amount=stored.amount,
-        address_change=bool(address),
-    )
-    payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
-    with transaction.atomic():
-        order = _lock(payout.owner_id)
-        back_to = PAYING_STATE_OF_KIND.get(payout.kind)
-        if order.state == OrderState.FAILED and back_to:
-            order_transition(order, back_to, actor=actor, reason=reason)
-        else:
-            order_note(
-                order, kind="payout_retry", actor=actor, reason=reason, data={"payout": payout.id}
-            )
-    return payout
-
-
-# --- periodic --------------------------------------------------------------------------
+    failed → failed, and back from failed when the node shows the payout after all
+    (the table of each is ``EscrowOrder``'s). Safe to run twice."""
+    return advance(EscrowOrder, order_id)
 
 
 def orders_expire(*, batch: int = 500) -> int:
     """Expire unpaid orders past their deadline; retire accounts after the watch window."""
-    now = timezone.now()
-    expired = 0
-    with transaction.atomic():
-        due = list(
-            EscrowOrder.objects.select_for_update(skip_locked=True)
-            .filter(state=OrderState.AWAITING_DEPOSIT, expires_at__lt=now)
-            .order_by("id")[:batch]
-        )
-        for order in due:
-            live = Deposit.objects.filter(account_id=order.account_id, dropped=False)
-            due_amount = order.amount - settings.ORDER_UNDERPAY_TOLERANCE[order.currency]
-            if paid_in_time(live, due=due_amount, deadline=order.expires_at):
-                # Seen in time but not applied yet (a lagging queue): never expired.
-                transaction.on_commit(functools.partial(_apply_later, order.id))
-                continue
-            try:
-                order_transition(
-                    order, OrderState.EXPIRED, reason="not paid in time", closed_at=now
-                )
-                expired += 1
-            except OrderConflict:
-                continue
-    watch = now - timedelta(seconds=settings.LATE_DEPOSIT_WATCH_SECONDS)
-    done = EscrowOrder.objects.filter(
-        state__in=TERMINAL_ORDER_STATES,
-        closed_at__lt=watch,
-        account__state=AccountState.ASSIGNED,
-    ).values_list("account_id", flat=True)[:batch]
-    for account_id in done:
-        account_retire(account_id=account_id)
+    expired = expire_due(EscrowOrder, batch=batch, seen_in_time=_seen_in_time)
+    accounts_retire_closed(EscrowOrder, closed_states=TERMINAL_ORDER_STATES, batch=batch)
     return expired
-
-
-def _apply_later(order_id: int) -> None:
-    enqueue("orders.apply_deposits", order_id)
-
-
-def orders_for_accounts(account_ids: list[int]) -> list[int]:
-    return list(EscrowOrder.objects.filter(account_id__in=account_ids).values_list("id", flat=True))

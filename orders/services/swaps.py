@@ -3,12 +3,13 @@ the house's liquidity account, at a fixed (quoted) or floating (at confirmation)
 
 Ledger accounts per currency: ``customer:swap:{id}`` (what the house owes the customer),
 ``house`` (the house's own coins), ``platform:spread`` (the spread earned). No node is
-called here: payouts go through the exactly-once payout saga.
+called here: payouts go through the exactly-once payout saga. What every funded order
+shares (the row lock, deposits credited once, confirmations, expiry, following payouts,
+retries) is the core's (``funding``); what is here is the swap's own.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -17,26 +18,30 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from exchange.dispatch import enqueue
-from exchange.errors import ApplicationError, NotFoundError
-from orders.models import (
-    SWAP_HOLDABLE_STATES,
-    StaffAction,
-    StaffApproval,
-    SwapKind,
-    SwapOrder,
-    SwapState,
-)
-from orders.services.funding import (
+from exchange.errors import ApplicationError
+from funding.fees import floating_reserve, network_fee_estimate
+from funding.models import EventKind
+from funding.services import (
+    account_assign,
+    address_checked,
+    advance,
+    apply_deposits,
+    authorize,
     confirmations_required,
     creditable,
     deposits_credit,
-    funding_follow,
+    expire_due,
+    extras_ready,
+    hand_over,
+    lock,
+    pay,
+    post,
 )
-from orders.services.staff import StaffPermissionDenied, staff_authorize
-from orders.states import StateConflict, swap_note, swap_transition
+from funding.states import StateConflict, note, transition
+from orders.models import StaffAction, StaffApproval, SwapKind, SwapOrder, SwapState
+from orders.services.staff import StaffPermissionDenied
 from ownership.models import LedgerEntry
-from ownership.services import NegativeBalance, ledger_post, ownership_transfer
+from ownership.services import NegativeBalance
 from rates.errors import RateUnavailable
 from rates.selectors import rate_current
 from swaps.liquidity import (
@@ -48,20 +53,24 @@ from swaps.liquidity import (
 )
 from swaps.models import Quote
 from swaps.quotes import swap_amounts
-from wallets.addresses import validate_address
-from wallets.models import CHAIN_OF_CURRENCY, CURRENCY_OF_CHAIN, Deposit, Payout, PayoutState
-from wallets.services import allocate_account, house_account_ensure, master_wallet_ensure
+from wallets.models import (
+    CHAIN_OF_CURRENCY,
+    Deposit,
+    OwnerKind,
+    Payout,
+    PayoutKind,
+    PayoutState,
+)
+from wallets.services import house_account_ensure, master_wallet_ensure
 from wallets.services.payouts import (
     PayoutStateError,
     payout_prove_absent,
-    payout_request,
-    payout_retry,
     payout_void,
 )
 
 logger = logging.getLogger(__name__)
 
-OWNER = "swap"
+OWNER = OwnerKind.SWAP
 # States in which the customer's deposit has been credited to them.
 CREDITED_STATES = frozenset(
     {
@@ -81,25 +90,13 @@ def _customer(swap: SwapOrder) -> str:
 
 
 def _lock(swap_id: int) -> SwapOrder:
-    try:
-        return SwapOrder.objects.select_for_update().get(id=swap_id)
-    except SwapOrder.DoesNotExist as exc:
-        raise NotFoundError(f"swap {swap_id} not found") from exc
-
-
-def _address(currency: str, address: str, field: str) -> str:
-    address = (address or "").strip()
-    check = validate_address(chain=CHAIN_OF_CURRENCY[currency], address=address)
-    if not check.valid:
-        raise ApplicationError(check.error, field=field)
-    return address
+    return lock(SwapOrder, swap_id)
 
 
 def _reserve_amount(quote: Quote) -> int:
     if quote.kind == SwapKind.FIXED:
         return quote.amount_to_gross
-    margin = settings.SWAP_FLOATING_RESERVE_MARGIN_BPS
-    return quote.amount_to_gross * (10_000 + margin) // 10_000
+    return floating_reserve(quote.amount_to_gross)
 
 
 # --- create --------------------------------------------------------------------------
@@ -122,8 +119,8 @@ def swap_create(
             raise ApplicationError("the quote has expired; ask for a new one", field="quote_id")
         if SwapOrder.objects.filter(quote=quote).exists():
             raise StateConflict("this quote has already been used", extra={"field": "quote_id"})
-        payout_address = _address(quote.to_currency, payout_address, "payout_address")
-        refund_address = _address(quote.from_currency, refund_address, "refund_address")
+        payout_address = address_checked(quote.to_currency, payout_address, "payout_address")
+        refund_address = address_checked(quote.from_currency, refund_address, "refund_address")
         swap = SwapOrder.objects.create(
             user=user,
             client=client,
@@ -147,69 +144,48 @@ def swap_create(
         )
         reserve = _reserve_amount(quote)
         liquidity_reserve(swap_id=swap.id, currency=swap.to_currency, amount=reserve, client=client)
-        swap.account = allocate_account(
-            chain=CHAIN_OF_CURRENCY[swap.from_currency], owner_kind=OWNER, owner_id=swap.id
-        )
-        swap.reserved_amount = reserve
-        SwapOrder.objects.filter(id=swap.id).update(account=swap.account, reserved_amount=reserve)
-        swap_note(swap, kind="created", actor=user, data={"quote": str(quote.public_id)})
+        account_assign(swap, reserved_amount=reserve)
+        note(swap, kind=EventKind.CREATED, actor=user, data={"quote": str(quote.public_id)})
     return swap
 
 
 # --- deposits ------------------------------------------------------------------------
 
 
+def _seen_in_time(swap: SwapOrder, live: list[Deposit]) -> bool:
+    """A deposit of any size seen before the deadline (the decision weighs the amount)."""
+    return any(d.seen_at <= swap.expires_at for d in live)
+
+
 def swap_apply_deposits(*, swap_id: int) -> SwapOrder:
     """Bring the swap in line with its account's deposits. Safe to run twice: each deposit
     is credited once, whatever the passes and however long a decision waits."""
-    with transaction.atomic():
-        swap = _lock(swap_id)
-        deposits = list(
-            Deposit.objects.select_for_update().filter(account_id=swap.account_id).order_by("id")
-        )
-        if funding_follow(
-            swap,
-            owner_kind=OWNER,
-            deposits=deposits,
-            holdable=SWAP_HOLDABLE_STATES,
-            transition=swap_transition,
-            note=swap_note,
-        ):
-            return swap
-        live = [d for d in deposits if not d.dropped]
-        if swap.state == SwapState.AWAITING_DEPOSIT and any(
-            d.seen_at <= swap.expires_at for d in live
-        ):
-            swap_transition(
-                swap, SwapState.CONFIRMING, data={"seen": str(sum(d.amount for d in live))}
+    return apply_deposits(SwapOrder, swap_id, _apply)
+
+
+def _apply(swap: SwapOrder, live: list[Deposit]) -> None:
+    if swap.state == SwapState.AWAITING_DEPOSIT and _seen_in_time(swap, live):
+        transition(swap, SwapState.CONFIRMING, data={"seen": str(sum(d.amount for d in live))})
+    if swap.state == SwapState.CONFIRMING:
+        if not live:
+            transition(swap, SwapState.AWAITING_DEPOSIT, reason="the deposit vanished")
+        elif _all_creditable(swap, live):
+            _credit(swap, live)
+            _decide(swap)
+    elif swap.state == SwapState.EXPIRED:
+        late = [d for d in live if d.credited_at is None]
+        if late and _all_creditable(swap, late):
+            _credit(swap, late)
+            transition(
+                swap,
+                SwapState.ACTION_REQUIRED,
+                reason="paid after the swap expired",
+                action_reason="paid after the swap expired",
             )
-        if swap.state == SwapState.CONFIRMING:
-            if not live:
-                swap_transition(swap, SwapState.AWAITING_DEPOSIT, reason="the deposit vanished")
-            elif _all_creditable(swap, live):
-                _credit(swap, live)
-                _decide(swap)
-        elif swap.state == SwapState.EXPIRED:
-            late = [d for d in live if d.credited_at is None]
-            if late and _all_creditable(swap, late):
-                _credit(swap, late)
-                swap_transition(
-                    swap,
-                    SwapState.ACTION_REQUIRED,
-                    reason="paid after the swap expired",
-                    action_reason="paid after the swap expired",
-                )
-        elif swap.state in CREDITED_STATES:
-            for deposit in live:
-                required = confirmations_required(
-                    currency=swap.from_currency, amount=deposit.amount
-                )
-                ready = deposit.credited_at is None and creditable(
-                    deposit, currency=swap.from_currency, required=required
-                )
-                if ready and _credit(swap, [deposit], extra=True):
-                    _refund_extra(swap, deposit)
-    return swap
+    elif swap.state in CREDITED_STATES:
+        for deposit in extras_ready(live, currency=swap.from_currency):
+            if _credit(swap, [deposit], extra=True):
+                _refund_extra(swap, deposit)
 
 
 def _all_creditable(swap: SwapOrder, deposits: list[Deposit]) -> bool:
@@ -236,12 +212,11 @@ def _credit(swap: SwapOrder, deposits: list[Deposit], *, extra: bool = False) ->
     if not extra:
         swap.received_amount += total
         SwapOrder.objects.filter(id=swap.id).update(received_amount=swap.received_amount)
-    ledger_post(
+    post(
+        swap,
         currency=swap.from_currency,
         legs=[(_customer(swap), total), ("deposits", -total)],
-        memo=f"swap {swap.id}: {'extra ' if extra else ''}deposits credited",
-        owner_kind=OWNER,
-        owner_id=swap.id,
+        memo=f"{'extra ' if extra else ''}deposits credited",
         wallet_account=swap.account,
     )
     return total
@@ -283,16 +258,14 @@ def _decide(swap: SwapOrder) -> None:
                 return
             except NotEnoughLiquidity as exc:
                 reason = str(exc)
-        swap_transition(swap, SwapState.ACTION_REQUIRED, reason=reason, action_reason=reason[:200])
+        transition(swap, SwapState.ACTION_REQUIRED, reason=reason, action_reason=reason[:200])
         return
     try:
         _exchange_at_current_rate(swap)
     except RateUnavailable as exc:
         logger.warning("swap %s waits for a fresh rate: %s", swap.id, exc)
     except NotEnoughLiquidity as exc:
-        swap_transition(
-            swap, SwapState.ACTION_REQUIRED, reason=str(exc), action_reason=str(exc)[:200]
-        )
+        transition(swap, SwapState.ACTION_REQUIRED, reason=str(exc), action_reason=str(exc)[:200])
 
 
 def _exchange_at_current_rate(swap: SwapOrder) -> None:
@@ -302,7 +275,7 @@ def _exchange_at_current_rate(swap: SwapOrder) -> None:
         to_currency=swap.to_currency,
         xmr_btc=current.rate,
         spread_bps=swap.spread_bps,
-        network_fee=settings.SWAP_NETWORK_FEE[swap.to_currency],
+        network_fee=network_fee_estimate(swap.to_currency),
         amount_from=swap.received_amount,
     )
     if amounts.amount_to <= 0:
@@ -333,7 +306,7 @@ def _exchange_now(
     swap: SwapOrder, gross: int, rate: Decimal, market_rate: Decimal, market_equivalent: int
 ) -> None:
     now = timezone.now()
-    event = swap_transition(
+    event = transition(
         swap,
         SwapState.EXCHANGING,
         data={"received": str(swap.received_amount), "payout": str(gross), "rate": str(rate)},
@@ -342,62 +315,57 @@ def _exchange_now(
         market_rate=market_rate,
         exchanged_at=now,
     )
-    ledger_post(
+    post(
+        swap,
         currency=swap.from_currency,
         legs=[("house", swap.received_amount), (_customer(swap), -swap.received_amount)],
-        memo=f"swap {swap.id}: the house takes the deposit",
-        owner_kind=OWNER,
-        owner_id=swap.id,
+        memo="the house takes the deposit",
     )
     spread = max(0, market_equivalent - gross)
-    ledger_post(
+    post(
+        swap,
         currency=swap.to_currency,
         legs=[(_customer(swap), gross), ("platform:spread", spread), ("house", -(gross + spread))],
-        memo=f"swap {swap.id}: the house owes the payout",
-        owner_kind=OWNER,
-        owner_id=swap.id,
+        memo="the house owes the payout",
     )
-    ownership_transfer(
-        account=swap.account,
+    hand_over(
+        swap,
         currency=swap.from_currency,
         from_party=_customer(swap),
         to_party="house",
         amount=swap.received_amount,
         reason="exchange",
-        owner_kind=OWNER,
-        owner_id=swap.id,
         event_id=event.id,
     )
     liquidity_consume(swap_id=swap.id)
     house = house_account_ensure(
         wallet=master_wallet_ensure(chain=CHAIN_OF_CURRENCY[swap.to_currency])
     )
-    payout_request(
-        key=f"swap_{swap.id}:payout",
+    pay(
+        swap,
+        "payout",
         source_account=house,
         address=swap.payout_address,
         amount=gross,
-        kind="swap",
-        owner_kind=OWNER,
-        owner_id=swap.id,
+        kind=PayoutKind.SWAP,
         ledger_from=_customer(swap),
     )
-    swap_transition(swap, SwapState.SENDING)
+    transition(swap, SwapState.SENDING)
 
 
 def _refund_extra(swap: SwapOrder, deposit: Deposit) -> None:
-    payout_request(
-        key=f"swap_{swap.id}:late:{deposit.id}",
-        source_account=swap.account,
+    pay(
+        swap,
+        f"late:{deposit.id}",
         address=swap.refund_address,
         amount=deposit.amount,
-        kind="late_refund",
-        owner_kind=OWNER,
-        owner_id=swap.id,
+        kind=PayoutKind.LATE_REFUND,
         ledger_from=_customer(swap),
     )
-    swap_note(
-        swap, kind="extra_deposit", data={"deposit": deposit.id, "amount": str(deposit.amount)}
+    note(
+        swap,
+        kind=EventKind.EXTRA_DEPOSIT,
+        data={"deposit": deposit.id, "amount": str(deposit.amount)},
     )
 
 
@@ -414,7 +382,7 @@ def swap_accept(*, swap_id: int, actor=None) -> SwapOrder:
             )
         if swap.state != SwapState.ACTION_REQUIRED:
             raise StateConflict(f"swap {swap.id} is {swap.state}; there is nothing to accept")
-        swap_note(swap, kind="accepted", actor=actor, reason="continue at the current rate")
+        note(swap, kind=EventKind.ACCEPTED, actor=actor, reason="continue at the current rate")
         _exchange_at_current_rate(swap)
     return swap
 
@@ -439,7 +407,7 @@ def swap_refund(
     if found is not None and found.state == SwapState.FAILED and staff:
         payout = (
             Payout.objects.select_related("source_account__master_wallet")
-            .filter(owner_kind=OWNER, owner_id=swap_id, kind="swap")
+            .filter(owner_kind=OWNER, owner_id=swap_id, kind=PayoutKind.SWAP)
             .first()
         )
         if payout is not None and payout.state == PayoutState.FAILED:
@@ -448,20 +416,17 @@ def swap_refund(
         swap = _lock(swap_id)
         allowed = {SwapState.ACTION_REQUIRED}
         if staff:
-            staff_authorize(
+            authorize(
+                swap,
                 actor=actor,
                 action=StaffAction.SWAP_REFUND,
-                owner_kind=OWNER,
-                owner_id=swap.id,
-                currency=swap.from_currency,
                 amount=swap.received_amount,
-                parties=(swap.user_id,),
                 approval=approval,
             )
             allowed.add(SwapState.FAILED)
         if swap.state == SwapState.FAILED and staff:
             _unexchange(swap, proof=proof, actor=actor, reason=reason or "staff refund")
-        event = swap_transition(
+        event = transition(
             swap,
             SwapState.REFUNDING,
             allowed_from=allowed,
@@ -469,25 +434,21 @@ def swap_refund(
             reason=reason or "the customer asked for a refund",
         )
         liquidity_release(swap_id=swap.id)
-        ownership_transfer(
-            account=swap.account,
+        hand_over(
+            swap,
             currency=swap.from_currency,
             from_party=_customer(swap),
             to_party=f"refund:{swap.refund_address[:40]}",
             amount=swap.received_amount,
             reason="refund",
-            owner_kind=OWNER,
-            owner_id=swap.id,
             event_id=event.id,
         )
-        payout_request(
-            key=f"swap_{swap.id}:refund",
-            source_account=swap.account,
+        pay(
+            swap,
+            "refund",
             address=swap.refund_address,
             amount=swap.received_amount,
-            kind="refund",
-            owner_kind=OWNER,
-            owner_id=swap.id,
+            kind=PayoutKind.REFUND,
             ledger_from=_customer(swap),
             actor=actor,
         )
@@ -502,12 +463,12 @@ def _unexchange(swap: SwapOrder, *, proof, actor, reason: str) -> None:
         p.kind: p
         for p in Payout.objects.select_for_update().filter(owner_kind=OWNER, owner_id=swap.id)
     }
-    if "refund" in payouts:
+    if PayoutKind.REFUND in payouts:
         raise PayoutStateError(
-            f"swap {swap.id} already has a refund payout ({payouts['refund'].state}); "
+            f"swap {swap.id} already has a refund payout ({payouts[PayoutKind.REFUND].state}); "
             "retry that payout instead"
         )
-    payout = payouts.get("swap")
+    payout = payouts.get(PayoutKind.SWAP)
     if payout is None:
         return
     if payout.state != PayoutState.FAILED or proof is None:
@@ -520,33 +481,29 @@ def _unexchange(swap: SwapOrder, *, proof, actor, reason: str) -> None:
         transaction__owner_id=swap.id,
         transaction__memo=f"swap {swap.id}: the house owes the payout",
     )
-    ledger_post(
+    post(
+        swap,
         currency=swap.to_currency,
         legs=[(e.account, e.credit - e.debit) for e in owed],
-        memo=f"swap {swap.id}: the payout is voided, the house owes nothing",
-        owner_kind=OWNER,
-        owner_id=swap.id,
+        memo="the payout is voided, the house owes nothing",
         actor=actor,
     )
-    ledger_post(
+    post(
+        swap,
         currency=swap.from_currency,
         legs=[(_customer(swap), swap.received_amount), ("house", -swap.received_amount)],
-        memo=f"swap {swap.id}: the deposit is the customer's again",
-        owner_kind=OWNER,
-        owner_id=swap.id,
+        memo="the deposit is the customer's again",
         actor=actor,
     )
-    ownership_transfer(
-        account=swap.account,
+    hand_over(
+        swap,
         currency=swap.from_currency,
         from_party="house",
         to_party=_customer(swap),
         amount=swap.received_amount,
         reason="exchange undone",
-        owner_kind=OWNER,
-        owner_id=swap.id,
     )
-    swap_note(swap, kind="payout_voided", actor=actor, reason=reason, data={"payout": payout.id})
+    note(swap, kind=EventKind.PAYOUT_VOIDED, actor=actor, reason=reason, data={"payout": payout.id})
 
 
 # --- following payouts, expiry --------------------------------------------------------
@@ -554,115 +511,17 @@ def _unexchange(swap: SwapOrder, *, proof, actor, reason: str) -> None:
 
 def swap_advance(*, swap_id: int) -> SwapOrder:
     """Follow the swap's payout: confirmed → completed/refunded, failed → failed, and back
-    from failed when the node shows the payout after all."""
-    with transaction.atomic():
-        swap = _lock(swap_id)
-        kind = PAYING_KIND.get(swap.state)
-        payouts = Payout.objects.filter(owner_kind=OWNER, owner_id=swap.id)
-        if swap.state == SwapState.FAILED:
-            landed = payouts.filter(
-                state__in=[PayoutState.RELAYED, PayoutState.CONFIRMED],
-                kind__in=list(PAYING_STATE_OF_KIND),
-            ).first()
-            if landed is None or payouts.filter(state=PayoutState.FAILED).exists():
-                return swap
-            swap_transition(
-                swap,
-                PAYING_STATE_OF_KIND[landed.kind],
-                reason="the node shows the payout after all",
-                data={"payout": landed.id},
-            )
-            kind = landed.kind
-        if kind is None:
-            return swap
-        payout = payouts.filter(kind=kind).first()
-        if payout is None:
-            return swap
-        now = timezone.now()
-        if payout.state == PayoutState.FAILED:
-            swap_transition(swap, SwapState.FAILED, reason=payout.last_error)
-        elif payout.state == PayoutState.CONFIRMED:
-            final = SwapState.COMPLETED if kind == "swap" else SwapState.REFUNDED
-            swap_transition(swap, final, closed_at=now)
-    return swap
-
-
-PAYING_KIND = {SwapState.SENDING: "swap", SwapState.REFUNDING: "refund"}
-PAYING_STATE_OF_KIND = {kind: state for state, kind in PAYING_KIND.items()}
+    from failed when the node shows the payout after all (the table of each is
+    ``SwapOrder``'s)."""
+    return advance(SwapOrder, swap_id)
 
 
 def swaps_expire(*, batch: int = 500) -> int:
     """Unpaid swaps past their deadline expire and free their reservation (not one whose
     deposit was seen in time and waits to be applied)."""
-    now = timezone.now()
-    expired = 0
-    with transaction.atomic():
-        due = list(
-            SwapOrder.objects.select_for_update(skip_locked=True)
-            .filter(state=SwapState.AWAITING_DEPOSIT, expires_at__lt=now)
-            .order_by("id")[:batch]
-        )
-        for swap in due:
-            if Deposit.objects.filter(
-                account_id=swap.account_id, dropped=False, seen_at__lte=swap.expires_at
-            ).exists():
-                transaction.on_commit(functools.partial(_apply_later, swap.id))
-                continue
-            swap_transition(swap, SwapState.EXPIRED, reason="not paid in time", closed_at=now)
-            liquidity_release(swap_id=swap.id)
-            expired += 1
-    return expired
-
-
-def _apply_later(swap_id: int) -> None:
-    enqueue("orders.swap_apply_deposits", swap_id)
-
-
-def swaps_for_accounts(account_ids: list[int]) -> list[int]:
-    return list(SwapOrder.objects.filter(account_id__in=account_ids).values_list("id", flat=True))
-
-
-def swap_retry_payout(
-    *,
-    payout_id: int,
-    actor,
-    reason: str,
-    address: str | None = None,
-    approval: StaffApproval | None = None,
-) -> Payout:
-    """Staff put a failed payout of a swap back to work; the swap follows it. A new
-    ``address`` is checked like a customer's, needs a second staff member's approval,
-    and needs the stored transaction proved absent from the chain first
-    (``payout_retry``)."""
-    if not (reason or "").strip():
-        raise ApplicationError("a reason is required", field="reason")
-    stored = Payout.objects.filter(id=payout_id, owner_kind=OWNER).first()
-    if stored is None:
-        raise NotFoundError(f"payout {payout_id} of a swap not found")
-    currency = CURRENCY_OF_CHAIN[stored.chain]
-    if address:
-        address = _address(currency, address, "address")
-    staff_authorize(
-        actor=actor,
-        action=StaffAction.RETRY_PAYOUT,
-        owner_kind=OWNER,
-        owner_id=stored.owner_id,
-        currency=currency,
-        amount=stored.amount,
-        address_change=bool(address),
-        parties=tuple(
-            SwapOrder.objects.filter(id=stored.owner_id).values_list("user_id", flat=True)
-        ),
-        approval=approval,
+    return expire_due(
+        SwapOrder,
+        batch=batch,
+        seen_in_time=_seen_in_time,
+        on_expired=lambda swap: liquidity_release(swap_id=swap.id),
     )
-    payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
-    with transaction.atomic():
-        swap = _lock(payout.owner_id)
-        back_to = PAYING_STATE_OF_KIND.get(payout.kind)
-        if swap.state == SwapState.FAILED and back_to:
-            swap_transition(swap, back_to, actor=actor, reason=reason)
-        else:
-            swap_note(
-                swap, kind="payout_retry", actor=actor, reason=reason, data={"payout": payout.id}
-            )
-    return payout

@@ -12,8 +12,9 @@ from rest_framework.test import APIClient
 
 from devtools.processes import wait_until
 from exchange.faults import fault_arm
+from funding.services import retry_payout
 from orders.models import SwapOrder, SwapState
-from orders.services import swap_advance, swap_refund, swap_retry_payout, swaps_expire
+from orders.services import swap_advance, swap_refund, swaps_expire
 from ownership.selectors import ledger_balance
 from rates.services import rates_refresh
 from swaps.liquidity import liquidity_available, liquidity_figures
@@ -320,7 +321,7 @@ def test_staff_refund_of_a_failed_swap_voids_its_payout_and_refunds_once(
     assert payout.state == PayoutState.VOIDED
     assert payout.voided_txids == [payout.txid]
     with pytest.raises(PayoutStateError):
-        swap_retry_payout(payout_id=payout.id, actor=staff.user, reason="send it anyway")
+        retry_payout(payout_id=payout.id, actor=staff.user, reason="send it anyway")
 
     drive("bitcoin", lambda: state(s["id"]) == SwapState.REFUNDED, what="refunded", mine_each=1)
     refund = payouts(s["id"])["refund"]

@@ -17,25 +17,26 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from exchange.errors import ApplicationError
+from funding.models import FundingEvent
+from funding.services import retry_payout
 from orders.admin import PRIVILEGE_FIELDS
 from orders.models import (
     ApprovalState,
     EscrowOrder,
-    OrderEvent,
     OrderState,
     StaffAction,
     StaffApproval,
     SwapOrder,
 )
 from orders.roles import VIEWABLE_APPS
-from orders.services import order_retry_payout, order_set_refund_address
+from orders.services import order_set_refund_address
 from orders.services.approvals import approval_decide, approval_request
 from orders.services.staff import ApprovalRequired, StaffPermissionDenied
 from orders.services.vendors import vendor_payout_address_set
 from tests.chain import drive, mine, pay, receiver
 from tests.flows import CREDIT_BLOCKS, create, settle, state_of
 from tests.people import make_person
-from wallets.models import Payout
+from wallets.models import OwnerKind, Payout
 
 BELOW = 400_000  # satoshi: under the default STAFF_APPROVAL_ABOVE_BTC of 1,000,000
 ABOVE = 5_000_000
@@ -92,7 +93,7 @@ def _escrowed(buyer, vendor, *amounts: int) -> list[dict]:
 
 def _trail(order_id: int) -> list[tuple]:
     return list(
-        OrderEvent.objects.filter(order_id=order_id)
+        FundingEvent.objects.filter(owner_kind=OwnerKind.ORDER, owner_id=order_id)
         .order_by("id")
         .values_list("kind", "to_state", "actor__username", "reason")
     )
@@ -144,12 +145,10 @@ def test_the_permission_matrix(buyer, vendor, stranger, support, payments, appro
     # checked like a customer's first.
     small_payout = Payout.objects.get(owner_kind="order", owner_id=small["id"])
     with pytest.raises(ApplicationError) as refused:
-        order_retry_payout(
-            payout_id=small_payout.id, actor=payments.user, reason="moved", address="nope"
-        )
+        retry_payout(payout_id=small_payout.id, actor=payments.user, reason="moved", address="nope")
     assert refused.value.field == "address"
     with pytest.raises(ApprovalRequired):
-        order_retry_payout(
+        retry_payout(
             payout_id=small_payout.id,
             actor=payments.user,
             reason="moved",
@@ -194,10 +193,10 @@ def test_the_permission_matrix(buyer, vendor, stranger, support, payments, appro
         payments.user.username,
         "vendor shipped, tracking 123",
     )
-    approved = OrderEvent.objects.get(order_id=big["id"], kind="approved")
+    approved = EscrowOrder.objects.get(id=big["id"]).events.get(kind="approved")
     assert approved.data["requested_by"] == payments.user.username
     assert approved.data["decided_by"] == approver.user.username
-    assert approved.id < OrderEvent.objects.get(order_id=big["id"], to_state="releasing").id
+    assert approved.id < EscrowOrder.objects.get(id=big["id"]).events.get(to_state="releasing").id
     payout = Payout.objects.get(owner_kind="order", owner_id=big["id"])
     assert payout.address == vendor.receivers["BTC"].address
 

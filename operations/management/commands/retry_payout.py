@@ -32,7 +32,8 @@ class Command(BaseCommand):
         dry_run: bool,
         **options,
     ):
-        from orders.services import order_retry_payout, swap_retry_payout
+        from funding.models import funded_models
+        from funding.services import retry_payout
 
         payout = Payout.objects.filter(id=payout_id).first()
         if payout is None:
@@ -44,15 +45,15 @@ class Command(BaseCommand):
             raise CommandError(
                 f"payout {payout_id} is {payout.state}, not failed: nothing to retry"
             )
-        retries = {"order": order_retry_payout, "swap": swap_retry_payout}
-        if payout.owner_kind not in retries:
+        if payout.owner_kind not in funded_models():
             raise CommandError(
                 f"payout {payout_id} belongs to the {payout.owner_kind}: not retried here"
             )
         if not dry_run:
-            retry = retries[payout.owner_kind]
             try:
-                payout = retry(payout_id=payout.id, actor=actor, reason=reason, address=address)
+                payout = retry_payout(
+                    payout_id=payout.id, actor=actor, reason=reason, address=address
+                )
             except ApplicationError as exc:
                 raise CommandError(f"payout {payout_id}: {exc.message}") from exc
         result = {"payout": payout.id, "state": payout.state, "dry_run": dry_run}

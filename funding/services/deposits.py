@@ -1,23 +1,23 @@
-"""What every account-backed order shares (escrow orders and swaps): confirmations by the
-size of what arrived, paid in time by when a deposit was first seen, deposits credited once
-each, and the hold when a credited deposit vanishes from the chain.
+"""Deposits of a funded order: confirmations by the size of what arrived, paid in time by
+when a deposit was first seen, deposits credited once each, and the hold when a credited
+deposit vanishes from the chain.
 
 No node is called here; every function runs in the caller's transaction, under the
-owner's row lock.
+owner's row lock (``funding.services.orders.lock``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.utils import timezone
 
+from funding.models import EventKind, FundedOrder
+from funding.states import note, transition
 from wallets.chains import coin
 from wallets.models import Deposit, Payout, PayoutState
 from wallets.services.payouts import payouts_hold, payouts_unhold
-
-ON_HOLD = "on_hold"
 
 
 def confirmations_required(*, currency: str, amount: int) -> int:
@@ -88,39 +88,53 @@ def vanished(deposits: Iterable[Deposit]) -> list[Deposit]:
     return [d for d in deposits if d.credited_at and (d.dropped or d.height is None)]
 
 
-def funding_follow(
-    owner,
-    *,
-    owner_kind: str,
-    deposits: list[Deposit],
-    holdable: frozenset[str],
-    transition: Callable,
-    note: Callable,
-) -> bool:
+def extras_ready(live: Iterable[Deposit], *, currency: str) -> list[Deposit]:
+    """Deposits not credited yet that have the confirmations their own size needs (paid
+    beyond what the order waited for, or after it stopped waiting)."""
+    return [
+        d
+        for d in live
+        if d.credited_at is None
+        and creditable(
+            d,
+            currency=currency,
+            required=confirmations_required(currency=currency, amount=d.amount),
+        )
+    ]
+
+
+def deposits_locked(owner: FundedOrder) -> list[Deposit]:
+    """Every deposit of the owner's account, row-locked, in the order they were recorded."""
+    return list(
+        Deposit.objects.select_for_update().filter(account_id=owner.account_id).order_by("id")
+    )
+
+
+def funding_follow(owner: FundedOrder, deposits: list[Deposit]) -> bool:
     """Stop what rests on a credited deposit that vanished: the owner's payouts not built
     yet are held and the owner goes ``on_hold`` (staff see it); when every credited deposit
     is back in a block, both resume. Returns True while the owner is held."""
     gone = vanished(deposits)
-    payouts = Payout.objects.filter(owner_kind=owner_kind, owner_id=owner.id)
+    payouts = Payout.objects.filter(owner_kind=owner.OWNER_KIND, owner_id=owner.id)
     if gone:
         evidence = [f"{d.txid}:{d.output_key}" for d in gone]
         reason = f"a credited deposit vanished from the chain: {', '.join(evidence)}"
         pending = list(payouts.filter(state=PayoutState.PENDING).values_list("id", flat=True))
         stopped = payouts_hold(payout_ids=pending, reason=reason[:500])
-        if owner.state in holdable:
+        if owner.state in owner.HOLDABLE_STATES:
             transition(
                 owner,
-                ON_HOLD,
+                owner.ON_HOLD,
                 reason=reason,
                 data={"deposits": evidence, "payouts_held": stopped},
                 held_from=owner.state,
             )
         elif stopped:
-            note(owner, kind="payouts_held", reason=reason, data={"payouts": stopped})
+            note(owner, kind=EventKind.PAYOUTS_HELD, reason=reason, data={"payouts": stopped})
         return True
     held = list(payouts.filter(state=PayoutState.HELD).values_list("id", flat=True))
     resumed = payouts_unhold(payout_ids=held) if held else []
-    if owner.state == ON_HOLD:
+    if owner.state == owner.ON_HOLD:
         transition(
             owner,
             owner.held_from,
@@ -129,5 +143,5 @@ def funding_follow(
             held_from="",
         )
     elif resumed:
-        note(owner, kind="payouts_resumed", data={"payouts": resumed})
+        note(owner, kind=EventKind.PAYOUTS_RESUMED, data={"payouts": resumed})
     return False

@@ -1,0 +1,147 @@
+"""What the admin pages of every funded order share: its audit trail, deposits, payouts
+and ownership trail (read-only), and the staff action that retries its failed payouts."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html_join
+
+from exchange.admin_actions import ReasonForm, confirmed_action
+from funding.models import FundingEvent
+from ownership.models import OwnershipTransfer
+from wallets.models import Deposit, Payout, PayoutState
+
+
+def _rows(template: str, rows) -> str:
+    return format_html_join("\n", template, rows) or "—"
+
+
+def payouts_html(payouts) -> str:
+    """A payout per line: id, kind, state, where, how much, fee, txid, last error."""
+    return _rows(
+        "<div>#{} {} {} → {}: {} base units (fee {}), txid {} {}</div>",
+        (
+            (p.id, p.kind, p.state, p.address, p.amount, p.network_fee, p.txid or "—", p.last_error)
+            for p in payouts
+        ),
+    )
+
+
+class RetryForm(ReasonForm):
+    address = forms.CharField(
+        max_length=128, required=False, help_text="a new address, only for a payout never built"
+    )
+
+
+def _retry_failed_payouts(obj, user, reason, address=""):
+    from orders.models import StaffAction
+    from orders.services.approvals import approval_request
+
+    failed = Payout.objects.filter(
+        owner_kind=obj.OWNER_KIND, owner_id=obj.id, state=PayoutState.FAILED
+    ).order_by("id")
+    if not failed:
+        raise ValueError("no failed payout")
+    if address and len(failed) > 1:
+        raise ValueError(f"a new address is for one payout at a time: select one {obj.OWNER_KIND}")
+    waiting = []
+    for payout in failed:
+        pending = approval_request(
+            action=StaffAction.RETRY_PAYOUT,
+            owner_kind=obj.OWNER_KIND,
+            owner_id=obj.id,
+            actor=user,
+            reason=reason,
+            params={"payout_id": payout.id, "address": address},
+        )
+        if pending:
+            waiting.append(pending)
+    return waiting
+
+
+retry_payouts_action = confirmed_action(
+    name="retry_payout",
+    title="Retry failed payouts",
+    explanation="Puts failed payouts back to work; stored transactions are relayed "
+    "again as they are, never rebuilt.",
+    call=_retry_failed_payouts,
+    form_class=RetryForm,
+)
+
+
+class FundedOrderAdmin(admin.ModelAdmin):
+    """Read-only pages: staff change a funded order through its actions only."""
+
+    funded_fields = ("history", "deposits", "payouts", "ownership")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="history")
+    def history(self, obj):
+        return _rows(
+            "<div>{} {}: {} → {} by {} {} {}</div>",
+            (
+                (e.created_at, e.kind, e.from_state, e.to_state, e.actor or "—", e.reason, e.data)
+                for e in obj.events.select_related("actor").order_by("id")
+            ),
+        )
+
+    @admin.display(description="deposits")
+    def deposits(self, obj):
+        return _rows(
+            "<div>{} {}:{} — {} base units, {} conf, {}{}</div>",
+            (
+                (
+                    d.first_seen_at,
+                    d.txid[:16],
+                    d.output_key,
+                    d.amount,
+                    d.confirmations,
+                    "credited" if d.credited_at else "not credited",
+                    f", {d.flag_reason}" if d.flagged else "",
+                )
+                for d in Deposit.objects.filter(account_id=obj.account_id).order_by("id")
+            ),
+        )
+
+    @admin.display(description="payouts")
+    def payouts(self, obj):
+        return payouts_html(
+            Payout.objects.filter(owner_kind=obj.OWNER_KIND, owner_id=obj.id).order_by("id")
+        )
+
+    @admin.display(description="ownership")
+    def ownership(self, obj):
+        return _rows(
+            "<div>{}: {} → {} {} ({})</div>",
+            (
+                (t.created_at, t.from_party, t.to_party, t.amount, t.reason)
+                for t in OwnershipTransfer.objects.filter(
+                    owner_kind=obj.OWNER_KIND, owner_id=obj.id
+                ).order_by("id")
+            ),
+        )
+
+
+@admin.register(FundingEvent)
+class FundingEventAdmin(admin.ModelAdmin):
+    """The audit trail of orders and swaps: append-only."""
+
+    list_display = ("id", "created_at", "owner_kind", "owner_id", "kind", "from_state", "to_state")
+    list_filter = ("owner_kind", "kind")
+    search_fields = ("=owner_id", "actor__username", "reason")
+    readonly_fields = [f.name for f in FundingEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,153 @@
+"""The funded-order core: what every account-backed order shares (escrow orders, swaps),
+and the one audit trail of them all.
+
+A concrete funded order declares, as class attributes, its owner kind, its transition
+table and the states the core moves it through; ``funding.states`` and
+``funding.services`` are driven by them alone.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+
+from wallets.models import OwnerKind
+
+ON_HOLD = "on_hold"
+
+
+def hold_allow(transitions: dict[str, set[str]], holdable: frozenset[str]) -> None:
+    """Complete a transition table with the hold: a credited deposit that vanished from
+    the chain (a reorg) stops the order in any ``holdable`` state, on_hold, until the
+    deposit is back in a block; it then returns to the state it was in (``held_from``)."""
+    for state in holdable:
+        transitions[state].add(ON_HOLD)
+    transitions[ON_HOLD] = set(holdable)
+
+
+class FundedOrder(models.Model):
+    """An order paid into a deposit account of its own, then paid out by payouts.
+
+    Concrete models add ``account`` (a one-to-one to ``wallets.WalletAccount``), their
+    ``state`` choices and their amounts; the fields here are identical in every one."""
+
+    # What the order's payouts, ledger postings and transfers name it by.
+    OWNER_KIND: ClassVar[str]
+    # The one table of allowed transitions, applied only by funding.states.transition
+    # (the hold completed by ``hold_allow``).
+    TRANSITIONS: ClassVar[dict[str, set[str]]]
+    # The states a vanished credited deposit stops (and later resumes).
+    HOLDABLE_STATES: ClassVar[frozenset[str]]
+    # The state names the core moves every funded order through.
+    AWAITING_DEPOSIT: ClassVar[str] = "awaiting_deposit"
+    CONFIRMING: ClassVar[str] = "confirming"
+    EXPIRED: ClassVar[str] = "expired"
+    FAILED: ClassVar[str] = "failed"
+    ON_HOLD: ClassVar[str] = ON_HOLD
+    # Following payouts: the kinds each state waits for, the paying state of each kind
+    # (where a failed order goes back to), and where a state goes once its payouts are
+    # relayed, or all confirmed.
+    PAYOUT_KINDS: ClassVar[dict[str, tuple[str, ...]]]
+    PAYING_STATE_OF_KIND: ClassVar[dict[str, str]]
+    RELAYED_TO: ClassVar[dict[str, str]] = {}
+    CONFIRMED_TO: ClassVar[dict[str, str]]
+    # The tasks that apply its deposits and follow its payouts (ids in).
+    APPLY_TASK: ClassVar[str]
+    ADVANCE_TASK: ClassVar[str]
+    # Its fields holding the currency its deposits are paid in, what its deposit address
+    # is asked to receive, and the users its money belongs or goes to.
+    CURRENCY_FIELD: ClassVar[str]
+    AMOUNT_DUE_FIELD: ClassVar[str]
+    PARTY_FIELDS: ClassVar[tuple[str, ...]]
+
+    state = models.CharField(max_length=24)
+    confirmations_required = models.PositiveIntegerField()
+    expires_at = models.DateTimeField()
+    held_from = models.CharField(
+        max_length=24, blank=True, default="", help_text="the state an on_hold order returns to"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def deposit_currency(self) -> str:
+        return getattr(self, self.CURRENCY_FIELD)
+
+    @property
+    def amount_due(self) -> int:
+        """Base units."""
+        return getattr(self, self.AMOUNT_DUE_FIELD)
+
+    @property
+    def parties(self) -> tuple:
+        """Who may not approve a staff move on it."""
+        return tuple(getattr(self, field) for field in self.PARTY_FIELDS)
+
+    @property
+    def events(self) -> models.QuerySet[FundingEvent]:
+        return FundingEvent.objects.filter(owner_kind=self.OWNER_KIND, owner_id=self.pk)
+
+
+class EventKind(models.TextChoices):
+    TRANSITION = "transition", "state changed"
+    CREATED = "created", "created"
+    OVERPAID = "overpaid", "paid more than the amount"
+    LATE_DEPOSIT = "late_deposit", "a deposit credited after the escrow, expiry or cancel"
+    EXTRA_DEPOSIT = "extra_deposit", "a deposit beyond the swap's, refunded"
+    REFUND_ADDRESS = "refund_address", "refund address set"
+    REFUND_OWED_NO_ADDRESS = "refund_owed_no_address", "a refund is owed, no refund address"
+    ACCEPTED = "accepted", "the customer goes on at the current rate"
+    PAYOUT_RETRY = "payout_retry", "staff retried a payout"
+    PAYOUT_VOIDED = "payout_voided", "a payout voided"
+    PAYOUTS_HELD = "payouts_held", "payouts held (a credited deposit vanished)"
+    PAYOUTS_RESUMED = "payouts_resumed", "held payouts resumed"
+    APPROVAL_REQUESTED = "approval_requested", "staff asked for an approval"
+    APPROVED = "approved", "a second staff member approved"
+    REJECTED = "rejected", "rejected or withdrawn"
+    STAFF = "staff", "staff note"
+
+
+class FundingEvent(models.Model):
+    """The audit trail of every funded order: each transition and each note (deposits,
+    payouts, staff actions), with who and why."""
+
+    owner_kind = models.CharField(max_length=8, choices=OwnerKind.choices)
+    owner_id = models.PositiveBigIntegerField()
+    from_state = models.CharField(max_length=24, blank=True, default="")
+    to_state = models.CharField(max_length=24, blank=True, default="")
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner_kind", "owner_id", "id"], name="funding_event_owner")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.owner_kind} {self.owner_id}: {self.from_state} → {self.to_state} ({self.kind})"
+        )
+
+
+def funded_models() -> dict[str, type[FundedOrder]]:
+    """Every concrete funded order model, by its owner kind."""
+    from django.apps import apps
+
+    return {
+        model.OWNER_KIND: model for model in apps.get_models() if issubclass(model, FundedOrder)
+    }
+
+
+def funded_model(owner_kind: str) -> type[FundedOrder]:
+    return funded_models()[owner_kind]

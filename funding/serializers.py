@@ -1,0 +1,66 @@
+"""API output shared by every funded order: its deposits, payouts and the fields of its
+checkout (deposit address, payment URI, confirmations, expiry)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from exchange.fields import BaseUnitsField
+from exchange.money import payment_uri
+from funding.selectors import payouts_of
+
+
+def validated(serializer_class: type[serializers.Serializer], data) -> dict:
+    """``data`` as ``serializer_class`` reads it; a 400 naming each bad field otherwise."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class DepositSerializer(serializers.Serializer):
+    txid = serializers.CharField()
+    output = serializers.CharField(source="output_key")
+    amount = BaseUnitsField(read_only=True)
+    confirmations = serializers.IntegerField()
+    unlocked = serializers.BooleanField()
+    dropped = serializers.BooleanField()
+    credited = serializers.SerializerMethodField()
+    flag = serializers.CharField(source="flag_reason")
+    seen_at = serializers.DateTimeField(source="first_seen_at")
+
+    def get_credited(self, deposit) -> bool:
+        return deposit.credited_at is not None
+
+
+class PayoutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    state = serializers.CharField()
+    address = serializers.CharField()
+    amount = BaseUnitsField(read_only=True)
+    network_fee = BaseUnitsField(read_only=True)
+    txid = serializers.CharField()
+    confirmations = serializers.IntegerField()
+
+
+class FundedOrderSerializer(serializers.Serializer):
+    """The fields every funded order shows; ``payouts`` is empty for one just created
+    (context ``created``)."""
+
+    state = serializers.CharField()
+    deposit_address = serializers.CharField(source="account.address")
+    payment_uri = serializers.SerializerMethodField()
+    confirmations_required = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    payouts = serializers.SerializerMethodField()
+
+    def get_payment_uri(self, owner) -> str:
+        return payment_uri(
+            currency=owner.deposit_currency, address=owner.account.address, amount=owner.amount_due
+        )
+
+    def get_payouts(self, owner) -> list:
+        if self.context.get("created"):
+            return []
+        return PayoutSerializer(payouts_of(owner), many=True).data

@@ -1,0 +1,82 @@
+"""A funded order's money moves, named after it: ledger postings, ownership transfers of
+its deposit account, and payouts keyed by it (``{owner_kind}_{id}:{key}``, at most one
+per key)."""
+
+from __future__ import annotations
+
+from funding.models import FundedOrder
+from ownership.models import LedgerTransaction, OwnershipTransfer
+from ownership.services import ledger_post, ownership_transfer
+from wallets.models import Payout, WalletAccount
+from wallets.services.payouts import payout_request
+
+
+def post(
+    owner: FundedOrder,
+    *,
+    currency: str,
+    legs: list[tuple[str, int]],
+    memo: str,
+    actor=None,
+    wallet_account: WalletAccount | None = None,
+) -> LedgerTransaction:
+    """A ledger posting of the owner; its memo reads ``{owner_kind} {id}: {memo}``."""
+    return ledger_post(
+        currency=currency,
+        legs=legs,
+        memo=f"{owner.OWNER_KIND} {owner.id}: {memo}",
+        owner_kind=owner.OWNER_KIND,
+        owner_id=owner.id,
+        actor=actor,
+        wallet_account=wallet_account,
+    )
+
+
+def hand_over(
+    owner: FundedOrder,
+    *,
+    currency: str,
+    from_party: str,
+    to_party: str,
+    amount: int,
+    reason: str,
+    event_id: int | None = None,
+) -> OwnershipTransfer:
+    """Funds of the owner's deposit account change hands (``event_id``: the move's)."""
+    return ownership_transfer(
+        account=owner.account,
+        currency=currency,
+        from_party=from_party,
+        to_party=to_party,
+        amount=amount,
+        reason=reason,
+        owner_kind=owner.OWNER_KIND,
+        owner_id=owner.id,
+        event_id=event_id,
+    )
+
+
+def pay(
+    owner: FundedOrder,
+    key: str,
+    *,
+    address: str,
+    amount: int,
+    kind: str,
+    ledger_from: str,
+    source_account: WalletAccount | None = None,
+    actor=None,
+) -> Payout:
+    """The owner's payout for ``key`` (from its deposit account unless another
+    ``source_account`` is given), created once, in the caller's transaction."""
+    return payout_request(
+        key=f"{owner.OWNER_KIND}_{owner.id}:{key}",
+        source_account=source_account or owner.account,
+        address=address,
+        amount=amount,
+        kind=kind,
+        owner_kind=owner.OWNER_KIND,
+        owner_id=owner.id,
+        ledger_from=ledger_from,
+        actor=actor,
+    )
