@@ -7,9 +7,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError
 
+from funding.fees import platform_fee
 from orders.models import EscrowOrder
 from orders.services import order_apply_deposits, order_create, order_dispute, order_release
-from orders.services.escrow import _fee_on, order_split
+from orders.services.escrow import order_split
 from orders.services.vendors import vendor_payout_address_set
 from ownership.models import LedgerEntry
 from tests.fast.fake_chain import fake_chain
@@ -35,15 +36,17 @@ pytestmark = pytest.mark.django_db
     ],
 )
 def test_the_fee_is_the_amounts_basis_points_rounded_down(amount, bps, fee):
-    assert _fee_on(EscrowOrder(fee_bps=bps), amount) == fee
+    assert platform_fee(amount, bps) == fee
 
 
 def test_fees_on_the_shares_of_a_split_never_exceed_the_fee_on_the_whole():
     order = EscrowOrder(fee_bps=100)
     for whole in (20_000, 20_199, 123_456_789):
         for share in (0, 1, 99, 101, whole // 3, whole - 1, whole):
-            assert _fee_on(order, share) + _fee_on(order, whole - share) <= _fee_on(order, whole)
-            assert 0 <= _fee_on(order, share) <= share
+            assert platform_fee(share, order.fee_bps) + platform_fee(
+                whole - share, order.fee_bps
+            ) <= platform_fee(whole, order.fee_bps)
+            assert 0 <= platform_fee(share, order.fee_bps) <= share
 
 
 @pytest.mark.parametrize("code", [c.code for c in COINS])

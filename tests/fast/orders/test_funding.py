@@ -1,5 +1,5 @@
 """Confirmations by amount, the batch that pays an order, paid in time, vanished deposits
-and crediting once (orders/services/funding.py)."""
+and crediting once (funding/services/deposits.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from exchange.settings import _confirmation_table
-from orders.services.funding import (
+from funding.services.deposits import (
     confirmations_required,
     creditable,
     deposits_credit,

@@ -1,10 +1,11 @@
 """The tables of allowed escrow and swap transitions (orders/models.py), and the one
-function that applies them (orders/states.py)."""
+function that applies them (funding/states.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+from funding.states import StateConflict, transition
 from orders.models import (
     HELD_STATES,
     ORDER_HOLDABLE_STATES,
@@ -13,11 +14,11 @@ from orders.models import (
     SWAP_HOLDABLE_STATES,
     SWAP_TRANSITIONS,
     TERMINAL_ORDER_STATES,
+    EscrowOrder,
     OrderState,
     SwapState,
 )
 from orders.services.swaps import CREDITED_STATES
-from orders.states import StateConflict, transition
 
 ON_HOLD = "on_hold"
 TABLES = {
@@ -141,42 +142,27 @@ def test_the_swap_states_counted_as_credited_are_never_before_a_credit():
 # --- the function applying the table -------------------------------------------------
 
 
-class Row:
-    """Stands for a model row: transition() refuses before it touches the database."""
-
-    class _meta:  # noqa: N801 - the attribute Django models carry
-        verbose_name = "row"
-
-    pk = 1
-
-    def __init__(self, state):
-        self.state = state
+def row(state: str) -> EscrowOrder:
+    """An order not saved: transition() refuses before it touches the database."""
+    return EscrowOrder(id=1, state=state)
 
 
 @pytest.mark.parametrize("state", sorted(ORDER_TERMINAL))
 def test_a_transition_out_of_a_terminal_state_is_a_conflict(state):
     for target in OrderState.values:
         with pytest.raises(StateConflict):
-            transition(Row(state), target, table=ORDER_TRANSITIONS, event_model=None)
+            transition(row(state), target)
 
 
 def test_a_transition_the_table_allows_is_refused_outside_the_actions_allowed_from():
-    row = Row(OrderState.DISPUTED)
+    disputed = row(OrderState.DISPUTED)
 
     with pytest.raises(StateConflict) as refused:
-        transition(
-            row,
-            OrderState.RELEASING,
-            table=ORDER_TRANSITIONS,
-            event_model=None,
-            allowed_from={OrderState.ESCROWED},
-        )
+        transition(disputed, OrderState.RELEASING, allowed_from={OrderState.ESCROWED})
     assert refused.value.extra == {"state": OrderState.DISPUTED}
-    assert row.state == OrderState.DISPUTED
+    assert disputed.state == OrderState.DISPUTED
 
 
 def test_an_unknown_state_has_no_row():
     with pytest.raises(KeyError):
-        transition(
-            Row("paid_somehow"), OrderState.RELEASING, table=ORDER_TRANSITIONS, event_model=None
-        )
+        transition(row("paid_somehow"), OrderState.RELEASING)
