@@ -97,7 +97,7 @@ SCHEDULES: list[Schedule] = [
     ),
     Schedule(
         name="swap expiry",
-        task="orders.swaps_expire",
+        task="swaps.expire",
         every_seconds=60,
         queue="scheduled",
         description="Expires unpaid swaps and frees the liquidity they reserved.",

@@ -19,7 +19,8 @@ from exchange.dispatch import enqueue
 from exchange.redis import get_redis
 from exchange.single_flight import single_flight
 from funding.models import FundedOrder, funded_models
-from orders.models import OrderState, SwapState
+from orders.models import OrderState
+from swaps.models import SwapState
 from wallets.models import (
     AccountPurpose,
     AccountState,

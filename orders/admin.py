@@ -11,7 +11,6 @@ from orders.models import (
     EscrowOrder,
     StaffAction,
     StaffApproval,
-    SwapOrder,
     VendorPayoutAddress,
 )
 from orders.services.approvals import approval_decide, approval_request
@@ -27,7 +26,7 @@ class RefundAddressForm(ReasonForm):
     refund_address = forms.CharField(max_length=128, help_text="checked like the buyer's own")
 
 
-def _ask(action: str, owner_kind: str, **names):
+def ask_approval(action: str, owner_kind: str, **names):
     """An admin action's call: ask for the move (``approval_request``), passing the form's
     fields named in ``names`` as its params."""
 
@@ -90,20 +89,20 @@ class EscrowOrderAdmin(FundedOrderAdmin):
             name="release",
             title="Release to the vendor",
             explanation="Pays the escrow (less the platform fee) to the vendor's payout address.",
-            call=_ask(StaffAction.RELEASE, OwnerKind.ORDER),
+            call=ask_approval(StaffAction.RELEASE, OwnerKind.ORDER),
         ),
         confirmed_action(
             name="refund",
             title="Refund to the buyer",
             explanation="Pays the escrow back to the buyer's refund address.",
-            call=_ask(StaffAction.REFUND, OwnerKind.ORDER),
+            call=ask_approval(StaffAction.REFUND, OwnerKind.ORDER),
         ),
         confirmed_action(
             name="split",
             title="Split between vendor and buyer",
             explanation="Resolves a dispute with a payout to each side; the shares must add up "
             "to the escrowed amount. The platform fee applies to the vendor's share.",
-            call=_ask(
+            call=ask_approval(
                 StaffAction.SPLIT,
                 OwnerKind.ORDER,
                 vendor_amount="vendor_amount",
@@ -117,14 +116,16 @@ class EscrowOrderAdmin(FundedOrderAdmin):
             name="cancel",
             title="Cancel unpaid orders",
             explanation="Cancels orders nobody paid; a later deposit is refunded.",
-            call=_ask(StaffAction.CANCEL, OwnerKind.ORDER),
+            call=ask_approval(StaffAction.CANCEL, OwnerKind.ORDER),
         ),
         confirmed_action(
             name="refund_address",
             title="Change the refund address",
             explanation="Sets where the buyer's refunds go; always needs a second staff "
             "member's approval before it takes effect.",
-            call=_ask(StaffAction.REFUND_ADDRESS, OwnerKind.ORDER, refund_address="refund_address"),
+            call=ask_approval(
+                StaffAction.REFUND_ADDRESS, OwnerKind.ORDER, refund_address="refund_address"
+            ),
             form_class=RefundAddressForm,
             single=True,
         ),
@@ -152,38 +153,6 @@ class VendorPayoutAddressAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.register(SwapOrder)
-class SwapOrderAdmin(FundedOrderAdmin):
-    list_display = (
-        "id",
-        "state",
-        "kind",
-        "from_currency",
-        "amount_from",
-        "to_currency",
-        "amount_to_gross",
-        "user",
-        "created_at",
-        "expires_at",
-    )
-    list_filter = ("state", "kind", "from_currency")
-    search_fields = ("=id", "=public_id", "account__address", "payout_address", "refund_address")
-    date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in SwapOrder._meta.fields] + list(
-        FundedOrderAdmin.funded_fields
-    )
-    actions = [
-        confirmed_action(
-            name="refund",
-            title="Refund to the customer",
-            explanation="Sends what the customer paid back to their refund address "
-            "(swaps waiting for the customer's choice, or failed).",
-            call=_ask(StaffAction.SWAP_REFUND, OwnerKind.SWAP),
-        ),
-        retry_payouts_action,
-    ]
 
 
 def _decide(*, approve: bool):

@@ -33,14 +33,21 @@ MONEY_PERMISSIONS = (
     "refund_swap",
 )
 # Admin actions on orders and swaps need the model's change permission; every field of
-# those models is read-only in the admin, so it grants nothing else.
+# those models is read-only in the admin, so it grants nothing else. Each role's
+# permissions beyond viewing, by app label.
 ROLES: dict[str, dict] = {
-    "support": {"view": True, "orders": ()},
+    "support": {"view": True, "grants": {}},
     "payments": {
         "view": True,
-        "orders": (*MONEY_PERMISSIONS, "change_escroworder", "change_swaporder"),
+        "grants": {
+            "orders": (*MONEY_PERMISSIONS, "change_escroworder"),
+            "swaps": ("change_swaporder",),
+        },
     },
-    "approver": {"view": True, "orders": ("approve_money_move", "change_staffapproval")},
+    "approver": {
+        "view": True,
+        "grants": {"orders": ("approve_money_move", "change_staffapproval")},
+    },
 }
 
 
@@ -55,11 +62,13 @@ def roles_sync(*, sender, **kwargs) -> None:
 
     for name, spec in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
-        wanted = set(
-            Permission.objects.filter(
-                content_type__app_label="orders", codename__in=spec["orders"]
-            ).values_list("id", flat=True)
-        )
+        wanted: set[int] = set()
+        for app_label, codenames in spec["grants"].items():
+            wanted |= set(
+                Permission.objects.filter(
+                    content_type__app_label=app_label, codename__in=codenames
+                ).values_list("id", flat=True)
+            )
         if spec["view"]:
             wanted |= set(
                 Permission.objects.filter(

@@ -9,7 +9,7 @@ from wallets.locks import LockTimeout
 
 
 def _step(name: str, service: str, id_arg: str):
-    """A saga step of one order or swap: ``orders.services.<service>(<id_arg>=id)``,
+    """A saga step of one order: ``orders.services.<service>(<id_arg>=id)``,
     its new state out; retried on a lock timeout or a transient database error."""
 
     @shared_task(name=name, autoretry_for=(LockTimeout, *DATABASE_TRANSIENT), **TRANSACTIONS)
@@ -36,6 +36,3 @@ def _sweep(name: str, service: str):
 order_apply_deposits_task = _step("orders.apply_deposits", "order_apply_deposits", "order_id")
 order_advance_task = _step("orders.advance", "order_advance", "order_id")
 orders_expire_task = _sweep("orders.expire", "orders_expire")
-swap_apply_deposits_task = _step("orders.swap_apply_deposits", "swap_apply_deposits", "swap_id")
-swap_advance_task = _step("orders.swap_advance", "swap_advance", "swap_id")
-swaps_expire_task = _sweep("orders.swaps_expire", "swaps_expire")

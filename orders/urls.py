@@ -25,12 +25,3 @@ urlpatterns = [
         for coin in COINS
     ),
 ]
-
-from orders import swaps_api  # noqa: E402
-
-urlpatterns += [
-    path("swaps", swaps_api.SwapCreateApi.as_view(), name="swaps"),
-    path("swaps/<uuid:public_id>", swaps_api.SwapDetailApi.as_view(), name="swap"),
-    path("swaps/<uuid:public_id>/accept", swaps_api.SwapAcceptApi.as_view(), name="swap-accept"),
-    path("swaps/<uuid:public_id>/refund", swaps_api.SwapRefundApi.as_view(), name="swap-refund"),
-]

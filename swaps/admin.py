@@ -1,13 +1,20 @@
-"""Staff view of swap pricing and the house's liquidity: quotes, liquidity per currency and
-the swaps' reservations, all read-only."""
+"""Staff view of swaps (read-only fields; refunds and payout retries are admin actions,
+approved like every staff money move: orders.services.approvals) and of their pricing and
+the house's liquidity: quotes, liquidity per currency and the swaps' reservations, all
+read-only."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
+from exchange.admin_actions import confirmed_action
+from funding.admin import FundedOrderAdmin, retry_payouts_action
+from orders.admin import ask_approval
+from orders.models import StaffAction
 from swaps.liquidity import liquidity_figures
-from swaps.models import Liquidity, LiquidityReservation, Quote
+from swaps.models import Liquidity, LiquidityReservation, Quote, SwapOrder
+from wallets.models import OwnerKind
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -72,3 +79,35 @@ class LiquidityReservationAdmin(ReadOnly):
     list_display = ("swap_id", "currency", "amount", "state", "created_at", "updated_at")
     list_filter = ("currency", "state")
     search_fields = ("=swap_id",)
+
+
+@admin.register(SwapOrder)
+class SwapOrderAdmin(FundedOrderAdmin):
+    list_display = (
+        "id",
+        "state",
+        "kind",
+        "from_currency",
+        "amount_from",
+        "to_currency",
+        "amount_to_gross",
+        "user",
+        "created_at",
+        "expires_at",
+    )
+    list_filter = ("state", "kind", "from_currency")
+    search_fields = ("=id", "=public_id", "account__address", "payout_address", "refund_address")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in SwapOrder._meta.fields] + list(
+        FundedOrderAdmin.funded_fields
+    )
+    actions = [
+        confirmed_action(
+            name="refund",
+            title="Refund to the customer",
+            explanation="Sends what the customer paid back to their refund address "
+            "(swaps waiting for the customer's choice, or failed).",
+            call=ask_approval(StaffAction.SWAP_REFUND, OwnerKind.SWAP),
+        ),
+        retry_payouts_action,
+    ]

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from exchange.errors import ApplicationError, ConflictError
 from ownership.models import LedgerBalance
-from swaps.models import Liquidity, LiquidityReservation
+from swaps.models import Liquidity, LiquidityReservation, SwapOrder, SwapState
 from wallets.models import (
     CHAIN_OF_CURRENCY,
     CURRENCY_OF_CHAIN,
@@ -148,8 +148,6 @@ def _client_limits(*, swap_id: int, currency: str, amount: int, client: str, ava
     """A new swap of ``client``'s, with the currency's row locked: at most
     SWAP_CLIENT_MAX_UNPAID unpaid swaps, a single swap at most SWAP_MAX_SHARE_BPS of the
     liquidity, and the client's unpaid reservations at most SWAP_CLIENT_MAX_SHARE_BPS."""
-    from orders.models import SwapOrder, SwapState
-
     unpaid = SwapOrder.objects.filter(client=client, state=SwapState.AWAITING_DEPOSIT).exclude(
         id=swap_id
     )

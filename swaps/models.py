@@ -1,16 +1,24 @@
-"""Swap pricing and the house's liquidity: quotes, the liquidity per currency and each
-swap's reservation of it.
+"""Swaps and what prices and backs them: the swap orders (funded orders, funding.models),
+quotes, the liquidity per currency and each swap's reservation of it.
 
-Their tables keep the names they had in the market-data app (``rates_*``): the models
-moved, the rows did not.
+Their tables keep the names they had in the apps they came from (``rates_*``,
+``orders_swaporder``): the models moved, the rows did not.
+
+Amounts are integers in base units (satoshi for BTC, piconero for XMR).
 """
+
+from __future__ import annotations
 
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
+from funding.models import FundedOrder, hold_allow
+from orders.models import Currency
 from rates.models import RateSnapshot
+from wallets.models import OwnerKind, PayoutKind
 
 
 class QuoteKind(models.TextChoices):
@@ -101,3 +109,139 @@ class LiquidityReservation(models.Model):
 
     def __str__(self) -> str:
         return f"swap {self.swap_id}: {self.amount} {self.currency} ({self.state})"
+
+
+class SwapState(models.TextChoices):
+    AWAITING_DEPOSIT = "awaiting_deposit"
+    CONFIRMING = "confirming"
+    EXCHANGING = "exchanging"
+    SENDING = "sending"
+    COMPLETED = "completed"
+    ACTION_REQUIRED = "action_required"
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    ON_HOLD = "on_hold"
+
+
+# Swaps' transitions (SwapOrder.TRANSITIONS).
+SWAP_TRANSITIONS: dict[str, set[str]] = {
+    SwapState.AWAITING_DEPOSIT: {SwapState.CONFIRMING, SwapState.EXPIRED},
+    SwapState.CONFIRMING: {
+        SwapState.EXCHANGING,
+        SwapState.ACTION_REQUIRED,
+        SwapState.AWAITING_DEPOSIT,
+    },
+    SwapState.EXCHANGING: {SwapState.SENDING, SwapState.ACTION_REQUIRED},
+    SwapState.SENDING: {SwapState.COMPLETED, SwapState.FAILED},
+    SwapState.ACTION_REQUIRED: {SwapState.EXCHANGING, SwapState.REFUNDING},
+    SwapState.REFUNDING: {SwapState.REFUNDED, SwapState.FAILED},
+    SwapState.EXPIRED: {SwapState.ACTION_REQUIRED},
+    SwapState.FAILED: {SwapState.SENDING, SwapState.REFUNDING},
+    SwapState.COMPLETED: set(),
+    SwapState.REFUNDED: set(),
+}
+# Where a vanished credited deposit stops a swap.
+SWAP_HOLDABLE_STATES = frozenset(
+    {
+        SwapState.CONFIRMING,
+        SwapState.EXCHANGING,
+        SwapState.SENDING,
+        SwapState.ACTION_REQUIRED,
+        SwapState.REFUNDING,
+        SwapState.EXPIRED,
+        SwapState.FAILED,
+    }
+)
+hold_allow(SWAP_TRANSITIONS, SWAP_HOLDABLE_STATES)
+
+
+class SwapKind(models.TextChoices):
+    FIXED = "fixed", "Fixed rate (locked by the quote)"
+    FLOATING = "floating", "Floating rate (the rate when the deposit confirms)"
+
+
+class SwapOrder(FundedOrder):
+    """A customer sends one currency and receives the other from the house's liquidity."""
+
+    OWNER_KIND = OwnerKind.SWAP
+    TRANSITIONS = SWAP_TRANSITIONS
+    HOLDABLE_STATES = SWAP_HOLDABLE_STATES
+    PAYOUT_KINDS = {
+        SwapState.SENDING: (PayoutKind.SWAP,),
+        SwapState.REFUNDING: (PayoutKind.REFUND,),
+        SwapState.FAILED: (PayoutKind.SWAP, PayoutKind.REFUND),
+    }
+    PAYING_STATE_OF_KIND = {
+        PayoutKind.SWAP: SwapState.SENDING,
+        PayoutKind.REFUND: SwapState.REFUNDING,
+    }
+    CONFIRMED_TO = {
+        SwapState.SENDING: SwapState.COMPLETED,
+        SwapState.REFUNDING: SwapState.REFUNDED,
+    }
+    APPLY_TASK = "swaps.apply_deposits"
+    ADVANCE_TASK = "swaps.advance"
+    CURRENCY_FIELD = "from_currency"
+    AMOUNT_DUE_FIELD = "amount_from"
+    PARTY_FIELDS = ("user_id",)
+
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, help_text="the capability to read it"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="swaps",
+    )
+    client = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="who asked for it: user:<id> or anon:<address> (the per-client limits)",
+    )
+    quote = models.OneToOneField("swaps.Quote", on_delete=models.PROTECT, related_name="swap")
+    kind = models.CharField(max_length=16, choices=SwapKind.choices)
+    from_currency = models.CharField(max_length=3, choices=Currency.choices)
+    to_currency = models.CharField(max_length=3, choices=Currency.choices)
+    amount_from = models.PositiveBigIntegerField(help_text="expected deposit, base units")
+    amount_to_gross = models.PositiveBigIntegerField(
+        help_text="payout before its network fee, base units (final once exchanged)"
+    )
+    rate = models.DecimalField(
+        max_digits=40, decimal_places=18, help_text="to-currency per from-currency, whole units"
+    )
+    market_rate = models.DecimalField(
+        max_digits=40, decimal_places=18, help_text="XMR price in BTC"
+    )
+    spread_bps = models.PositiveIntegerField()
+    payout_address = models.CharField(max_length=128)
+    refund_address = models.CharField(max_length=128)
+    account = models.OneToOneField(
+        "wallets.WalletAccount", on_delete=models.PROTECT, related_name="swap", null=True
+    )
+    state = models.CharField(
+        max_length=24, choices=SwapState.choices, default=SwapState.AWAITING_DEPOSIT
+    )
+    received_amount = models.PositiveBigIntegerField(default=0, help_text="credited, base units")
+    reserved_amount = models.PositiveBigIntegerField(
+        default=0, help_text="liquidity reserved for the payout, base units"
+    )
+    action_reason = models.CharField(max_length=200, blank=True, default="")
+    exchanged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "orders_swaporder"
+        indexes = [models.Index(fields=["state", "expires_at"], name="swap_state_expiry")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_currency=models.F("to_currency")), name="swap_two_currencies"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"swap {self.id} {self.from_currency}→{self.to_currency} ({self.state})"

@@ -14,8 +14,9 @@ from django.utils import timezone
 from exchange.money import to_display
 from funding.models import FundedOrder
 from funding.selectors import Payment, payment, payouts_of
-from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
-from orders.selectors import swap_amount_to
+from orders.models import EscrowOrder, OrderState
+from swaps.models import SwapOrder, SwapState
+from swaps.selectors import swap_amount_to
 from wallets.chains import coin
 from wallets.models import OwnerKind, Payout, PayoutKind, PayoutState
 

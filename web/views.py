@@ -25,14 +25,14 @@ from exchange.money import payment_uri
 from exchange.services import api_token_create, api_token_revoke
 from funding.selectors import history_of
 from orders import services
-from orders.models import HELD_STATES, EscrowOrder, OrderState, StaffAction, SwapOrder
+from orders.models import HELD_STATES, EscrowOrder, OrderState, StaffAction
 from orders.selectors import (
     order_payment,
     orders_visible_to,
-    swap_amount_to,
-    swap_visible_to,
 )
 from orders.services.staff import staff_may
+from swaps.models import SwapOrder
+from swaps.selectors import swap_amount_to, swap_visible_to
 from web.forms import ApiTokenCreateForm, OrderActionForm, OrderCreateForm
 from web.status import ORDER_STEPS, SWAP_STEPS, order_status, swap_status
 from web.throttles import throttled

@@ -1,5 +1,5 @@
-"""Order actions: escrow orders (``escrow``) and swaps (``swaps``); what they share is the
-funded-order core's (``funding.services``)."""
+"""Escrow order actions (``escrow``); what they share with swaps (``swaps.services``) is
+the funded-order core's (``funding.services``)."""
 
 from orders.services.escrow import (
     OrderPermissionDenied,
@@ -14,14 +14,6 @@ from orders.services.escrow import (
     order_split,
     orders_expire,
 )
-from orders.services.swaps import (
-    swap_accept,
-    swap_advance,
-    swap_apply_deposits,
-    swap_create,
-    swap_refund,
-    swaps_expire,
-)
 
 __all__ = [
     "OrderPermissionDenied",
@@ -35,10 +27,4 @@ __all__ = [
     "order_set_refund_address",
     "order_split",
     "orders_expire",
-    "swap_accept",
-    "swap_advance",
-    "swap_apply_deposits",
-    "swap_create",
-    "swap_refund",
-    "swaps_expire",
 ]

@@ -22,9 +22,9 @@ from exchange.errors import ApplicationError, NotFoundError
 from funding.models import EventKind, FundedOrder, funded_model
 from funding.services import address_checked, retry_payout
 from funding.states import StateConflict, note
-from orders.models import ApprovalState, EscrowOrder, StaffAction, StaffApproval, SwapOrder
+from orders.models import ApprovalState, EscrowOrder, StaffAction, StaffApproval
 from orders.selectors import vendor_payout_address
-from orders.services import escrow, swaps
+from orders.services import escrow
 from orders.services.staff import (
     APPROVE_PERMISSION,
     PERMISSION_OF,
@@ -32,6 +32,8 @@ from orders.services.staff import (
     needs_approval,
     staff_may,
 )
+from swaps import services as swap_services
+from swaps.models import SwapOrder
 from wallets.models import CURRENCY_OF_CHAIN, OwnerKind, Payout
 
 
@@ -72,7 +74,7 @@ MOVES: dict[tuple[str, str], Callable] = {
     ),
     (OwnerKind.ORDER, StaffAction.RETRY_PAYOUT): _retry,
     (OwnerKind.SWAP, StaffAction.RETRY_PAYOUT): _retry,
-    (OwnerKind.SWAP, StaffAction.SWAP_REFUND): _move(swaps.swap_refund, "swap_id"),
+    (OwnerKind.SWAP, StaffAction.SWAP_REFUND): _move(swap_services.swap_refund, "swap_id"),
 }
 
 

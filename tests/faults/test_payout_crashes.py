@@ -25,9 +25,10 @@ from rest_framework.test import APIClient
 from devtools.processes import wait_until
 from exchange.celery import DATABASE_TRANSIENT
 from exchange.faults import fault_arm, fault_disarm, fault_log
-from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
+from orders.models import EscrowOrder, OrderState
 from orders.services import order_split, orders_expire
 from rates.services import rates_refresh
+from swaps.models import SwapOrder, SwapState
 from tests.books import measured
 from tests.chain import CHAIN_OF, drive, mine, receiver
 from tests.factories import fill_pool

@@ -9,9 +9,9 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from devtools.processes import wait_until
-from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
+from orders.models import EscrowOrder, OrderState
 from swaps.liquidity import liquidity_figures, public_figure
-from swaps.models import LiquidityReservation
+from swaps.models import LiquidityReservation, SwapOrder, SwapState
 from tests.chain import receiver
 from tests.flows import AMOUNT, create, pay_and_escrow, settle
 from tests.people import make_person

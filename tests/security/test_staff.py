@@ -26,13 +26,13 @@ from orders.models import (
     OrderState,
     StaffAction,
     StaffApproval,
-    SwapOrder,
 )
 from orders.roles import VIEWABLE_APPS
 from orders.services import order_set_refund_address
 from orders.services.approvals import approval_decide, approval_request
 from orders.services.staff import ApprovalRequired, StaffPermissionDenied
 from orders.services.vendors import vendor_payout_address_set
+from swaps.models import SwapOrder
 from tests.chain import drive, mine, pay, receiver
 from tests.flows import CREDIT_BLOCKS, create, settle, state_of
 from tests.people import make_person

@@ -9,8 +9,10 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from devtools.processes import wait_until
-from orders.models import EscrowOrder, OrderState, SwapOrder, SwapState
-from orders.services import orders_expire, swaps_expire
+from orders.models import EscrowOrder, OrderState
+from orders.services import orders_expire
+from swaps.models import SwapOrder, SwapState
+from swaps.services import swaps_expire
 from tests.chain import drive, mine, pay, receiver
 from tests.flows import create, settle, state_of
 from tests.people import password_set

@@ -7,9 +7,10 @@ import pytest
 from django import forms
 from django.test import Client
 
-from orders.models import EscrowOrder, OrderState, SwapOrder
-from orders.services import swap_create
+from orders.models import EscrowOrder, OrderState
+from swaps.models import SwapOrder
 from swaps.quotes import quote_create
+from swaps.services import swap_create
 from tests.chain import receiver
 from tests.flows import create
 from web.forms import whole_to_base_units

@@ -10,7 +10,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-PACKAGES = ("exchange", "wallets", "orders", "rates", "ownership", "operations", "webhooks", "web")
+PACKAGES = (
+    "exchange",
+    "wallets",
+    "funding",
+    "orders",
+    "rates",
+    "swaps",
+    "ownership",
+    "operations",
+    "webhooks",
+    "web",
+)
 IMPORTERS = ("import_module", "__import__")
 
 

@@ -1,4 +1,4 @@
-"""The tables of allowed escrow and swap transitions (orders/models.py), and the one
+"""The tables of allowed escrow and swap transitions (orders/models.py, swaps/models.py), and the one
 function that applies them (funding/states.py)."""
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from orders.models import (
     ORDER_HOLDABLE_STATES,
     ORDER_TRANSITIONS,
     PAYING_STATES,
-    SWAP_HOLDABLE_STATES,
-    SWAP_TRANSITIONS,
     TERMINAL_ORDER_STATES,
     EscrowOrder,
     OrderState,
-    SwapState,
 )
-from orders.services.swaps import CREDITED_STATES
+from swaps.models import SWAP_HOLDABLE_STATES, SWAP_TRANSITIONS, SwapState
+from swaps.services.exchange import CREDITED_STATES
 
 ON_HOLD = "on_hold"
 TABLES = {

@@ -3,12 +3,11 @@ its balance, a fixed quote paid, credited once and paid out in the other currenc
 
 import pytest
 
-from orders.models import SwapOrder, SwapState
-from orders.services import swap_advance, swap_apply_deposits
-from orders.services.swaps import swap_create
 from rates.services import rates_refresh
 from swaps.liquidity import liquidity_available
+from swaps.models import SwapOrder, SwapState
 from swaps.quotes import quote_create
+from swaps.services import swap_advance, swap_apply_deposits, swap_create
 from tests.fast.fake_chain import fake_chain
 from wallets.models import Payout, PayoutState, WalletAccount
 from wallets.services import balances_sync, deposits_scan

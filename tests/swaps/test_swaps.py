@@ -13,13 +13,12 @@ from rest_framework.test import APIClient
 from devtools.processes import wait_until
 from exchange.faults import fault_arm
 from funding.services import retry_payout
-from orders.models import SwapOrder, SwapState
-from orders.services import swap_advance, swap_refund, swaps_expire
 from ownership.selectors import ledger_balance
 from rates.services import rates_refresh
 from swaps.liquidity import liquidity_available, liquidity_figures
-from swaps.models import Liquidity, LiquidityReservation, Quote
+from swaps.models import Liquidity, LiquidityReservation, Quote, SwapOrder, SwapState
 from swaps.quotes import swap_amounts
+from swaps.services import swap_advance, swap_refund, swaps_expire
 from tests.books import measured
 from tests.chain import CHAIN_OF, drive, mine, pay, receiver
 from wallets.models import Payout, PayoutState
@@ -195,7 +194,7 @@ def _swap_row(public_id) -> SwapOrder:
 
 def _step(public_id) -> str:
     """The deposit scan and the swap's step, in this process (the worker is stopped)."""
-    from orders.services import swap_apply_deposits
+    from swaps.services import swap_apply_deposits
     from wallets.services import deposits_scan
 
     row = _swap_row(public_id)
