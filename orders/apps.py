@@ -4,7 +4,7 @@ from django.db.models.signals import post_migrate
 
 class OrdersConfig(AppConfig):
     name = "orders"
-    verbose_name = "Orders and swaps"
+    verbose_name = "Orders"
 
     def ready(self) -> None:
         from orders import receivers  # noqa: F401 - connects the signal receivers
