@@ -78,6 +78,8 @@ def swap_amounts(
         customer = market * (Decimal(10_000 - spread_bps) / Decimal(10_000))
         per_unit = _per_base_unit(customer, from_currency, to_currency)
         if amount_from is None:
+            if amount_to is None:
+                raise ValueError("swap_amounts needs amount_from or amount_to")
             # The least amount_from whose payout reaches amount_to: the division's last digit
             # can land either side of a whole number, so it is checked against the payout.
             wanted = amount_to + network_fee

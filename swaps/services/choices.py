@@ -63,7 +63,7 @@ def swap_refund(
             proof = payout_prove_absent(payout)
     with transaction.atomic():
         swap = _lock(swap_id)
-        allowed = {SwapState.ACTION_REQUIRED}
+        allowed: set[str] = {SwapState.ACTION_REQUIRED}
         if staff:
             authorize(
                 swap,

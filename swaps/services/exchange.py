@@ -375,5 +375,9 @@ def swaps_expire(*, batch: int = 500) -> int:
         SwapOrder,
         batch=batch,
         seen_in_time=_seen_in_time,
-        on_expired=lambda swap: liquidity_release(swap_id=swap.id),
+        on_expired=_release_reservation,
     )
+
+
+def _release_reservation(swap: SwapOrder) -> None:
+    liquidity_release(swap_id=swap.id)
