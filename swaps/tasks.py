@@ -12,44 +12,29 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from exchange.celery import DATABASE_TRANSIENT, SCHEDULED, TRANSACTIONS
-from wallets.locks import LockTimeout
+from exchange.celery import SCHEDULED
+from funding.tasks import owner_step, owner_sweep
+from swaps import services
+from swaps.models import SwapOrder
 
 
-def _step(name: str, service: str):
-    """A saga step of one swap: ``swaps.services.<service>(swap_id=id)``, its new state out;
-    retried on a lock timeout or a transient database error."""
-
-    @shared_task(name=name, autoretry_for=(LockTimeout, *DATABASE_TRANSIENT), **TRANSACTIONS)
-    def step(swap_id: int) -> str:
-        from swaps import services
-
-        return getattr(services, service)(swap_id=swap_id).state
-
-    return step
+def _apply_deposits(swap_id: int) -> SwapOrder:
+    return services.swap_apply_deposits(swap_id=swap_id)
 
 
-def _sweep(name: str, service: str):
-    """A periodic sweep: ``swaps.services.<service>()``, how many it moved out."""
-
-    @shared_task(name=name, **SCHEDULED)
-    def sweep() -> int:
-        from swaps import services
-
-        return getattr(services, service)()
-
-    return sweep
+def _advance(swap_id: int) -> SwapOrder:
+    return services.swap_advance(swap_id=swap_id)
 
 
-swap_apply_deposits_task = _step("swaps.apply_deposits", "swap_apply_deposits")
-swap_advance_task = _step("swaps.advance", "swap_advance")
-swaps_expire_task = _sweep("swaps.expire", "swaps_expire")
+swap_apply_deposits_task = owner_step("swaps.apply_deposits", _apply_deposits)
+swap_advance_task = owner_step("swaps.advance", _advance)
+swaps_expire_task = owner_sweep("swaps.expire", services.swaps_expire)
 
 # Their names in the orders app, for messages queued before the move.
 _legacy_tasks = [
-    _step("orders.swap_apply_deposits", "swap_apply_deposits"),
-    _step("orders.swap_advance", "swap_advance"),
-    _sweep("orders.swaps_expire", "swaps_expire"),
+    owner_step("orders.swap_apply_deposits", _apply_deposits),
+    owner_step("orders.swap_advance", _advance),
+    owner_sweep("orders.swaps_expire", services.swaps_expire),
 ]
 
 
