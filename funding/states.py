@@ -3,6 +3,8 @@ row, and the ``state_changed`` signal, all in one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +21,7 @@ def transition(
     obj: FundedOrder,
     to_state: str,
     *,
-    allowed_from: set[str] | None = None,
+    allowed_from: Set[str] | None = None,
     actor=None,
     reason: str = "",
     data: dict | None = None,
@@ -44,8 +46,13 @@ def transition(
         )
     fields.setdefault("updated_at", timezone.now())
     with transaction.atomic():
-        if model.objects.filter(pk=obj.pk, state=from_state).update(state=to_state, **fields) != 1:
-            current = model.objects.values_list("state", flat=True).get(pk=obj.pk)
+        if (
+            model._default_manager.filter(pk=obj.pk, state=from_state).update(
+                state=to_state, **fields
+            )
+            != 1
+        ):
+            current = model._default_manager.values_list("state", flat=True).get(pk=obj.pk)
             raise StateConflict(
                 f"{name} {obj.pk} changed meanwhile (now {current})", extra={"state": current}
             )

@@ -5,10 +5,18 @@ per key)."""
 from __future__ import annotations
 
 from funding.models import FundedOrder
+from funding.states import StateConflict
 from ownership.models import LedgerTransaction, OwnershipTransfer
 from ownership.services import ledger_post, ownership_transfer
 from wallets.models import Payout, WalletAccount
 from wallets.services.payouts import payout_request
+
+
+def deposit_account(owner: FundedOrder) -> WalletAccount:
+    """The owner's deposit account, which it is given when it is created."""
+    if owner.account is None:
+        raise StateConflict(f"{owner.OWNER_KIND} {owner.id} has no deposit account")
+    return owner.account
 
 
 def post(
@@ -44,7 +52,7 @@ def hand_over(
 ) -> OwnershipTransfer:
     """Funds of the owner's deposit account change hands (``event_id``: the move's)."""
     return ownership_transfer(
-        account=owner.account,
+        account=deposit_account(owner),
         currency=currency,
         from_party=from_party,
         to_party=to_party,
@@ -71,7 +79,7 @@ def pay(
     ``source_account`` is given), created once, in the caller's transaction."""
     return payout_request(
         key=f"{owner.OWNER_KIND}_{owner.id}:{key}",
-        source_account=source_account or owner.account,
+        source_account=source_account or deposit_account(owner),
         address=address,
         amount=amount,
         kind=kind,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -94,9 +95,8 @@ class Stake:
 
 
 def _order_stake(order: EscrowOrder, action: str) -> Stake:
-    amount = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}.get(
-        action, order.escrowed_amount
-    )
+    amounts: dict[str, int] = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}
+    amount = amounts.get(action, order.escrowed_amount)
     destination = [
         vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency),
         order.refund_address,
@@ -111,15 +111,16 @@ def _swap_stake(swap: SwapOrder, action: str) -> Stake:
     )
 
 
-# What a move on each kind of owner puts at stake (a payout retry: that payout's).
-STAKES: dict[str, Callable[[FundedOrder, str], Stake]] = {
+# What a move on each kind of owner puts at stake (a payout retry: that payout's); each
+# takes an owner of its own kind.
+STAKES: dict[str, Callable[[Any, str], Stake]] = {
     OwnerKind.ORDER: _order_stake,
     OwnerKind.SWAP: _swap_stake,
 }
 
 
 def _owner(owner_kind: str, owner_id: int) -> FundedOrder:
-    owner = funded_model(owner_kind).objects.filter(id=owner_id).first()
+    owner = funded_model(owner_kind)._default_manager.filter(pk=owner_id).first()
     if owner is None:
         raise NotFoundError(f"{owner_kind} {owner_id} not found")
     return owner
@@ -129,9 +130,12 @@ def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> Stake:
     owner = _owner(owner_kind, owner_id)
     if action != StaffAction.RETRY_PAYOUT:
         return STAKES[owner_kind](owner, action)
-    payout = Payout.objects.filter(
-        id=params.get("payout_id"), owner_kind=owner_kind, owner_id=owner_id
-    ).first()
+    payout_id = params.get("payout_id")
+    payout = (
+        None
+        if payout_id is None
+        else Payout.objects.filter(id=payout_id, owner_kind=owner_kind, owner_id=owner_id).first()
+    )
     if payout is None:
         raise NotFoundError(f"no payout {params.get('payout_id')} of {owner_kind} {owner_id}")
     return Stake(

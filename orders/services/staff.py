@@ -13,7 +13,7 @@ from django.conf import settings
 from exchange.errors import ApplicationError
 from orders.models import ApprovalState, StaffAction, StaffApproval
 
-PERMISSION_OF = {
+PERMISSION_OF: dict[str, str] = {
     StaffAction.RELEASE: "orders.release_escrow",
     StaffAction.REFUND: "orders.refund_escrow",
     StaffAction.SPLIT: "orders.split_escrow",
