@@ -4,6 +4,7 @@ row, and the ``state_changed`` signal, all in one transaction."""
 from __future__ import annotations
 
 from collections.abc import Set
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +12,11 @@ from django.utils import timezone
 from exchange.errors import ConflictError
 from funding.models import EventKind, FundedOrder, FundingEvent
 from funding.signals import state_changed
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from ownership.services import Actor
 
 
 class StateConflict(ConflictError):
@@ -22,10 +28,10 @@ def transition(
     to_state: str,
     *,
     allowed_from: Set[str] | None = None,
-    actor=None,
+    actor: Actor = None,
     reason: str = "",
     data: dict | None = None,
-    **fields,
+    **fields: Any,
 ) -> FundingEvent:
     """Move ``obj`` from its current state to ``to_state`` (its model's ``TRANSITIONS``).
 
@@ -75,7 +81,7 @@ def transition(
 
 
 def note(
-    obj: FundedOrder, *, kind: str, reason: str = "", actor=None, data: dict | None = None
+    obj: FundedOrder, *, kind: str, reason: str = "", actor: Actor = None, data: dict | None = None
 ) -> FundingEvent:
     """An audit row that is not a transition (a deposit, a payout, a staff action)."""
     return _event(
@@ -89,14 +95,24 @@ def note(
     )
 
 
-def _event(obj: FundedOrder, *, kind: str, from_state, to_state, actor, reason, data):
+def _event(
+    obj: FundedOrder,
+    *,
+    kind: str,
+    from_state: str,
+    to_state: str,
+    actor: Actor,
+    reason: str,
+    data: dict | None,
+) -> FundingEvent:
     return FundingEvent.objects.create(
         owner_kind=obj.OWNER_KIND,
         owner_id=obj.pk,
         from_state=from_state,
         to_state=to_state,
         kind=EventKind(kind),
-        actor=actor if getattr(actor, "pk", None) else None,
+        # An actor with a primary key is a saved user; anyone else is recorded as no one.
+        actor=cast("User | None", actor if getattr(actor, "pk", None) else None),
         reason=reason[:500],
         data=data or {},
     )

@@ -4,12 +4,17 @@ per key)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from funding.models import FundedOrder
 from funding.states import StateConflict
 from ownership.models import LedgerTransaction, OwnershipTransfer
 from ownership.services import ledger_post, ownership_transfer
 from wallets.models import Payout, WalletAccount
 from wallets.services.payouts import payout_request
+
+if TYPE_CHECKING:
+    from ownership.services import Actor
 
 
 def deposit_account(owner: FundedOrder) -> WalletAccount:
@@ -25,7 +30,7 @@ def post(
     currency: str,
     legs: list[tuple[str, int]],
     memo: str,
-    actor=None,
+    actor: Actor = None,
     wallet_account: WalletAccount | None = None,
 ) -> LedgerTransaction:
     """A ledger posting of the owner; its memo reads ``{owner_kind} {id}: {memo}``."""
@@ -73,7 +78,7 @@ def pay(
     kind: str,
     ledger_from: str,
     source_account: WalletAccount | None = None,
-    actor=None,
+    actor: Actor = None,
 ) -> Payout:
     """The owner's payout for ``key`` (from its deposit account unless another
     ``source_account`` is given), created once, in the caller's transaction."""

@@ -8,9 +8,9 @@ what it does with a credited deposit is passed in by its service module.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -33,6 +33,10 @@ from wallets.models import (
 from wallets.services import account_retire, allocate_account
 from wallets.services.payouts import payout_retry
 
+if TYPE_CHECKING:
+    from orders.models import StaffApproval
+    from orders.services.staff import Person
+
 Owner = TypeVar("Owner", bound=FundedOrder)
 
 
@@ -44,7 +48,7 @@ def lock(model: type[Owner], owner_id: int) -> Owner:
         raise NotFoundError(f"{model.OWNER_KIND} {owner_id} not found") from exc
 
 
-def account_assign(owner: FundedOrder, **fields) -> None:
+def account_assign(owner: FundedOrder, **fields: Any) -> None:
     """Hand the new owner a deposit account from the pool of its currency's chain (no
     node call; 503 when the pool is empty), stored with ``fields`` in one update."""
     owner.account = allocate_account(
@@ -70,10 +74,10 @@ def address_checked(currency: str, address: str, field: str) -> str:
 def authorize(
     owner: FundedOrder,
     *,
-    actor,
+    actor: Person,
     action: str,
     amount: int,
-    approval=None,
+    approval: StaffApproval | None = None,
     address_change: bool = False,
     currency: str | None = None,
 ) -> None:
@@ -154,7 +158,9 @@ def expire_due(
     return expired
 
 
-def accounts_retire_closed(model: type[FundedOrder], *, closed_states, batch: int) -> None:
+def accounts_retire_closed(
+    model: type[FundedOrder], *, closed_states: Collection[str], batch: int
+) -> None:
     """Retire the deposit accounts of owners closed (in ``closed_states``) for longer than
     the late-deposit window (LATE_DEPOSIT_WATCH_SECONDS): until then a deposit that
     arrives late is still seen, credited to its payer and refunded."""
@@ -215,7 +221,12 @@ def advance(model: type[Owner], owner_id: int) -> Owner:
 
 
 def retry_payout(
-    *, payout_id: int, actor, reason: str, address: str | None = None, approval=None
+    *,
+    payout_id: int,
+    actor: Person,
+    reason: str,
+    address: str | None = None,
+    approval: StaffApproval | None = None,
 ) -> Payout:
     """Staff put a failed payout of a funded order back to work; its owner follows it.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -35,11 +35,22 @@ from orders.services.staff import (
 )
 from wallets.models import CURRENCY_OF_CHAIN, OwnerKind, Payout
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _move(service: Callable, owner_arg: str, *names: str) -> Callable:
+    from orders.services.staff import Person
+
+
+# A move: run with the owner's id, the staff member, why, the params and the approval.
+Move = Callable[[int, "Person", str, dict, "StaffApproval | None"], object]
+
+
+def _move(service: Callable[..., object], owner_arg: str, *names: str) -> Move:
     """A move on the owner itself: ``service(<owner_arg>=owner_id, …)``."""
 
-    def run(owner_id, actor, reason, params, approval):
+    def run(
+        owner_id: int, actor: Person, reason: str, params: dict, approval: StaffApproval | None
+    ) -> object:
         return service(
             **{owner_arg: owner_id},
             actor=actor,
@@ -51,7 +62,9 @@ def _move(service: Callable, owner_arg: str, *names: str) -> Callable:
     return run
 
 
-def _retry(owner_id, actor, reason, params, approval):
+def _retry(
+    owner_id: int, actor: Person, reason: str, params: dict, approval: StaffApproval | None
+) -> Payout:
     return retry_payout(
         payout_id=params["payout_id"],
         actor=actor,
@@ -61,7 +74,7 @@ def _retry(owner_id, actor, reason, params, approval):
     )
 
 
-MOVES: dict[tuple[str, str], Callable] = {
+MOVES: dict[tuple[str, str], Move] = {
     (OwnerKind.ORDER, StaffAction.RELEASE): _move(escrow.order_release, "order_id"),
     (OwnerKind.ORDER, StaffAction.REFUND): _move(escrow.order_refund, "order_id"),
     (OwnerKind.ORDER, StaffAction.SPLIT): _move(
@@ -147,7 +160,7 @@ def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> Stake:
     )
 
 
-def _note(approval: StaffApproval, *, kind: str, actor, reason: str, data: dict) -> None:
+def _note(approval: StaffApproval, *, kind: str, actor: Person, reason: str, data: dict) -> None:
     note(
         _owner(approval.owner_kind, approval.owner_id),
         kind=kind,
@@ -164,7 +177,13 @@ def _note(approval: StaffApproval, *, kind: str, actor, reason: str, data: dict)
 
 
 def approval_request(
-    *, action: str, owner_kind: str, owner_id: int, actor, reason: str, params: dict | None = None
+    *,
+    action: str,
+    owner_kind: str,
+    owner_id: int,
+    actor: User,
+    reason: str,
+    params: dict | None = None,
 ) -> StaffApproval | None:
     """Staff ask for a money move: it runs now when it needs no approval (None is
     returned), else it waits for a second staff member (the pending row is returned)."""
@@ -220,7 +239,7 @@ def _stale(approval: StaffApproval, stake: Stake) -> str:
     return ""
 
 
-def approval_decide(*, approval_id: int, actor, approve: bool, reason: str) -> StaffApproval:
+def approval_decide(*, approval_id: int, actor: User, approve: bool, reason: str) -> StaffApproval:
     """A second staff member approves (the move runs now, in this transaction) or
     rejects a pending request; the requester may withdraw their own."""
     reason = (reason or "").strip()

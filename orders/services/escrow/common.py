@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from exchange.errors import ApplicationError
 from funding.services import (
@@ -13,6 +14,9 @@ from orders.models import (
     EscrowOrder,
     StaffApproval,
 )
+
+if TYPE_CHECKING:
+    from orders.services.staff import Person
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +40,7 @@ def _vendor(order: EscrowOrder) -> str:
 
 def _authorize(
     order: EscrowOrder,
-    actor,
+    actor: Person,
     action: str,
     approval: StaffApproval | None,
     *,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -33,8 +34,13 @@ from orders.services.escrow.common import (
 )
 from orders.services.escrow.deposits import _queue_owed_refunds
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _unpaid_limit(buyer) -> None:
+    from orders.services.staff import Person
+
+
+def _unpaid_limit(buyer: User) -> None:
     """At most ORDER_BUYER_MAX_UNPAID orders awaiting a deposit per buyer: each one holds
     a deposit account for good. The buyer's row is locked so that concurrent requests
     of one buyer are counted one after the other."""
@@ -55,7 +61,7 @@ def _unpaid_limit(buyer) -> None:
 
 def order_create(
     *,
-    buyer,
+    buyer: User,
     vendor_username: str,
     currency: str,
     amount: int,
@@ -100,7 +106,7 @@ def order_create(
 def order_set_refund_address(
     *,
     order_id: int,
-    actor,
+    actor: Person,
     refund_address: str,
     reason: str = "",
     approval: StaffApproval | None = None,

@@ -3,6 +3,8 @@ or both."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,9 +34,12 @@ from orders.services.escrow.common import (
 )
 from wallets.models import Deposit, PayoutKind
 
+if TYPE_CHECKING:
+    from orders.services.staff import Person
+
 
 def order_release(
-    *, order_id: int, actor, reason: str = "", approval: StaffApproval | None = None
+    *, order_id: int, actor: Person, reason: str = "", approval: StaffApproval | None = None
 ) -> EscrowOrder:
     """Escrow → vendor (the buyer, or staff). One caller wins; the rest get 409."""
     with transaction.atomic():
@@ -63,13 +68,13 @@ def order_release(
 
 
 def _pay_vendor(
-    order: EscrowOrder, share: int, address: str, *, key: str, event_id: int, actor
+    order: EscrowOrder, share: int, address: str, *, key: str, event_id: int, actor: Person
 ) -> None:
     fee = platform_fee(share, order.fee_bps)
     _pay_out(order, share, fee, _vendor(order), "vendor", address, key, event_id, actor)
 
 
-def _pay_buyer(order: EscrowOrder, share: int, *, key: str, event_id: int, actor) -> None:
+def _pay_buyer(order: EscrowOrder, share: int, *, key: str, event_id: int, actor: Person) -> None:
     _pay_out(order, share, 0, _buyer(order), "buyer", order.refund_address, key, event_id, actor)
 
 
@@ -82,7 +87,7 @@ def _pay_out(
     address: str,
     key: str,
     event_id: int,
-    actor,
+    actor: Person,
 ) -> None:
     """``share`` of the escrow goes to ``party`` less ``fee`` (the platform's), in the
     books and the ownership trail, and is paid out to ``address``."""
@@ -116,7 +121,7 @@ def _pay_out(
 
 
 def order_refund(
-    *, order_id: int, actor, reason: str = "", approval: StaffApproval | None = None
+    *, order_id: int, actor: Person, reason: str = "", approval: StaffApproval | None = None
 ) -> EscrowOrder:
     """Escrow → buyer (the vendor, or staff). Needs the buyer's refund address."""
     with transaction.atomic():
@@ -140,7 +145,7 @@ def order_refund(
     return order
 
 
-def order_dispute(*, order_id: int, actor, reason: str) -> EscrowOrder:
+def order_dispute(*, order_id: int, actor: Person, reason: str) -> EscrowOrder:
     """The buyer or the vendor stops the escrow until staff decide."""
     reason = (reason or "").strip()
     if not reason:
@@ -158,7 +163,7 @@ def order_dispute(*, order_id: int, actor, reason: str) -> EscrowOrder:
 def order_split(
     *,
     order_id: int,
-    actor,
+    actor: Person,
     vendor_amount: int,
     buyer_amount: int,
     reason: str,
@@ -206,7 +211,7 @@ def order_split(
 
 
 def order_cancel(
-    *, order_id: int, actor, reason: str, approval: StaffApproval | None = None
+    *, order_id: int, actor: Person, reason: str, approval: StaffApproval | None = None
 ) -> EscrowOrder:
     """Staff cancel an order nobody has paid yet; later deposits are refunded."""
     with transaction.atomic():
