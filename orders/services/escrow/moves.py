@@ -186,6 +186,8 @@ def order_split(
                 "the buyer has not set a refund address yet", field="refund_address"
             )
         address = vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency)
+        if vendor_amount and not address:
+            raise ApplicationError("the vendor has no payout address", field="vendor")
         event = transition(
             order,
             OrderState.SPLITTING,
