@@ -26,6 +26,7 @@ from funding.states import StateConflict, note
 from orders.models import ApprovalState, EscrowOrder, StaffAction, StaffApproval, SwapOrder
 from orders.selectors import vendor_payout_address
 from orders.services import escrow, swaps
+from orders.services.escrow import order_destination
 from orders.services.staff import (
     APPROVE_PERMISSION,
     PERMISSION_OF,
@@ -110,10 +111,9 @@ class Stake:
 def _order_stake(order: EscrowOrder, action: str) -> Stake:
     amounts: dict[str, int] = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}
     amount = amounts.get(action, order.escrowed_amount)
-    destination = [
-        vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency),
-        order.refund_address,
-    ]
+    destination = order_destination(
+        order, vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency)
+    )
     address_change = action == StaffAction.REFUND_ADDRESS
     return Stake(order.currency, amount, address_change, order.parties, destination)
 

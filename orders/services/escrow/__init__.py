@@ -15,7 +15,7 @@ owed refunds), ``moves`` (release, refund, dispute, split, cancel) and ``follow`
 (payouts moving the order on, expiry); ``common`` is what they share.
 """
 
-from orders.services.escrow.common import OrderPermissionDenied
+from orders.services.escrow.common import OrderPermissionDenied, order_destination
 from orders.services.escrow.create import order_create, order_set_refund_address
 from orders.services.escrow.deposits import order_apply_deposits
 from orders.services.escrow.follow import order_advance, orders_expire
@@ -33,6 +33,7 @@ __all__ = [
     "order_apply_deposits",
     "order_cancel",
     "order_create",
+    "order_destination",
     "order_dispute",
     "order_refund",
     "order_release",

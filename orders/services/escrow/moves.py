@@ -26,6 +26,7 @@ from orders.models import (
 from orders.selectors import vendor_payout_address
 from orders.services.escrow.common import (
     OrderPermissionDenied,
+    _as_approved,
     _authorize,
     _buyer,
     _escrow,
@@ -53,6 +54,7 @@ def order_release(
         address = vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency)
         if not address:
             raise ApplicationError("the vendor has no payout address", field="vendor")
+        _as_approved(order, approval, address)
         event = transition(
             order, OrderState.RELEASING, allowed_from=allowed, actor=actor, reason=reason
         )
@@ -135,6 +137,11 @@ def order_refund(
             raise ApplicationError(
                 "the buyer has not set a refund address yet", field="refund_address"
             )
+        _as_approved(
+            order,
+            approval,
+            vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency),
+        )
         allowed = HELD_STATES if staff else {OrderState.ESCROWED}
         event = transition(
             order, OrderState.REFUNDING, allowed_from=allowed, actor=actor, reason=reason
@@ -188,6 +195,7 @@ def order_split(
         address = vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency)
         if vendor_amount and not address:
             raise ApplicationError("the vendor has no payout address", field="vendor")
+        _as_approved(order, approval, address)
         event = transition(
             order,
             OrderState.SPLITTING,
