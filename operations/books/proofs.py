@@ -6,10 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from operations.books.spends import _account_key, node_spends, payout_proofs
-from wallets.models import (
-    MasterWallet,
-    WalletAccount,
-)
+from wallets.models import MasterWallet, WalletAccount
 
 
 def payments_measured(

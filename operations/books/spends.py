@@ -6,11 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wallets.chains import adapter
-from wallets.models import (
-    MasterWallet,
-    Payout,
-    PayoutState,
-)
+from wallets.models import MasterWallet, Payout, PayoutState
 from wallets.nodes import client_for
 
 SPENT_STATES = (PayoutState.RELAYED, PayoutState.CONFIRMED)

@@ -1,4 +1,5 @@
-"""What every escrow action shares: its ledger accounts, the staff check and the row lock."""
+"""What every escrow action shares: its ledger accounts, where its money goes, the staff check
+and the row lock."""
 
 from __future__ import annotations
 

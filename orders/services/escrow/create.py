@@ -13,25 +13,11 @@ from django.utils import timezone
 from exchange.errors import ApplicationError
 from funding.fees import platform_fee, platform_fee_bps
 from funding.models import EventKind
-from funding.services import (
-    account_assign,
-    address_checked,
-    confirmations_required,
-)
+from funding.services import account_assign, address_checked, confirmations_required
 from funding.states import note
-from orders.models import (
-    Currency,
-    EscrowOrder,
-    OrderState,
-    StaffAction,
-    StaffApproval,
-)
+from orders.models import Currency, EscrowOrder, OrderState, StaffAction, StaffApproval
 from orders.selectors import vendor_payout_address
-from orders.services.escrow.common import (
-    OrderPermissionDenied,
-    _authorize,
-    _lock,
-)
+from orders.services.escrow.common import OrderPermissionDenied, _authorize, _lock
 from orders.services.escrow.deposits import _queue_owed_refunds
 
 if TYPE_CHECKING:

@@ -19,14 +19,8 @@ from funding.services import (
     ready_batch,
 )
 from funding.states import note, transition
-from orders.models import (
-    EscrowOrder,
-    OrderState,
-)
-from orders.services.escrow.common import (
-    _buyer,
-    _escrow,
-)
+from orders.models import EscrowOrder, OrderState
+from orders.services.escrow.common import _buyer, _escrow
 from wallets.models import Deposit, PayoutKind
 
 

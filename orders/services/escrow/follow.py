@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from funding.services import (
-    accounts_retire_closed,
-    advance,
-    expire_due,
-)
-from orders.models import (
-    TERMINAL_ORDER_STATES,
-    EscrowOrder,
-)
+from funding.services import accounts_retire_closed, advance, expire_due
+from orders.models import TERMINAL_ORDER_STATES, EscrowOrder
 from orders.services.escrow.deposits import _seen_in_time
 
 

@@ -10,19 +10,9 @@ from django.utils import timezone
 
 from exchange.errors import ApplicationError
 from funding.fees import platform_fee
-from funding.services import (
-    hand_over,
-    pay,
-    post,
-)
+from funding.services import hand_over, pay, post
 from funding.states import StateConflict, transition
-from orders.models import (
-    HELD_STATES,
-    EscrowOrder,
-    OrderState,
-    StaffAction,
-    StaffApproval,
-)
+from orders.models import HELD_STATES, EscrowOrder, OrderState, StaffAction, StaffApproval
 from orders.selectors import vendor_payout_address
 from orders.services.escrow.common import (
     OrderPermissionDenied,
