@@ -17,7 +17,12 @@ from funding.services import account_assign, address_checked, confirmations_requ
 from funding.states import note
 from orders.models import Currency, EscrowOrder, OrderState, StaffAction, StaffApproval
 from orders.selectors import vendor_payout_address
-from orders.services.escrow.common import OrderPermissionDenied, _authorize, _lock
+from orders.services.escrow.common import (
+    OrderPermissionDenied,
+    _as_approved,
+    _authorize,
+    _lock,
+)
 from orders.services.escrow.deposits import _queue_owed_refunds
 
 if TYPE_CHECKING:
@@ -112,6 +117,11 @@ def order_set_refund_address(
                 approval,
                 amount=order.amount,
                 address_change=True,
+            )
+            _as_approved(
+                order,
+                approval,
+                vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency),
             )
         previous = order.refund_address
         EscrowOrder.objects.filter(id=order.id).update(refund_address=address)

@@ -1,13 +1,18 @@
 """Approved staff moves on an escrow order pay where the approver saw the money go: a
-vendor's payout address changed after the request, or between the approval's check and
-the move, stops the move, against the in-memory chain."""
+vendor's payout address or a buyer's refund address changed after the request, or between
+the approval's check and the move, stops the move, against the in-memory chain."""
 
 import pytest
 from django.contrib.auth import get_user_model
 
 from funding.states import StateConflict
 from orders.models import ApprovalState, EscrowOrder, OrderState, StaffAction, StaffApproval
-from orders.services import approvals, order_apply_deposits, order_create
+from orders.services import (
+    approvals,
+    order_apply_deposits,
+    order_create,
+    order_set_refund_address,
+)
 from orders.services.approvals import approval_decide, approval_request
 from orders.services.vendors import vendor_payout_address_set
 from tests.fast.fake_chain import fake_chain
@@ -31,7 +36,13 @@ def escrowed(settings):
     with fake_chain("bitcoin") as chain:
         vendor_payout_address_set(user=vendor, currency="BTC", address="fake1vendor")
         pool_refill(chain="bitcoin", batch_size=2, target=2)
-        order = order_create(buyer=buyer, vendor_username="vendor", currency="BTC", amount=100_000)
+        order = order_create(
+            buyer=buyer,
+            vendor_username="vendor",
+            currency="BTC",
+            amount=100_000,
+            refund_address="fake1buyer",
+        )
         chain.pay(order.account.address, 100_000)
         chain.mine(1)
         deposits_scan(chain="bitcoin")
@@ -73,16 +84,38 @@ def test_a_payout_address_changed_after_the_request_makes_the_approval_stale(esc
     assert _paid(order) == []
 
 
-def test_a_payout_address_changed_between_the_check_and_the_move_stops_the_move(
-    escrowed, monkeypatch
+# Each move, and who changes where its money goes between the check and the move.
+CHANGED_MEANWHILE = [
+    (StaffAction.RELEASE, {}, "vendor"),
+    (StaffAction.REFUND, {}, "buyer"),
+    (StaffAction.REFUND_ADDRESS, {"refund_address": "fake1bystaff"}, "vendor"),
+]
+
+
+@pytest.mark.parametrize(("action", "params", "who"), CHANGED_MEANWHILE)
+def test_an_address_changed_between_the_check_and_the_move_stops_the_move(
+    escrowed, monkeypatch, action, params, who
 ):
     order, vendor, staff, approver = escrowed
-    approval = _ask_release(order, staff)
+    approval = approval_request(
+        action=action,
+        owner_kind="order",
+        owner_id=order.id,
+        actor=staff,
+        reason="asked by phone",
+        params=params,
+    )
+    assert approval is not None
     checked = approvals._stale
 
     def check_then_change(approval, stake):
         why = checked(approval, stake)
-        vendor_payout_address_set(user=vendor, currency="BTC", address="fake1elsewhere")
+        if who == "vendor":
+            vendor_payout_address_set(user=vendor, currency="BTC", address="fake1elsewhere")
+        else:
+            order_set_refund_address(
+                order_id=order.id, actor=order.buyer, refund_address="fake1elsewhere"
+            )
         return why
 
     monkeypatch.setattr(approvals, "_stale", check_then_change)
@@ -91,7 +124,8 @@ def test_a_payout_address_changed_between_the_check_and_the_move_stops_the_move(
         approval_decide(approval_id=approval.id, actor=approver, approve=True, reason="ok")
 
     assert StaffApproval.objects.get(id=approval.id).state == ApprovalState.PENDING
-    assert EscrowOrder.objects.get(id=order.id).state == OrderState.ESCROWED
+    after = EscrowOrder.objects.get(id=order.id)
+    assert (after.state, after.refund_address) == (OrderState.ESCROWED, "fake1buyer")
     assert _paid(order) == []
 
 
