@@ -51,14 +51,10 @@ def transition(
             extra={"state": from_state},
         )
     fields.setdefault("updated_at", timezone.now())
+    rows = model._default_manager
     with transaction.atomic():
-        if (
-            model._default_manager.filter(pk=obj.pk, state=from_state).update(
-                state=to_state, **fields
-            )
-            != 1
-        ):
-            current = model._default_manager.values_list("state", flat=True).get(pk=obj.pk)
+        if rows.filter(pk=obj.pk, state=from_state).update(state=to_state, **fields) != 1:
+            current = rows.values_list("state", flat=True).get(pk=obj.pk)
             raise StateConflict(
                 f"{name} {obj.pk} changed meanwhile (now {current})", extra={"state": current}
             )
