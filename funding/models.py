@@ -8,7 +8,7 @@ table and the states the core moves it through; ``funding.states`` and
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -30,8 +30,9 @@ def hold_allow(transitions: dict[str, set[str]], holdable: frozenset[str]) -> No
 class FundedOrder(models.Model):
     """An order paid into a deposit account of its own, then paid out by payouts.
 
-    Concrete models add ``account`` (a one-to-one to ``wallets.WalletAccount``), their
-    ``state`` choices and their amounts; the fields here are identical in every one."""
+    Concrete models add their ``state`` choices and their amounts and declare their own
+    ``account`` (a one-to-one to ``wallets.WalletAccount``, each with its related name); the
+    other fields here are identical in every one."""
 
     # What the order's payouts, ledger postings and transfers name it by.
     OWNER_KIND: ClassVar[str]
@@ -62,6 +63,15 @@ class FundedOrder(models.Model):
     AMOUNT_DUE_FIELD: ClassVar[str]
     PARTY_FIELDS: ClassVar[tuple[str, ...]]
 
+    if TYPE_CHECKING:
+        # The primary key every concrete funded order has.
+        id: int
+
+    # Each concrete model declares its own, with its related name; this one says what the
+    # core may ask of it.
+    account = models.OneToOneField(
+        "wallets.WalletAccount", on_delete=models.PROTECT, related_name="+", null=True
+    )
     state = models.CharField(max_length=24)
     confirmations_required = models.PositiveIntegerField()
     expires_at = models.DateTimeField()

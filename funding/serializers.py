@@ -63,4 +63,4 @@ class FundedOrderSerializer(serializers.Serializer):
     def get_payouts(self, owner) -> list:
         if self.context.get("created"):
             return []
-        return PayoutSerializer(payouts_of(owner), many=True).data
+        return list(PayoutSerializer(payouts_of(owner), many=True).data)

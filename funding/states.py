@@ -3,12 +3,20 @@ row, and the ``state_changed`` signal, all in one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Set
+from typing import TYPE_CHECKING, Any, cast
+
 from django.db import transaction
 from django.utils import timezone
 
 from exchange.errors import ConflictError
 from funding.models import EventKind, FundedOrder, FundingEvent
 from funding.signals import state_changed
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from ownership.services import Actor
 
 
 class StateConflict(ConflictError):
@@ -19,11 +27,11 @@ def transition(
     obj: FundedOrder,
     to_state: str,
     *,
-    allowed_from: set[str] | None = None,
-    actor=None,
+    allowed_from: Set[str] | None = None,
+    actor: Actor = None,
     reason: str = "",
     data: dict | None = None,
-    **fields,
+    **fields: Any,
 ) -> FundingEvent:
     """Move ``obj`` from its current state to ``to_state`` (its model's ``TRANSITIONS``).
 
@@ -43,9 +51,10 @@ def transition(
             extra={"state": from_state},
         )
     fields.setdefault("updated_at", timezone.now())
+    rows = model._default_manager
     with transaction.atomic():
-        if model.objects.filter(pk=obj.pk, state=from_state).update(state=to_state, **fields) != 1:
-            current = model.objects.values_list("state", flat=True).get(pk=obj.pk)
+        if rows.filter(pk=obj.pk, state=from_state).update(state=to_state, **fields) != 1:
+            current = rows.values_list("state", flat=True).get(pk=obj.pk)
             raise StateConflict(
                 f"{name} {obj.pk} changed meanwhile (now {current})", extra={"state": current}
             )
@@ -68,7 +77,7 @@ def transition(
 
 
 def note(
-    obj: FundedOrder, *, kind: str, reason: str = "", actor=None, data: dict | None = None
+    obj: FundedOrder, *, kind: str, reason: str = "", actor: Actor = None, data: dict | None = None
 ) -> FundingEvent:
     """An audit row that is not a transition (a deposit, a payout, a staff action)."""
     return _event(
@@ -82,14 +91,24 @@ def note(
     )
 
 
-def _event(obj: FundedOrder, *, kind: str, from_state, to_state, actor, reason, data):
+def _event(
+    obj: FundedOrder,
+    *,
+    kind: str,
+    from_state: str,
+    to_state: str,
+    actor: Actor,
+    reason: str,
+    data: dict | None,
+) -> FundingEvent:
     return FundingEvent.objects.create(
         owner_kind=obj.OWNER_KIND,
         owner_id=obj.pk,
         from_state=from_state,
         to_state=to_state,
         kind=EventKind(kind),
-        actor=actor if getattr(actor, "pk", None) else None,
+        # An actor with a primary key is a saved user; anyone else is recorded as no one.
+        actor=cast("User | None", actor if getattr(actor, "pk", None) else None),
         reason=reason[:500],
         data=data or {},
     )

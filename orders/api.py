@@ -215,7 +215,9 @@ class OrderHistoryApi(APIView):
         to_state = serializers.CharField()
         actor = serializers.CharField(source="actor.username", default=None)
         reason = serializers.CharField()
-        data = serializers.JSONField()
+        # DRF's serializer metaclass takes declared fields out of the class, so this field
+        # does not shadow ``Serializer.data``; the stubs cannot know that.
+        data = serializers.JSONField()  # type: ignore[assignment]
 
     class TransferSerializer(serializers.Serializer):
         class Meta:
@@ -271,6 +273,8 @@ class OrderAccountApi(APIView):
             return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
         payment = order_payment(order)
         account = order.account
+        if account is None:
+            return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
         return Response(
             {
                 "order": order.id,

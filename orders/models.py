@@ -15,7 +15,10 @@ from wallets.chains.registry import COINS, chain_of_currency
 from wallets.models import OwnerKind, PayoutKind
 
 # The currencies of the registry's coins (wallets.chains.registry), e.g. Currency("BTC").
-Currency = models.TextChoices("Currency", [(c.code, (c.code, c.name)) for c in COINS])
+# Django's functional Choices API, which the stubs do not describe (they know the class form).
+Currency = models.TextChoices(  # type: ignore[call-overload]
+    "Currency", [(c.code, (c.code, c.name)) for c in COINS]
+)
 
 
 class OrderState(models.TextChoices):

@@ -4,11 +4,24 @@ per key)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from funding.models import FundedOrder
+from funding.states import StateConflict
 from ownership.models import LedgerTransaction, OwnershipTransfer
 from ownership.services import ledger_post, ownership_transfer
 from wallets.models import Payout, WalletAccount
 from wallets.services.payouts import payout_request
+
+if TYPE_CHECKING:
+    from ownership.services import Actor
+
+
+def deposit_account(owner: FundedOrder) -> WalletAccount:
+    """The owner's deposit account, which it is given when it is created."""
+    if owner.account is None:
+        raise StateConflict(f"{owner.OWNER_KIND} {owner.id} has no deposit account")
+    return owner.account
 
 
 def post(
@@ -17,7 +30,7 @@ def post(
     currency: str,
     legs: list[tuple[str, int]],
     memo: str,
-    actor=None,
+    actor: Actor = None,
     wallet_account: WalletAccount | None = None,
 ) -> LedgerTransaction:
     """A ledger posting of the owner; its memo reads ``{owner_kind} {id}: {memo}``."""
@@ -44,7 +57,7 @@ def hand_over(
 ) -> OwnershipTransfer:
     """Funds of the owner's deposit account change hands (``event_id``: the move's)."""
     return ownership_transfer(
-        account=owner.account,
+        account=deposit_account(owner),
         currency=currency,
         from_party=from_party,
         to_party=to_party,
@@ -65,13 +78,13 @@ def pay(
     kind: str,
     ledger_from: str,
     source_account: WalletAccount | None = None,
-    actor=None,
+    actor: Actor = None,
 ) -> Payout:
     """The owner's payout for ``key`` (from its deposit account unless another
     ``source_account`` is given), created once, in the caller's transaction."""
     return payout_request(
         key=f"{owner.OWNER_KIND}_{owner.id}:{key}",
-        source_account=source_account or owner.account,
+        source_account=source_account or deposit_account(owner),
         address=address,
         amount=amount,
         kind=kind,

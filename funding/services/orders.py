@@ -8,9 +8,9 @@ what it does with a credited deposit is passed in by its service module.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -33,18 +33,22 @@ from wallets.models import (
 from wallets.services import account_retire, allocate_account
 from wallets.services.payouts import payout_retry
 
+if TYPE_CHECKING:
+    from orders.models import StaffApproval
+    from orders.services.staff import Person
+
 Owner = TypeVar("Owner", bound=FundedOrder)
 
 
 def lock(model: type[Owner], owner_id: int) -> Owner:
     """The owner's row, locked for the rest of the transaction (404 if there is none)."""
     try:
-        return model.objects.select_for_update().get(id=owner_id)
+        return model._default_manager.select_for_update().get(pk=owner_id)
     except model.DoesNotExist as exc:
         raise NotFoundError(f"{model.OWNER_KIND} {owner_id} not found") from exc
 
 
-def account_assign(owner: FundedOrder, **fields) -> None:
+def account_assign(owner: FundedOrder, **fields: Any) -> None:
     """Hand the new owner a deposit account from the pool of its currency's chain (no
     node call; 503 when the pool is empty), stored with ``fields`` in one update."""
     owner.account = allocate_account(
@@ -52,7 +56,7 @@ def account_assign(owner: FundedOrder, **fields) -> None:
         owner_kind=owner.OWNER_KIND,
         owner_id=owner.id,
     )
-    type(owner).objects.filter(id=owner.id).update(account=owner.account, **fields)
+    type(owner)._default_manager.filter(pk=owner.id).update(account=owner.account, **fields)
     for field, value in fields.items():
         setattr(owner, field, value)
 
@@ -63,17 +67,17 @@ def address_checked(currency: str, address: str, field: str) -> str:
     address = (address or "").strip()
     check = validate_address(chain=CHAIN_OF_CURRENCY[currency], address=address)
     if not check.valid:
-        raise ApplicationError(check.error, field=field)
+        raise ApplicationError(check.error or "invalid address", field=field)
     return address
 
 
 def authorize(
     owner: FundedOrder,
     *,
-    actor,
+    actor: Person,
     action: str,
     amount: int,
-    approval=None,
+    approval: StaffApproval | None = None,
     address_change: bool = False,
     currency: str | None = None,
 ) -> None:
@@ -98,7 +102,9 @@ def authorize(
 
 def for_accounts(model: type[FundedOrder], account_ids: list[int]) -> list[int]:
     """The ids of the owners of these deposit accounts."""
-    return list(model.objects.filter(account_id__in=account_ids).values_list("id", flat=True))
+    return list(
+        model._default_manager.filter(account_id__in=account_ids).values_list("pk", flat=True)
+    )
 
 
 def apply_later(model: type[FundedOrder], owner_id: int) -> None:
@@ -124,7 +130,7 @@ def expire_due(
     *,
     batch: int,
     seen_in_time: Callable[[Owner, list[Deposit]], bool],
-    on_expired: Callable[[Owner], None] | None = None,
+    on_expired: Callable[[Owner], object] | None = None,
 ) -> int:
     """Expire owners awaiting a deposit past their deadline, but never one whose deposits
     were seen in time (a lagging queue has not applied them yet: they are applied now).
@@ -133,7 +139,7 @@ def expire_due(
     expired = 0
     with transaction.atomic():
         due = list(
-            model.objects.select_for_update(skip_locked=True)
+            model._default_manager.select_for_update(skip_locked=True)
             .filter(state=model.AWAITING_DEPOSIT, expires_at__lt=now)
             .order_by("id")[:batch]
         )
@@ -152,12 +158,14 @@ def expire_due(
     return expired
 
 
-def accounts_retire_closed(model: type[FundedOrder], *, closed_states, batch: int) -> None:
+def accounts_retire_closed(
+    model: type[FundedOrder], *, closed_states: Collection[str], batch: int
+) -> None:
     """Retire the deposit accounts of owners closed (in ``closed_states``) for longer than
     the late-deposit window (LATE_DEPOSIT_WATCH_SECONDS): until then a deposit that
     arrives late is still seen, credited to its payer and refunded."""
     watch = timezone.now() - timedelta(seconds=settings.LATE_DEPOSIT_WATCH_SECONDS)
-    done = model.objects.filter(
+    done = model._default_manager.filter(
         state__in=closed_states, closed_at__lt=watch, account__state=AccountState.ASSIGNED
     ).values_list("account_id", flat=True)[:batch]
     for account_id in done:
@@ -213,7 +221,12 @@ def advance(model: type[Owner], owner_id: int) -> Owner:
 
 
 def retry_payout(
-    *, payout_id: int, actor, reason: str, address: str | None = None, approval=None
+    *,
+    payout_id: int,
+    actor: Person,
+    reason: str,
+    address: str | None = None,
+    approval: StaffApproval | None = None,
 ) -> Payout:
     """Staff put a failed payout of a funded order back to work; its owner follows it.
 
@@ -230,7 +243,7 @@ def retry_payout(
     if stored is None:
         raise NotFoundError(f"payout {payout_id} of an order or swap not found")
     model = funded_model(stored.owner_kind)
-    owner = model.objects.filter(id=stored.owner_id).first()
+    owner = model._default_manager.filter(pk=stored.owner_id).first()
     if owner is None:
         raise NotFoundError(f"{stored.owner_kind} {stored.owner_id} not found")
     currency = CURRENCY_OF_CHAIN[stored.chain]

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 # Each non-empty column of a vendor profile becomes a row, its time kept as it was.
-COPY_FORWARD = [
+COPY_FORWARD = (
     """
     INSERT INTO orders_vendorpayoutaddress (user_id, currency, address, updated_at)
     SELECT user_id, 'BTC', btc_payout_address, updated_at FROM orders_vendorprofile
@@ -14,8 +14,8 @@ COPY_FORWARD = [
     SELECT user_id, 'XMR', xmr_payout_address, updated_at FROM orders_vendorprofile
     WHERE xmr_payout_address <> ''
     """,
-]
-COPY_BACK = [
+)
+COPY_BACK = (
     """
     INSERT INTO orders_vendorprofile (user_id, btc_payout_address, xmr_payout_address, updated_at)
     SELECT user_id,
@@ -23,8 +23,8 @@ COPY_BACK = [
            COALESCE(MAX(CASE WHEN currency = 'XMR' THEN address END), ''),
            MAX(updated_at)
     FROM orders_vendorpayoutaddress GROUP BY user_id
-    """
-]
+    """,
+)
 
 
 class Migration(migrations.Migration):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -25,6 +26,7 @@ from funding.states import StateConflict, note
 from orders.models import ApprovalState, EscrowOrder, StaffAction, StaffApproval
 from orders.selectors import vendor_payout_address
 from orders.services import escrow
+from orders.services.escrow import order_destination
 from orders.services.staff import (
     APPROVE_PERMISSION,
     PERMISSION_OF,
@@ -36,11 +38,22 @@ from swaps import services as swap_services
 from swaps.models import SwapOrder
 from wallets.models import CURRENCY_OF_CHAIN, OwnerKind, Payout
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _move(service: Callable, owner_arg: str, *names: str) -> Callable:
+    from orders.services.staff import Person
+
+
+# A move: run with the owner's id, the staff member, why, the params and the approval.
+Move = Callable[[int, "Person", str, dict, "StaffApproval | None"], object]
+
+
+def _move(service: Callable[..., object], owner_arg: str, *names: str) -> Move:
     """A move on the owner itself: ``service(<owner_arg>=owner_id, …)``."""
 
-    def run(owner_id, actor, reason, params, approval):
+    def run(
+        owner_id: int, actor: Person, reason: str, params: dict, approval: StaffApproval | None
+    ) -> object:
         return service(
             **{owner_arg: owner_id},
             actor=actor,
@@ -52,7 +65,9 @@ def _move(service: Callable, owner_arg: str, *names: str) -> Callable:
     return run
 
 
-def _retry(owner_id, actor, reason, params, approval):
+def _retry(
+    owner_id: int, actor: Person, reason: str, params: dict, approval: StaffApproval | None
+) -> Payout:
     return retry_payout(
         payout_id=params["payout_id"],
         actor=actor,
@@ -62,7 +77,7 @@ def _retry(owner_id, actor, reason, params, approval):
     )
 
 
-MOVES: dict[tuple[str, str], Callable] = {
+MOVES: dict[tuple[str, str], Move] = {
     (OwnerKind.ORDER, StaffAction.RELEASE): _move(escrow.order_release, "order_id"),
     (OwnerKind.ORDER, StaffAction.REFUND): _move(escrow.order_refund, "order_id"),
     (OwnerKind.ORDER, StaffAction.SPLIT): _move(
@@ -96,13 +111,11 @@ class Stake:
 
 
 def _order_stake(order: EscrowOrder, action: str) -> Stake:
-    amount = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}.get(
-        action, order.escrowed_amount
+    amounts: dict[str, int] = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}
+    amount = amounts.get(action, order.escrowed_amount)
+    destination = order_destination(
+        order, vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency)
     )
-    destination = [
-        vendor_payout_address(vendor_id=order.vendor_id, currency=order.currency),
-        order.refund_address,
-    ]
     address_change = action == StaffAction.REFUND_ADDRESS
     return Stake(order.currency, amount, address_change, order.parties, destination)
 
@@ -113,15 +126,16 @@ def _swap_stake(swap: SwapOrder, action: str) -> Stake:
     )
 
 
-# What a move on each kind of owner puts at stake (a payout retry: that payout's).
-STAKES: dict[str, Callable[[FundedOrder, str], Stake]] = {
+# What a move on each kind of owner puts at stake (a payout retry: that payout's); each
+# takes an owner of its own kind.
+STAKES: dict[str, Callable[[Any, str], Stake]] = {
     OwnerKind.ORDER: _order_stake,
     OwnerKind.SWAP: _swap_stake,
 }
 
 
 def _owner(owner_kind: str, owner_id: int) -> FundedOrder:
-    owner = funded_model(owner_kind).objects.filter(id=owner_id).first()
+    owner = funded_model(owner_kind)._default_manager.filter(pk=owner_id).first()
     if owner is None:
         raise NotFoundError(f"{owner_kind} {owner_id} not found")
     return owner
@@ -131,9 +145,12 @@ def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> Stake:
     owner = _owner(owner_kind, owner_id)
     if action != StaffAction.RETRY_PAYOUT:
         return STAKES[owner_kind](owner, action)
-    payout = Payout.objects.filter(
-        id=params.get("payout_id"), owner_kind=owner_kind, owner_id=owner_id
-    ).first()
+    payout_id = params.get("payout_id")
+    payout = (
+        None
+        if payout_id is None
+        else Payout.objects.filter(id=payout_id, owner_kind=owner_kind, owner_id=owner_id).first()
+    )
     if payout is None:
         raise NotFoundError(f"no payout {params.get('payout_id')} of {owner_kind} {owner_id}")
     return Stake(
@@ -145,7 +162,7 @@ def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> Stake:
     )
 
 
-def _note(approval: StaffApproval, *, kind: str, actor, reason: str, data: dict) -> None:
+def _note(approval: StaffApproval, *, kind: str, actor: Person, reason: str, data: dict) -> None:
     note(
         _owner(approval.owner_kind, approval.owner_id),
         kind=kind,
@@ -162,7 +179,13 @@ def _note(approval: StaffApproval, *, kind: str, actor, reason: str, data: dict)
 
 
 def approval_request(
-    *, action: str, owner_kind: str, owner_id: int, actor, reason: str, params: dict | None = None
+    *,
+    action: str,
+    owner_kind: str,
+    owner_id: int,
+    actor: User,
+    reason: str,
+    params: dict | None = None,
 ) -> StaffApproval | None:
     """Staff ask for a money move: it runs now when it needs no approval (None is
     returned), else it waits for a second staff member (the pending row is returned)."""
@@ -218,7 +241,7 @@ def _stale(approval: StaffApproval, stake: Stake) -> str:
     return ""
 
 
-def approval_decide(*, approval_id: int, actor, approve: bool, reason: str) -> StaffApproval:
+def approval_decide(*, approval_id: int, actor: User, approve: bool, reason: str) -> StaffApproval:
     """A second staff member approves (the move runs now, in this transaction) or
     rejects a pending request; the requester may withdraw their own."""
     reason = (reason or "").strip()

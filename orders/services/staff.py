@@ -8,12 +8,20 @@ itself is asked for and given through ``orders.services.approvals``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 
 from exchange.errors import ApplicationError
 from orders.models import ApprovalState, StaffAction, StaffApproval
 
-PERMISSION_OF = {
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    # Who takes an action: a signed-in user, or a request's anonymous one.
+    Person = User | AnonymousUser
+
+PERMISSION_OF: dict[str, str] = {
     StaffAction.RELEASE: "orders.release_escrow",
     StaffAction.REFUND: "orders.refund_escrow",
     StaffAction.SPLIT: "orders.split_escrow",
@@ -35,7 +43,7 @@ class ApprovalRequired(ApplicationError):
     code = "approval_required"
 
 
-def staff_may(actor, action: str) -> bool:
+def staff_may(actor: Person | None, action: str) -> bool:
     return bool(
         actor is not None
         and getattr(actor, "is_active", False)
@@ -54,7 +62,7 @@ def needs_approval(
 
 def staff_authorize(
     *,
-    actor,
+    actor: Person,
     action: str,
     owner_kind: str,
     owner_id: int,

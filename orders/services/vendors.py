@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
 from exchange.errors import ApplicationError
@@ -10,8 +12,11 @@ from orders.models import Currency, VendorPayoutAddress
 from wallets.addresses import validate_address
 from wallets.chains import chain_of_currency
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def vendor_payout_address_set(*, user, currency: str, address: str) -> VendorPayoutAddress:
+
+def vendor_payout_address_set(*, user: User, currency: str, address: str) -> VendorPayoutAddress:
     """Set (or replace) where ``user`` is paid in ``currency``; the address must be payable
     on the network the engine runs. Each change is in the audit log with the address it
     replaced. A payout already requested keeps the address it was requested for."""

@@ -439,6 +439,31 @@ def test_an_approval_runs_only_as_asked_and_not_too_late(
     assert late.state == ApprovalState.PENDING
 
 
+def test_a_vendor_address_changed_while_a_release_waits_makes_it_stale(
+    buyer, vendor, payments, approver, wallets
+):
+    (order,) = _escrowed(buyer, vendor, ABOVE)
+    pending = approval_request(
+        action=StaffAction.RELEASE,
+        owner_kind="order",
+        owner_id=order["id"],
+        actor=payments.user,
+        reason="the buyer confirmed by phone",
+    )
+    elsewhere = receiver("bitcoin").address
+    answer = vendor.api.put("/api/payout-addresses/BTC", {"address": elsewhere}, format="json")
+    assert answer.status_code == 200, answer.json()
+
+    decided = approval_decide(
+        approval_id=pending.id, actor=approver.user, approve=True, reason="ok"
+    )
+
+    assert decided.state == ApprovalState.REJECTED
+    assert "changed" in decided.decision_reason
+    assert state_of(order["id"]) == OrderState.ESCROWED
+    assert not Payout.objects.filter(owner_kind=OwnerKind.ORDER, owner_id=order["id"]).exists()
+
+
 def test_only_superusers_change_roles_and_never_their_own(payments, live_db):
     root = make_person(staff=True, roles=())
     root.user.is_superuser = True

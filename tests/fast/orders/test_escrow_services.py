@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from orders.models import EscrowOrder, OrderState
+from exchange.errors import ApplicationError
+from orders.models import EscrowOrder, OrderState, VendorPayoutAddress
 from orders.services import (
     order_apply_deposits,
     order_create,
@@ -19,6 +20,7 @@ from orders.services import (
     orders_expire,
 )
 from orders.services.vendors import vendor_payout_address_set
+from ownership.models import LedgerTransaction
 from tests.fast.fake_chain import fake_chain
 from wallets.models import Deposit, Payout
 from wallets.services import deposits_scan
@@ -163,3 +165,24 @@ def test_release_refund_and_split_each_pay_what_they_should(chain, people):
     with pytest.raises(Exception, match="releasing"):
         order_release(order_id=released.id, actor=buyer)
     assert len(_payouts(released)) == 1
+
+
+def test_a_split_refuses_a_vendor_share_without_a_payout_address(chain, people):
+    buyer, vendor, staff = people
+    order = _order(people, 100_000, refund_address="fake1buyer")
+    chain.pay(order.account.address, 100_000)
+    _step(chain, order)
+    _step(chain, order, blocks=1)
+    order_dispute(order_id=order.id, actor=buyer, reason="half of it arrived")
+    VendorPayoutAddress.objects.filter(user=vendor).delete()
+    events, postings = order.events.count(), LedgerTransaction.objects.count()
+
+    with pytest.raises(ApplicationError, match="payout address") as refused:
+        order_split(
+            order_id=order.id, actor=staff, vendor_amount=60_000, buyer_amount=40_000, reason="half"
+        )
+
+    assert refused.value.field == "vendor"
+    assert EscrowOrder.objects.get(id=order.id).state == OrderState.DISPUTED
+    assert _payouts(order) == []
+    assert (order.events.count(), LedgerTransaction.objects.count()) == (events, postings)

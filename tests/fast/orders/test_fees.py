@@ -1,5 +1,5 @@
 """The platform fee on escrow (basis points, rounded down on each share) and the network
-fee a payout pays out of its amount (orders/services/escrow.py, settings)."""
+fee a payout pays out of its amount (orders/services/escrow/, settings)."""
 
 from __future__ import annotations
 

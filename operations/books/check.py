@@ -1,30 +1,14 @@
-"""The books against the chain: one checker for the test suite, ``make proof`` and
-``reconcile``.
-
-Everything it compares starts from what the nodes hold, read in a constant number of calls
-per master wallet (bitcoin: the wallet history and its unspent outputs; Monero: a refresh,
-its outgoing transfers and its balances):
-
-- every transaction the engine's wallets sent maps to exactly one payout (its stored txid),
-  and every relayed or confirmed payout maps to one such transaction, paying the stored
-  amount to the stored address with the stored fee. An unmapped spend is a duplicate or an
-  out-of-band spend; a voided transaction on chain is a double payment;
-- every account's node balance equals its deposits less what its payouts spent;
-- per account, the ledger credited each deposit once and booked each payout's spend once;
-- no ledger account of money held is negative;
-- per currency, what the ledger says was sent and paid in fees is what the node shows.
-
-``payments_measured`` counts, from the same node reading, the transactions that pay each
-expected (account, address): what a proof figure is made of.
-"""
+"""The checks: spends against payouts, node balances against deposits and payouts, and
+the ledger against both."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from collections import defaultdict
 
 from django.db.models import Q, Sum
 
+from operations.books.report import AccountLine, ChainBooks
+from operations.books.spends import SPENT_STATES, Spend, _account_key, node_spends, payout_proofs
 from ownership.models import LedgerBalance, LedgerEntry
 from ownership.services import is_held_account
 from wallets.chains import adapter
@@ -39,129 +23,6 @@ from wallets.models import (
 )
 from wallets.nodes import client_for
 from wallets.services.balances import node_balances
-
-SPENT_STATES = (PayoutState.RELAYED, PayoutState.CONFIRMED)
-# What a transaction paid an address, once the daemon proved it: its bytes cannot change.
-_PROVED: dict[tuple[str, str], int] = {}
-
-
-@dataclass
-class Finding:
-    """``violation``: the books and the chain disagree (a test fails, reconcile exits 2).
-    ``alert``: something staff must see that the books already account for (a credited
-    deposit that vanished, an owner on hold)."""
-
-    severity: str
-    kind: str
-    chain: str
-    subject: str
-    detail: str
-
-
-@dataclass
-class AccountLine:
-    account_id: int
-    account_index: int | None
-    owner: str
-    node: int
-    recorded: int
-    ledger: int
-    cause: str
-
-
-@dataclass
-class ChainBooks:
-    chain: str
-    node_calls: int = 0
-    accounts: int = 0
-    node_total: int = 0
-    recorded_total: int = 0
-    spends: int = 0
-    internal_spends: int = 0
-    payouts_mapped: int = 0
-    sent_on_node: int = 0
-    fees_on_node: int = 0
-    differences: list[AccountLine] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def violations(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "violation"]
-
-    @property
-    def alerts(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "alert"]
-
-    @property
-    def clean(self) -> bool:
-        return not self.findings
-
-    @property
-    def drift_total(self) -> int:
-        return sum(abs(d.node - d.recorded) + abs(d.ledger - d.recorded) for d in self.differences)
-
-    def add(self, severity: str, kind: str, subject: str, detail: str) -> None:
-        self.findings.append(Finding(severity, kind, self.chain, str(subject), detail))
-
-    def as_dict(self) -> dict:
-        return {**asdict(self), "clean": self.clean, "drift_total": self.drift_total}
-
-
-@dataclass(frozen=True)
-class Spend:
-    """A transaction a master wallet sent, as its node reports it."""
-
-    txid: str
-    sources: tuple  # bcoin account names / Monero account indices it spent from
-    destinations: tuple  # (address, amount, ours) per output that is not change
-    fee: int
-    confirmations: int
-
-    def pays(self, address: str) -> int:
-        return sum(amount for a, amount, _ in self.destinations if a == address)
-
-
-def node_spends(
-    wallet: MasterWallet, addresses: set[str], proofs: dict[str, tuple[str, str]] | None = None
-) -> list[Spend]:
-    """Every transaction the master wallet sent (mempool included); ``addresses`` are the
-    wallet's own, to tell an internal transfer from a payment (when the node cannot).
-    Where the node does not say where a transaction paid (a Monero transfer the wallet
-    learnt from the chain), ``proofs`` (txid → (tx key, address)) let the daemon prove what
-    it paid that address."""
-    client = client_for(wallet)
-    spends = []
-    for raw in client.spends():
-        destinations = []
-        for address, amount, ours in raw["destinations"]:
-            if address is None:
-                proof, to = (proofs or {}).get(raw["txid"], ("", ""))
-                received = _PROVED.get((raw["txid"], to))
-                if received is None:
-                    received = client.payment_proof(txid=raw["txid"], proof=proof, address=to)
-                    if received is not None:
-                        _PROVED[(raw["txid"], to)] = received
-                address, amount = (to, received) if received is not None else ("?", amount)
-            destinations.append((address, amount, address in addresses if ours is None else ours))
-        spends.append(
-            Spend(
-                txid=raw["txid"],
-                sources=tuple(raw["sources"]),
-                destinations=tuple(destinations),
-                fee=raw["fee"],
-                confirmations=raw["confirmations"],
-            )
-        )
-    return spends
-
-
-def payout_proofs(wallet: MasterWallet) -> dict[str, tuple[str, str]]:
-    rows = Payout.objects.filter(source_account__master_wallet=wallet).exclude(tx_key="")
-    return {p.txid: (p.tx_key, p.address) for p in rows.only("txid", "tx_key", "address")}
-
-
-def _account_key(wallet: MasterWallet) -> str:
-    return adapter(wallet.chain).account_key
 
 
 def _sum(rows, key: str, value: str = "amount") -> dict:
@@ -430,44 +291,3 @@ def _check_ledger(books: ChainBooks, *, deep: bool) -> None:
                 currency,
                 f"the ledger says {booked} was sent with its fees; the node shows {node}",
             )
-
-
-# --- proof figures -----------------------------------------------------------------------
-
-
-def payments_measured(
-    *,
-    chain: str,
-    expected: list[tuple[WalletAccount, str]],
-    forbidden: list[tuple[WalletAccount, str]] = (),
-) -> dict:
-    """For each expected payment (source account, destination address), the transactions
-    the node shows paying it from that account. ``made``: expected payments the node
-    shows; ``duplicated``: transactions beyond one per expected payment, and any paying a
-    ``forbidden`` one (a payment that must not happen); ``lost``: expected payments the
-    node does not show. Several expected payments of one account to one address are
-    counted together."""
-    wanted = Counter((account.id, address) for account, address in expected)
-    banned = {(account.id, address) for account, address in forbidden}
-    accounts = {account.id: account for account, _ in [*expected, *forbidden]}
-    found: Counter = Counter()
-    for wallet in MasterWallet.objects.filter(chain=chain):
-        key = _account_key(wallet)
-        mine = {getattr(a, key): a.id for a in accounts.values() if a.master_wallet_id == wallet.id}
-        if not mine:
-            continue
-        addresses = set(
-            WalletAccount.objects.filter(master_wallet=wallet).values_list("address", flat=True)
-        )
-        for spend in node_spends(wallet, addresses, payout_proofs(wallet)):
-            for source in spend.sources:
-                if source not in mine:
-                    continue
-                for address, _amount, _ours in spend.destinations:
-                    if (mine[source], address) in wanted or (mine[source], address) in banned:
-                        found[(mine[source], address)] += 1
-    made = sum(min(n, found[k]) for k, n in wanted.items())
-    duplicated = sum(max(0, found[k] - n) for k, n in wanted.items())
-    duplicated += sum(found[k] for k in banned)
-    lost = sum(max(0, n - found[k]) for k, n in wanted.items())
-    return {"expected": sum(wanted.values()), "made": made, "duplicated": duplicated, "lost": lost}
