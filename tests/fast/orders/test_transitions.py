@@ -17,6 +17,7 @@ from orders.models import (
 )
 from swaps.models import SWAP_HOLDABLE_STATES, SWAP_TRANSITIONS, SwapState
 from swaps.services.exchange import CREDITED_STATES
+from tests.fast.tables import reachable
 
 ON_HOLD = "on_hold"
 TABLES = {
@@ -30,16 +31,6 @@ ORDER_TERMINAL = {
     OrderState.CANCELLED,
 }
 SWAP_TERMINAL = {SwapState.COMPLETED, SwapState.REFUNDED}
-
-
-def reachable(table: dict[str, set[str]], start: str) -> set[str]:
-    seen, todo = {start}, [start]
-    while todo:
-        for nxt in table[todo.pop()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
 
 
 @pytest.mark.parametrize("name", TABLES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fast.tables import reachable
 from wallets.models import (
     ACCOUNT_TRANSITIONS,
     ACTIVE_PAYOUT_STATES,
@@ -17,16 +18,6 @@ TABLES = {
     "payout": (PAYOUT_TRANSITIONS, PayoutState),
     "account": (ACCOUNT_TRANSITIONS, AccountState),
 }
-
-
-def reachable(table: dict[str, set[str]], start: str) -> set[str]:
-    seen, todo = {start}, [start]
-    while todo:
-        for nxt in table[todo.pop()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
 
 
 @pytest.mark.parametrize("name", TABLES)
