@@ -15,16 +15,54 @@ from django.db import models
 
 from wallets.models import OwnerKind
 
-ON_HOLD = "on_hold"
+
+class FundingState(models.TextChoices):
+    """The states the core moves every funded order through. Each model names its own
+    beside them (escrow's ``OrderState``, swaps' ``SwapState``) and combines the two in
+    its ``state`` choices (``state_choices``)."""
+
+    AWAITING_DEPOSIT = "awaiting_deposit"
+    CONFIRMING = "confirming"
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    ON_HOLD = "on_hold"
 
 
-def hold_allow(transitions: dict[str, set[str]], holdable: frozenset[str]) -> None:
-    """Complete a transition table with the hold: a credited deposit that vanished from
-    the chain (a reorg) stops the order in any ``holdable`` state, on_hold, until the
-    deposit is back in a block; it then returns to the state it was in (``held_from``)."""
+# The transitions every funded order has: a deposit is awaited until one confirms or the
+# order expires (a deposit that left the mempool before confirming puts it back to
+# waiting); a refund ends refunded or failed, and a failed payout may be retried as a
+# refund; completed and refunded are final.
+LIFECYCLE: dict[str, set[str]] = {
+    FundingState.AWAITING_DEPOSIT: {FundingState.CONFIRMING, FundingState.EXPIRED},
+    FundingState.CONFIRMING: {FundingState.AWAITING_DEPOSIT},
+    FundingState.REFUNDING: {FundingState.REFUNDED, FundingState.FAILED},
+    FundingState.FAILED: {FundingState.REFUNDING},
+    FundingState.COMPLETED: set(),
+    FundingState.REFUNDED: set(),
+    FundingState.EXPIRED: set(),
+}
+
+
+def transition_table(own: dict[str, set[str]], *, holdable: frozenset[str]) -> dict[str, set[str]]:
+    """A model's table of allowed transitions: ``LIFECYCLE`` with the model's ``own``
+    transitions added, then the hold. A credited deposit that vanished from the chain (a
+    reorg) stops the order in any ``holdable`` state, on_hold, until the deposit is back in
+    a block; it then returns to the state it was in (``held_from``)."""
+    table = {state: set(targets) for state, targets in LIFECYCLE.items()}
+    for state, targets in own.items():
+        table.setdefault(state, set()).update(targets)
     for state in holdable:
-        transitions[state].add(ON_HOLD)
-    transitions[ON_HOLD] = set(holdable)
+        table[state].add(FundingState.ON_HOLD)
+    table[FundingState.ON_HOLD] = set(holdable)
+    return table
+
+
+def state_choices(own: type[models.TextChoices]) -> list[tuple[str, str]]:
+    """A model's ``state`` choices: the shared states, then its own."""
+    return [*FundingState.choices, *own.choices]
 
 
 class FundedOrder(models.Model):
@@ -36,17 +74,11 @@ class FundedOrder(models.Model):
 
     # What the order's payouts, ledger postings and transfers name it by.
     OWNER_KIND: ClassVar[str]
-    # The one table of allowed transitions, applied only by funding.states.transition
-    # (the hold completed by ``hold_allow``).
+    # The one table of allowed transitions (``transition_table``), applied only by
+    # funding.states.transition.
     TRANSITIONS: ClassVar[dict[str, set[str]]]
     # The states a vanished credited deposit stops (and later resumes).
     HOLDABLE_STATES: ClassVar[frozenset[str]]
-    # The state names the core moves every funded order through.
-    AWAITING_DEPOSIT: ClassVar[str] = "awaiting_deposit"
-    CONFIRMING: ClassVar[str] = "confirming"
-    EXPIRED: ClassVar[str] = "expired"
-    FAILED: ClassVar[str] = "failed"
-    ON_HOLD: ClassVar[str] = ON_HOLD
     # Following payouts: the kinds each state waits for, the paying state of each kind
     # (where a failed order goes back to), and where a state goes once its payouts are
     # relayed, or all confirmed.

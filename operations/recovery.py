@@ -18,7 +18,7 @@ from django.utils import timezone
 from exchange.dispatch import enqueue
 from exchange.redis import get_redis
 from exchange.single_flight import single_flight
-from funding.models import FundedOrder, funded_models
+from funding.models import FundedOrder, FundingState, funded_models
 from orders.models import OrderState
 from swaps.models import SwapState
 from wallets.models import (
@@ -50,7 +50,7 @@ def _owners_with_uncredited_deposits(kind: str, cutoff) -> set[int]:
 
 def _paying_states(model: type[FundedOrder]) -> list[str]:
     """The states that wait for payouts (a failed one waits for staff instead)."""
-    return [state for state in model.PAYOUT_KINDS if state != model.FAILED]
+    return [state for state in model.PAYOUT_KINDS if state != FundingState.FAILED]
 
 
 @single_flight("recovery-sweep", ttl=300)
@@ -64,7 +64,7 @@ def recovery_sweep() -> dict[str, int]:
     for kind, model in funded_models().items():
         applying = _owners_with_uncredited_deposits(kind, cutoff) | set(
             model.objects.filter(
-                state__in=[model.CONFIRMING, model.ON_HOLD], updated_at__lt=cutoff
+                state__in=[FundingState.CONFIRMING, FundingState.ON_HOLD], updated_at__lt=cutoff
             ).values_list("id", flat=True)
         )
         for owner_id in applying:
@@ -143,7 +143,7 @@ def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
 
     reasons = {
         OwnerKind.ORDER: {
-            OrderState.CONFIRMING: (
+            FundingState.CONFIRMING: (
                 "deposits seen, not all confirmed",
                 "wait for blocks, or `rescan`",
             ),
@@ -155,35 +155,35 @@ def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
                 "release payout not confirmed yet",
                 "wait for a block; the sweep relays it again",
             ),
-            OrderState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
+            FundingState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
             OrderState.SPLITTING: ("split payouts not confirmed yet", "see the payouts below"),
-            OrderState.FAILED: (
+            FundingState.FAILED: (
                 "a payout was refused by the node",
                 "fix the cause, then `retry_payout ID`",
             ),
             OrderState.DISPUTED: ("waiting for staff", "resolve it in the admin"),
-            OrderState.ON_HOLD: (
+            FundingState.ON_HOLD: (
                 "a credited deposit vanished from the chain (reorg)",
                 "wait for it to confirm again; `reconcile` lists it",
             ),
         },
         OwnerKind.SWAP: {
-            SwapState.CONFIRMING: (
+            FundingState.CONFIRMING: (
                 "deposit seen, not confirmed (or no fresh rate)",
                 "wait, check /api/rates",
             ),
             SwapState.EXCHANGING: ("exchange not finished", "the sweep retries it"),
             SwapState.SENDING: ("payout not confirmed yet", "see the payout below"),
-            SwapState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
+            FundingState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
             SwapState.ACTION_REQUIRED: (
                 "waiting for the customer",
                 "the customer accepts or refunds; staff may refund",
             ),
-            SwapState.FAILED: (
+            FundingState.FAILED: (
                 "a payout was refused by the node",
                 "fix the cause, then `retry_payout ID`",
             ),
-            SwapState.ON_HOLD: (
+            FundingState.ON_HOLD: (
                 "a credited deposit vanished from the chain (reorg)",
                 "wait for it to confirm again; `reconcile` lists it",
             ),

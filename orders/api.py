@@ -15,7 +15,7 @@ from exchange.pagination import Pagination
 from funding.selectors import history_of
 from funding.serializers import DepositSerializer, FundedOrderSerializer, validated
 from orders import services
-from orders.models import Currency, EscrowOrder, OrderState
+from orders.models import ORDER_STATE_CHOICES, Currency, EscrowOrder
 from orders.selectors import order_payment, orders_visible_to
 
 
@@ -92,13 +92,13 @@ class OrderListCreateApi(APIView):
         class Meta:
             ref_name = "OrderFilter"
 
-        state = serializers.ChoiceField(choices=OrderState.values, required=False)
+        state = serializers.ChoiceField(choices=ORDER_STATE_CHOICES, required=False)
         currency = serializers.ChoiceField(choices=Currency.values, required=False)
         role = serializers.ChoiceField(choices=["buyer", "vendor"], required=False)
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("state", enum=OrderState.values),
+            OpenApiParameter("state", enum=[state for state, _ in ORDER_STATE_CHOICES]),
             OpenApiParameter("currency", enum=Currency.values),
             OpenApiParameter("role", enum=["buyer", "vendor"]),
         ],

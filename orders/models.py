@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from funding.models import FundedOrder, hold_allow
+from funding.models import FundedOrder, FundingState, state_choices, transition_table
 from wallets.chains.registry import COINS, chain_of_currency
 from wallets.models import OwnerKind, PayoutKind
 
@@ -22,57 +22,51 @@ Currency = models.TextChoices(  # type: ignore[call-overload]
 
 
 class OrderState(models.TextChoices):
-    AWAITING_DEPOSIT = "awaiting_deposit"
-    CONFIRMING = "confirming"
+    """Escrow's own states, beside the shared ones (funding.models.FundingState)."""
+
     ESCROWED = "escrowed"
     RELEASING = "releasing"
     RELEASED = "released"
-    COMPLETED = "completed"
-    REFUNDING = "refunding"
-    REFUNDED = "refunded"
     DISPUTED = "disputed"
     SPLITTING = "splitting"
-    EXPIRED = "expired"
     CANCELLED = "cancelled"
-    FAILED = "failed"
-    ON_HOLD = "on_hold"
 
 
-# Escrow's transitions (EscrowOrder.TRANSITIONS).
-ORDER_TRANSITIONS: dict[str, set[str]] = {
-    OrderState.AWAITING_DEPOSIT: {OrderState.CONFIRMING, OrderState.EXPIRED, OrderState.CANCELLED},
-    OrderState.CONFIRMING: {OrderState.ESCROWED, OrderState.AWAITING_DEPOSIT},
-    OrderState.ESCROWED: {OrderState.RELEASING, OrderState.REFUNDING, OrderState.DISPUTED},
-    OrderState.DISPUTED: {OrderState.RELEASING, OrderState.REFUNDING, OrderState.SPLITTING},
-    OrderState.RELEASING: {OrderState.RELEASED, OrderState.COMPLETED, OrderState.FAILED},
-    # A release whose transaction another one conflicted goes to staff.
-    OrderState.RELEASED: {OrderState.COMPLETED, OrderState.FAILED},
-    OrderState.REFUNDING: {OrderState.REFUNDED, OrderState.FAILED},
-    OrderState.SPLITTING: {OrderState.COMPLETED, OrderState.FAILED},
-    OrderState.FAILED: {OrderState.RELEASING, OrderState.REFUNDING, OrderState.SPLITTING},
-    OrderState.COMPLETED: set(),
-    OrderState.REFUNDED: set(),
-    OrderState.EXPIRED: set(),
-    OrderState.CANCELLED: set(),
-}
-# Where a vanished credited deposit stops an order (funding.models.hold_allow).
+# Every state an escrow order can be in.
+ORDER_STATE_CHOICES = state_choices(OrderState)
+# Where a vanished credited deposit stops an order.
 ORDER_HOLDABLE_STATES = frozenset(
     {
         OrderState.ESCROWED,
         OrderState.DISPUTED,
         OrderState.RELEASING,
         OrderState.RELEASED,
-        OrderState.REFUNDING,
+        FundingState.REFUNDING,
         OrderState.SPLITTING,
-        OrderState.FAILED,
+        FundingState.FAILED,
     }
 )
-hold_allow(ORDER_TRANSITIONS, ORDER_HOLDABLE_STATES)
+# Escrow's transitions (EscrowOrder.TRANSITIONS): the shared lifecycle (LIFECYCLE) and these.
+ORDER_TRANSITIONS = transition_table(
+    {
+        FundingState.AWAITING_DEPOSIT: {OrderState.CANCELLED},
+        FundingState.CONFIRMING: {OrderState.ESCROWED},
+        OrderState.ESCROWED: {OrderState.RELEASING, FundingState.REFUNDING, OrderState.DISPUTED},
+        OrderState.DISPUTED: {OrderState.RELEASING, FundingState.REFUNDING, OrderState.SPLITTING},
+        OrderState.RELEASING: {OrderState.RELEASED, FundingState.COMPLETED, FundingState.FAILED},
+        # A release whose transaction another one conflicted goes to staff.
+        OrderState.RELEASED: {FundingState.COMPLETED, FundingState.FAILED},
+        OrderState.SPLITTING: {FundingState.COMPLETED, FundingState.FAILED},
+        FundingState.FAILED: {OrderState.RELEASING, OrderState.SPLITTING},
+        OrderState.CANCELLED: set(),
+    },
+    holdable=ORDER_HOLDABLE_STATES,
+)
 TERMINAL_ORDER_STATES = frozenset(s for s, nxt in ORDER_TRANSITIONS.items() if not nxt)
 # Funds sit in the order's account and belong to the escrow.
 HELD_STATES = frozenset({OrderState.ESCROWED, OrderState.DISPUTED})
 # A payout of the order is under way.
-PAYING_STATES = frozenset({OrderState.RELEASING, OrderState.REFUNDING, OrderState.SPLITTING})
+PAYING_STATES = frozenset({OrderState.RELEASING, FundingState.REFUNDING, OrderState.SPLITTING})
 
 
 class VendorPayoutAddress(models.Model):
@@ -104,9 +98,9 @@ class EscrowOrder(FundedOrder):
     PAYOUT_KINDS = {
         OrderState.RELEASING: (PayoutKind.RELEASE,),
         OrderState.RELEASED: (PayoutKind.RELEASE,),
-        OrderState.REFUNDING: (PayoutKind.REFUND,),
+        FundingState.REFUNDING: (PayoutKind.REFUND,),
         OrderState.SPLITTING: (PayoutKind.SPLIT_VENDOR, PayoutKind.SPLIT_BUYER),
-        OrderState.FAILED: (
+        FundingState.FAILED: (
             PayoutKind.RELEASE,
             PayoutKind.REFUND,
             PayoutKind.SPLIT_VENDOR,
@@ -115,16 +109,16 @@ class EscrowOrder(FundedOrder):
     }
     PAYING_STATE_OF_KIND = {
         PayoutKind.RELEASE: OrderState.RELEASING,
-        PayoutKind.REFUND: OrderState.REFUNDING,
+        PayoutKind.REFUND: FundingState.REFUNDING,
         PayoutKind.SPLIT_VENDOR: OrderState.SPLITTING,
         PayoutKind.SPLIT_BUYER: OrderState.SPLITTING,
     }
     RELAYED_TO = {OrderState.RELEASING: OrderState.RELEASED}
     CONFIRMED_TO = {
-        OrderState.RELEASING: OrderState.COMPLETED,
-        OrderState.RELEASED: OrderState.COMPLETED,
-        OrderState.REFUNDING: OrderState.REFUNDED,
-        OrderState.SPLITTING: OrderState.COMPLETED,
+        OrderState.RELEASING: FundingState.COMPLETED,
+        OrderState.RELEASED: FundingState.COMPLETED,
+        FundingState.REFUNDING: FundingState.REFUNDED,
+        OrderState.SPLITTING: FundingState.COMPLETED,
     }
     APPLY_TASK = "orders.apply_deposits"
     ADVANCE_TASK = "orders.advance"
@@ -148,7 +142,7 @@ class EscrowOrder(FundedOrder):
         "wallets.WalletAccount", on_delete=models.PROTECT, related_name="escrow_order", null=True
     )
     state = models.CharField(
-        max_length=24, choices=OrderState.choices, default=OrderState.AWAITING_DEPOSIT
+        max_length=24, choices=ORDER_STATE_CHOICES, default=FundingState.AWAITING_DEPOSIT
     )
     escrowed_amount = models.PositiveBigIntegerField(
         default=0, help_text="base units held in escrow once credited"

@@ -26,8 +26,9 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from exchange.errors import ApplicationError, ConflictError
+from funding.models import FundingState
 from ownership.models import LedgerBalance
-from swaps.models import Liquidity, LiquidityReservation, SwapOrder, SwapState
+from swaps.models import Liquidity, LiquidityReservation, SwapOrder
 from wallets.models import (
     CHAIN_OF_CURRENCY,
     CURRENCY_OF_CHAIN,
@@ -148,7 +149,7 @@ def _client_limits(*, swap_id: int, currency: str, amount: int, client: str, ava
     """A new swap of ``client``'s, with the currency's row locked: at most
     SWAP_CLIENT_MAX_UNPAID unpaid swaps, a single swap at most SWAP_MAX_SHARE_BPS of the
     liquidity, and the client's unpaid reservations at most SWAP_CLIENT_MAX_SHARE_BPS."""
-    unpaid = SwapOrder.objects.filter(client=client, state=SwapState.AWAITING_DEPOSIT).exclude(
+    unpaid = SwapOrder.objects.filter(client=client, state=FundingState.AWAITING_DEPOSIT).exclude(
         id=swap_id
     )
     if unpaid.count() >= settings.SWAP_CLIENT_MAX_UNPAID:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from funding.models import FundedOrder, hold_allow
+from funding.models import FundedOrder, FundingState, state_choices, transition_table
 from orders.models import Currency
 from rates.models import RateSnapshot
 from wallets.models import OwnerKind, PayoutKind
@@ -112,49 +112,40 @@ class LiquidityReservation(models.Model):
 
 
 class SwapState(models.TextChoices):
-    AWAITING_DEPOSIT = "awaiting_deposit"
-    CONFIRMING = "confirming"
+    """A swap's own states, beside the shared ones (funding.models.FundingState)."""
+
     EXCHANGING = "exchanging"
     SENDING = "sending"
-    COMPLETED = "completed"
     ACTION_REQUIRED = "action_required"
-    REFUNDING = "refunding"
-    REFUNDED = "refunded"
-    EXPIRED = "expired"
-    FAILED = "failed"
-    ON_HOLD = "on_hold"
 
 
-# Swaps' transitions (SwapOrder.TRANSITIONS).
-SWAP_TRANSITIONS: dict[str, set[str]] = {
-    SwapState.AWAITING_DEPOSIT: {SwapState.CONFIRMING, SwapState.EXPIRED},
-    SwapState.CONFIRMING: {
-        SwapState.EXCHANGING,
-        SwapState.ACTION_REQUIRED,
-        SwapState.AWAITING_DEPOSIT,
-    },
-    SwapState.EXCHANGING: {SwapState.SENDING, SwapState.ACTION_REQUIRED},
-    SwapState.SENDING: {SwapState.COMPLETED, SwapState.FAILED},
-    SwapState.ACTION_REQUIRED: {SwapState.EXCHANGING, SwapState.REFUNDING},
-    SwapState.REFUNDING: {SwapState.REFUNDED, SwapState.FAILED},
-    SwapState.EXPIRED: {SwapState.ACTION_REQUIRED},
-    SwapState.FAILED: {SwapState.SENDING, SwapState.REFUNDING},
-    SwapState.COMPLETED: set(),
-    SwapState.REFUNDED: set(),
-}
+# Every state a swap can be in.
+SWAP_STATE_CHOICES = state_choices(SwapState)
 # Where a vanished credited deposit stops a swap.
 SWAP_HOLDABLE_STATES = frozenset(
     {
-        SwapState.CONFIRMING,
+        FundingState.CONFIRMING,
         SwapState.EXCHANGING,
         SwapState.SENDING,
         SwapState.ACTION_REQUIRED,
-        SwapState.REFUNDING,
-        SwapState.EXPIRED,
-        SwapState.FAILED,
+        FundingState.REFUNDING,
+        FundingState.EXPIRED,
+        FundingState.FAILED,
     }
 )
-hold_allow(SWAP_TRANSITIONS, SWAP_HOLDABLE_STATES)
+# Swaps' transitions (SwapOrder.TRANSITIONS): the shared lifecycle (LIFECYCLE) and these.
+# A deposit after the expiry, or one the rate moved too far for, waits for the customer.
+SWAP_TRANSITIONS = transition_table(
+    {
+        FundingState.CONFIRMING: {SwapState.EXCHANGING, SwapState.ACTION_REQUIRED},
+        SwapState.EXCHANGING: {SwapState.SENDING, SwapState.ACTION_REQUIRED},
+        SwapState.SENDING: {FundingState.COMPLETED, FundingState.FAILED},
+        SwapState.ACTION_REQUIRED: {SwapState.EXCHANGING, FundingState.REFUNDING},
+        FundingState.EXPIRED: {SwapState.ACTION_REQUIRED},
+        FundingState.FAILED: {SwapState.SENDING},
+    },
+    holdable=SWAP_HOLDABLE_STATES,
+)
 
 
 class SwapKind(models.TextChoices):
@@ -170,16 +161,16 @@ class SwapOrder(FundedOrder):
     HOLDABLE_STATES = SWAP_HOLDABLE_STATES
     PAYOUT_KINDS = {
         SwapState.SENDING: (PayoutKind.SWAP,),
-        SwapState.REFUNDING: (PayoutKind.REFUND,),
-        SwapState.FAILED: (PayoutKind.SWAP, PayoutKind.REFUND),
+        FundingState.REFUNDING: (PayoutKind.REFUND,),
+        FundingState.FAILED: (PayoutKind.SWAP, PayoutKind.REFUND),
     }
     PAYING_STATE_OF_KIND = {
         PayoutKind.SWAP: SwapState.SENDING,
-        PayoutKind.REFUND: SwapState.REFUNDING,
+        PayoutKind.REFUND: FundingState.REFUNDING,
     }
     CONFIRMED_TO = {
-        SwapState.SENDING: SwapState.COMPLETED,
-        SwapState.REFUNDING: SwapState.REFUNDED,
+        SwapState.SENDING: FundingState.COMPLETED,
+        FundingState.REFUNDING: FundingState.REFUNDED,
     }
     APPLY_TASK = "swaps.apply_deposits"
     ADVANCE_TASK = "swaps.advance"
@@ -225,7 +216,7 @@ class SwapOrder(FundedOrder):
         "wallets.WalletAccount", on_delete=models.PROTECT, related_name="swap", null=True
     )
     state = models.CharField(
-        max_length=24, choices=SwapState.choices, default=SwapState.AWAITING_DEPOSIT
+        max_length=24, choices=SWAP_STATE_CHOICES, default=FundingState.AWAITING_DEPOSIT
     )
     received_amount = models.PositiveBigIntegerField(default=0, help_text="credited, base units")
     reserved_amount = models.PositiveBigIntegerField(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from funding.models import FundingState
 from orders.models import EscrowOrder, OrderState
 from ownership.models import LedgerEntry
 from ownership.selectors import ledger_unbalanced_transactions, owner_held
@@ -33,7 +34,7 @@ def state_of(order_id):
 def pay_and_escrow(order, currency, amount=None):
     chain = CHAIN_OF[currency]
     pay(chain, order["deposit_address"], amount or int(order["amount"]))
-    drive(chain, lambda: state_of(order["id"]) == OrderState.CONFIRMING, what="confirming")
+    drive(chain, lambda: state_of(order["id"]) == FundingState.CONFIRMING, what="confirming")
     mine(chain, CREDIT_BLOCKS[currency])
     drive(chain, lambda: state_of(order["id"]) == OrderState.ESCROWED, what="escrowed")
 

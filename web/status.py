@@ -12,7 +12,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from exchange.money import to_display
-from funding.models import FundedOrder
+from funding.models import FundedOrder, FundingState
 from funding.selectors import Payment, payment, payouts_of
 from orders.models import EscrowOrder, OrderState
 from swaps.models import SwapOrder, SwapState
@@ -22,8 +22,10 @@ from wallets.models import OwnerKind, Payout, PayoutKind, PayoutState
 
 SWAP_STEPS = ("Deposit seen", "Deposit confirmed", "Sent", "Completed")
 ORDER_STEPS = ("Payment seen", "Escrowed", "Paid out", "Completed")
-SWAP_FINAL_STATES = frozenset({SwapState.COMPLETED, SwapState.REFUNDED})
-ORDER_FINAL_STATES = frozenset({OrderState.COMPLETED, OrderState.REFUNDED, OrderState.CANCELLED})
+SWAP_FINAL_STATES = frozenset({FundingState.COMPLETED, FundingState.REFUNDED})
+ORDER_FINAL_STATES = frozenset(
+    {FundingState.COMPLETED, FundingState.REFUNDED, OrderState.CANCELLED}
+)
 SENT_STATES = frozenset({PayoutState.RELAYED, PayoutState.CONFIRMED})
 # Awaiting a deposit past the deadline (the sweep has not expired it yet): (label,
 # detail, tone, step).
@@ -91,7 +93,7 @@ def _basis(owner: FundedOrder, now: datetime | None, *, due: int = 0) -> _Basis:
         payouts=payouts_of(owner),
         needed=needed,
         confirmations=min(paid.confirmations, needed),
-        overdue=owner.state == owner.AWAITING_DEPOSIT and now > owner.expires_at,
+        overdue=owner.state == FundingState.AWAITING_DEPOSIT and now > owner.expires_at,
     )
 
 
@@ -108,7 +110,7 @@ def _status(owner: FundedOrder, basis: _Basis, words: tuple[str, str, str, int],
     step)."""
     label, detail, tone, step = words
     currency = owner.deposit_currency
-    waiting = owner.state == owner.AWAITING_DEPOSIT
+    waiting = owner.state == FundingState.AWAITING_DEPOSIT
     return {
         "kind": owner.OWNER_KIND,
         "state": owner.state,
@@ -122,7 +124,7 @@ def _status(owner: FundedOrder, basis: _Basis, words: tuple[str, str, str, int],
         "seen_display": to_display(basis.paid.seen, currency),
         **extra,
         "expires_in": _seconds_left(owner.expires_at, basis.now) if waiting else None,
-        "expired": basis.overdue or owner.state == owner.EXPIRED,
+        "expired": basis.overdue or owner.state == FundingState.EXPIRED,
         "final": owner.state in FINAL_STATES[owner.OWNER_KIND],
         "payouts": _payout_rows(basis.payouts, PAYOUT_CURRENCY[owner.OWNER_KIND](owner)),
     }
@@ -132,26 +134,26 @@ def _status(owner: FundedOrder, basis: _Basis, words: tuple[str, str, str, int],
 # (label, detail, tone, step).
 SWAP_WORDS = {
     SwapState.EXCHANGING: ("Exchanging", "Your deposit is confirmed.", "progress", 2),
-    SwapState.REFUNDING: (
+    FundingState.REFUNDING: (
         "Refunding",
         "Your deposit is being sent back to your refund address.",
         "progress",
         2,
     ),
-    SwapState.EXPIRED: (
+    FundingState.EXPIRED: (
         "Expired",
         "This swap expired before a deposit arrived: do not send anything to it.",
         "error",
         0,
     ),
-    SwapState.ON_HOLD: (
+    FundingState.ON_HOLD: (
         "On hold",
         "The network took your deposit's confirmation back (a reorganisation). "
         "The swap waits until it is confirmed again; our staff have been told.",
         "error",
         2,
     ),
-    SwapState.FAILED: (
+    FundingState.FAILED: (
         "Failed",
         "The payout was refused by the node. Our staff have been told and will retry it.",
         "error",
@@ -171,21 +173,21 @@ ORDER_WORDS = {
         "progress",
         2,
     ),
-    OrderState.COMPLETED: ("Completed", "The payout has confirmed.", "done", 4),
-    OrderState.REFUNDING: (
+    FundingState.COMPLETED: ("Completed", "The payout has confirmed.", "done", 4),
+    FundingState.REFUNDING: (
         "Refunding",
         "The payment is on its way back to the buyer.",
         "progress",
         3,
     ),
-    OrderState.REFUNDED: ("Refunded", "The payment was sent back to the buyer.", "done", 4),
+    FundingState.REFUNDED: ("Refunded", "The payment was sent back to the buyer.", "done", 4),
     OrderState.SPLITTING: (
         "Splitting",
         "Staff split the payment; payouts on their way.",
         "progress",
         3,
     ),
-    OrderState.EXPIRED: (
+    FundingState.EXPIRED: (
         "Expired",
         "This order was not paid in time: do not send anything to it.",
         "error",
@@ -197,14 +199,14 @@ ORDER_WORDS = {
         "error",
         0,
     ),
-    OrderState.ON_HOLD: (
+    FundingState.ON_HOLD: (
         "On hold",
         "The network took the payment's confirmation back (a reorganisation). "
         "Nothing moves until it is confirmed again; staff have been told.",
         "error",
         2,
     ),
-    OrderState.FAILED: (
+    FundingState.FAILED: (
         "Failed",
         "A payout was refused by the node. Staff have been told and will retry it.",
         "error",
@@ -231,17 +233,17 @@ def swap_status(swap: SwapOrder, *, now: datetime | None = None) -> dict:
 
     if basis.overdue:
         words = OVERDUE
-    elif state == SwapState.AWAITING_DEPOSIT:
+    elif state == FundingState.AWAITING_DEPOSIT:
         sent = _money(swap.amount_from, swap.from_currency)
         words = ("Waiting for your deposit", f"Send exactly {sent} to the address.", "waiting", 0)
-    elif state == SwapState.CONFIRMING:
+    elif state == FundingState.CONFIRMING:
         words = (*_confirming(basis.confirmations, basis.needed), "progress", 1)
     elif state == SwapState.SENDING and payout and payout.state in SENT_STATES:
         detail = f"{receive} sent in transaction {payout.txid}; waiting for it to confirm."
         words = ("Sent", detail, "progress", 3)
     elif state == SwapState.SENDING:
         words = ("Sending", f"Your {receive} are on their way.", "progress", 2)
-    elif state == SwapState.COMPLETED:
+    elif state == FundingState.COMPLETED:
         txid = payout.txid if payout else ""
         detail = f"{receive} sent to your address" + _in_transaction(txid, ".")
         words = ("Completed", detail, "done", 4)
@@ -251,12 +253,12 @@ def swap_status(swap: SwapOrder, *, now: datetime | None = None) -> dict:
             "refunded (less the network fee)."
         )
         words = ("Action required", detail, "warning", 2)
-    elif state == SwapState.REFUNDED:
+    elif state == FundingState.REFUNDED:
         txid = refund.txid if refund else ""
         detail = "Your deposit was sent back to your refund address" + _in_transaction(txid, ".")
         words = ("Refunded", detail, "done", 4)
     else:
-        words = SWAP_WORDS.get(state, SWAP_WORDS[SwapState.FAILED])
+        words = SWAP_WORDS.get(state, SWAP_WORDS[FundingState.FAILED])
 
     choice = {"reason": swap.action_reason, "choices": ["accept", "refund"]}
     return _status(
@@ -274,13 +276,13 @@ def order_status(order: EscrowOrder, *, now: datetime | None = None) -> dict:
 
     if basis.overdue:
         words = OVERDUE
-    elif state == OrderState.AWAITING_DEPOSIT and paid.seen:
+    elif state == FundingState.AWAITING_DEPOSIT and paid.seen:
         detail = f"{_money(paid.missing, order.currency)} still missing."
         words = ("Partly paid", detail, "warning", 0)
-    elif state == OrderState.AWAITING_DEPOSIT:
+    elif state == FundingState.AWAITING_DEPOSIT:
         due = _money(order.amount, order.currency)
         words = ("Waiting for payment", f"Send exactly {due} to the address.", "waiting", 0)
-    elif state == OrderState.CONFIRMING:
+    elif state == FundingState.CONFIRMING:
         words = (*_confirming(basis.confirmations, basis.needed), "progress", 1)
     elif state == OrderState.DISPUTED:
         detail = f"Staff will decide. Reason given: {order.dispute_reason}"
@@ -290,7 +292,7 @@ def order_status(order: EscrowOrder, *, now: datetime | None = None) -> dict:
         detail = "Sent to the vendor" + _in_transaction(sent.txid if sent else "", then)
         words = ("Sent", detail, "progress", 3)
     else:
-        words = ORDER_WORDS.get(state, ORDER_WORDS[OrderState.FAILED])
+        words = ORDER_WORDS.get(state, ORDER_WORDS[FundingState.FAILED])
 
     missing = {
         "missing": str(paid.missing),

@@ -23,6 +23,7 @@ from exchange.errors import ApplicationError
 from exchange.models import ApiToken
 from exchange.money import payment_uri
 from exchange.services import api_token_create, api_token_revoke
+from funding.models import FundingState
 from funding.selectors import history_of
 from orders import services
 from orders.models import HELD_STATES, EscrowOrder, OrderState, StaffAction
@@ -219,7 +220,7 @@ def _order_page(
             "payment": order_payment(order),
             "history": history_of(order),
             "actions": actions,
-            "payable": order.state in (OrderState.AWAITING_DEPOSIT, OrderState.CONFIRMING),
+            "payable": order.state in (FundingState.AWAITING_DEPOSIT, FundingState.CONFIRMING),
         },
         status=status,
     )

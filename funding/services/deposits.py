@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from funding.models import EventKind, FundedOrder
+from funding.models import EventKind, FundedOrder, FundingState
 from funding.states import note, transition
 from wallets.chains import coin
 from wallets.models import Deposit, Payout, PayoutState
@@ -124,7 +124,7 @@ def funding_follow(owner: FundedOrder, deposits: list[Deposit]) -> bool:
         if owner.state in owner.HOLDABLE_STATES:
             transition(
                 owner,
-                owner.ON_HOLD,
+                FundingState.ON_HOLD,
                 reason=reason,
                 data={"deposits": evidence, "payouts_held": stopped},
                 held_from=owner.state,
@@ -134,7 +134,7 @@ def funding_follow(owner: FundedOrder, deposits: list[Deposit]) -> bool:
         return True
     held = list(payouts.filter(state=PayoutState.HELD).values_list("id", flat=True))
     resumed = payouts_unhold(payout_ids=held) if held else []
-    if owner.state == owner.ON_HOLD:
+    if owner.state == FundingState.ON_HOLD:
         transition(
             owner,
             owner.held_from,

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from exchange.dispatch import enqueue
 from exchange.errors import ApplicationError, NotFoundError
-from funding.models import EventKind, FundedOrder, funded_model, funded_models
+from funding.models import EventKind, FundedOrder, FundingState, funded_model, funded_models
 from funding.services.deposits import deposits_locked, funding_follow
 from funding.states import StateConflict, note, transition
 from wallets.addresses import validate_address
@@ -140,7 +140,7 @@ def expire_due(
     with transaction.atomic():
         due = list(
             model._default_manager.select_for_update(skip_locked=True)
-            .filter(state=model.AWAITING_DEPOSIT, expires_at__lt=now)
+            .filter(state=FundingState.AWAITING_DEPOSIT, expires_at__lt=now)
             .order_by("id")[:batch]
         )
         for owner in due:
@@ -149,7 +149,7 @@ def expire_due(
                 transaction.on_commit(functools.partial(apply_later, model, owner.id))
                 continue
             try:
-                transition(owner, model.EXPIRED, reason="not paid in time", closed_at=now)
+                transition(owner, FundingState.EXPIRED, reason="not paid in time", closed_at=now)
             except StateConflict:
                 continue
             if on_expired is not None:
@@ -191,15 +191,15 @@ def advance(model: type[Owner], owner_id: int) -> Owner:
             return owner
         failed = [p for p in payouts if p.state == PayoutState.FAILED]
         if failed:
-            if owner.state != model.FAILED:
+            if owner.state != FundingState.FAILED:
                 transition(
                     owner,
-                    model.FAILED,
+                    FundingState.FAILED,
                     reason=failed[0].last_error,
                     data={"payouts": [p.id for p in failed]},
                 )
             return owner
-        if owner.state == model.FAILED:
+        if owner.state == FundingState.FAILED:
             payouts = [p for p in payouts if p.state != PayoutState.VOIDED]
             if not payouts:
                 return owner
@@ -262,7 +262,7 @@ def retry_payout(
     with transaction.atomic():
         owner = lock(model, payout.owner_id)
         back_to = model.PAYING_STATE_OF_KIND.get(payout.kind)
-        if owner.state == model.FAILED and back_to:
+        if owner.state == FundingState.FAILED and back_to:
             transition(owner, back_to, actor=actor, reason=reason)
         else:
             note(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from funding.models import EventKind
+from funding.models import EventKind, FundingState
 from funding.services import authorize, hand_over, pay, post
 from funding.states import StateConflict, note, transition
 from orders.models import StaffAction, StaffApproval
@@ -53,7 +53,7 @@ def swap_refund(
     proof = None
     found = SwapOrder.objects.filter(id=swap_id).first()
     staff = found is not None and _staff_refunds(found, actor)
-    if found is not None and found.state == SwapState.FAILED and staff:
+    if found is not None and found.state == FundingState.FAILED and staff:
         payout = (
             Payout.objects.select_related("source_account__master_wallet")
             .filter(owner_kind=OWNER, owner_id=swap_id, kind=PayoutKind.SWAP)
@@ -72,12 +72,12 @@ def swap_refund(
                 amount=swap.received_amount,
                 approval=approval,
             )
-            allowed.add(SwapState.FAILED)
-        if swap.state == SwapState.FAILED and staff:
+            allowed.add(FundingState.FAILED)
+        if swap.state == FundingState.FAILED and staff:
             _unexchange(swap, proof=proof, actor=actor, reason=reason or "staff refund")
         event = transition(
             swap,
-            SwapState.REFUNDING,
+            FundingState.REFUNDING,
             allowed_from=allowed,
             actor=actor,
             reason=reason or "the customer asked for a refund",

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from exchange.errors import ApplicationError
 from funding.fees import floating_reserve, network_fee_estimate
-from funding.models import EventKind
+from funding.models import EventKind, FundingState
 from funding.services import (
     account_assign,
     address_checked,
@@ -65,11 +65,11 @@ CREDITED_STATES = frozenset(
     {
         SwapState.EXCHANGING,
         SwapState.SENDING,
-        SwapState.COMPLETED,
+        FundingState.COMPLETED,
         SwapState.ACTION_REQUIRED,
-        SwapState.REFUNDING,
-        SwapState.REFUNDED,
-        SwapState.FAILED,
+        FundingState.REFUNDING,
+        FundingState.REFUNDED,
+        FundingState.FAILED,
     }
 )
 
@@ -153,15 +153,15 @@ def swap_apply_deposits(*, swap_id: int) -> SwapOrder:
 
 
 def _apply(swap: SwapOrder, live: list[Deposit]) -> None:
-    if swap.state == SwapState.AWAITING_DEPOSIT and _seen_in_time(swap, live):
-        transition(swap, SwapState.CONFIRMING, data={"seen": str(sum(d.amount for d in live))})
-    if swap.state == SwapState.CONFIRMING:
+    if swap.state == FundingState.AWAITING_DEPOSIT and _seen_in_time(swap, live):
+        transition(swap, FundingState.CONFIRMING, data={"seen": str(sum(d.amount for d in live))})
+    if swap.state == FundingState.CONFIRMING:
         if not live:
-            transition(swap, SwapState.AWAITING_DEPOSIT, reason="the deposit vanished")
+            transition(swap, FundingState.AWAITING_DEPOSIT, reason="the deposit vanished")
         elif _all_creditable(swap, live):
             _credit(swap, live)
             _decide(swap)
-    elif swap.state == SwapState.EXPIRED:
+    elif swap.state == FundingState.EXPIRED:
         late = [d for d in live if d.credited_at is None]
         if late and _all_creditable(swap, late):
             _credit(swap, late)

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from devtools.load import measure
 from devtools.regtest import processes, regtest_up, running_pid
-from orders.models import OrderState
+from funding.models import FundingState
 from tests.books import measured
 from tests.chain import drive, kill_node
 from tests.factories import fill_pool
@@ -75,7 +75,7 @@ def test_frozen_then_stopped_nodes_keep_the_api_answering_and_payouts_finish(
 
     drive(
         "bitcoin",
-        lambda: all(state_of(o["id"]) == OrderState.COMPLETED for o in orders),
+        lambda: all(state_of(o["id"]) == FundingState.COMPLETED for o in orders),
         what="both payouts completed",
         mine_each=1,
         timeout=120,

@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 from devtools.processes import wait_until
 from exchange.celery import DATABASE_TRANSIENT
 from exchange.faults import fault_arm, fault_disarm, fault_log
+from funding.models import FundingState
 from orders.models import EscrowOrder, OrderState
 from orders.services import order_split, orders_expire
 from rates.services import rates_refresh
@@ -144,7 +145,7 @@ def _set_up_orders(buyer, vendor, staff, currency: str, counts: dict, jobs: Jobs
     patience = 120 + 2 * len(ids)
     drive(
         chain,
-        lambda: all(state_of(i) != OrderState.AWAITING_DEPOSIT for i in ids),
+        lambda: all(state_of(i) != FundingState.AWAITING_DEPOSIT for i in ids),
         what="seen",
         timeout=patience,
     )
@@ -159,7 +160,7 @@ def _set_up_orders(buyer, vendor, staff, currency: str, counts: dict, jobs: Jobs
     releases, splits = plain, split_orders
     for order in releases + overpaid:
         jobs.expect(currency, _account_of(order), to_vendor)
-        jobs.orders[order["id"]] = OrderState.COMPLETED
+        jobs.orders[order["id"]] = FundingState.COMPLETED
         actions.append(
             lambda o=order: buyer.api.post(f"/api/orders/{o['id']}/release", {}, format="json")
         )
@@ -167,14 +168,14 @@ def _set_up_orders(buyer, vendor, staff, currency: str, counts: dict, jobs: Jobs
         jobs.expect(currency, _account_of(order), refund_to.address)  # its excess
     for order in refunded:
         jobs.expect(currency, _account_of(order), refund_to.address)
-        jobs.orders[order["id"]] = OrderState.REFUNDED
+        jobs.orders[order["id"]] = FundingState.REFUNDED
         actions.append(
             lambda o=order: vendor.api.post(f"/api/orders/{o['id']}/refund", {}, format="json")
         )
     for order in splits:
         jobs.expect(currency, _account_of(order), to_vendor)
         jobs.expect(currency, _account_of(order), refund_to.address)
-        jobs.orders[order["id"]] = OrderState.COMPLETED
+        jobs.orders[order["id"]] = FundingState.COMPLETED
 
         def split(o=order):
             buyer.api.post(f"/api/orders/{o['id']}/dispute", {"reason": "broken"}, format="json")
@@ -190,7 +191,7 @@ def _set_up_orders(buyer, vendor, staff, currency: str, counts: dict, jobs: Jobs
         actions.append(split)
     for order in late:
         jobs.expect(currency, _account_of(order), refund_to.address)
-        jobs.orders[order["id"]] = OrderState.EXPIRED
+        jobs.orders[order["id"]] = FundingState.EXPIRED
     return actions
 
 
@@ -232,10 +233,10 @@ def _set_up_swaps(currency: str, counts: dict, jobs: Jobs) -> list:
             jobs.expect(
                 currency, WalletAccount.objects.get(address=s["deposit_address"]), refund_to.address
             )
-            jobs.swaps[s["id"]] = SwapState.REFUNDED
+            jobs.swaps[s["id"]] = FundingState.REFUNDED
         else:
             jobs.expect(OTHER[currency], house, payout_to.address)
-            jobs.swaps[s["id"]] = SwapState.COMPLETED
+            jobs.swaps[s["id"]] = FundingState.COMPLETED
     _fund(chain, outputs)
     mine(chain, CREDIT_BLOCKS[currency])
     wrong_ids = [s["id"] for s, wrong in made if wrong]
@@ -266,7 +267,7 @@ def _final(jobs: Jobs) -> bool:
 def _late_refunds_done(jobs: Jobs) -> bool:
     from wallets.models import Payout
 
-    late = [i for i, s in jobs.orders.items() if s == OrderState.EXPIRED]
+    late = [i for i, s in jobs.orders.items() if s == FundingState.EXPIRED]
     return Payout.objects.filter(
         owner_kind="order", owner_id__in=late, kind="late_refund", state="confirmed"
     ).count() == len(late)
@@ -385,7 +386,9 @@ def escrow_many(buyer, vendor, currency: str, count: int) -> list[dict]:
     orders = _escrow(buyer, vendor, currency, count)
     ids = [o["id"] for o in orders]
     drive(
-        chain, lambda: all(state_of(i) != OrderState.AWAITING_DEPOSIT for i in ids), what="all seen"
+        chain,
+        lambda: all(state_of(i) != FundingState.AWAITING_DEPOSIT for i in ids),
+        what="all seen",
     )
     mine(chain, CREDIT_BLOCKS[currency])
     drive(
@@ -407,7 +410,7 @@ def test_a_worker_killed_at_random_moments_pays_each_release_exactly_once(
         orders = escrow_many(buyer, vendor, currency, 2)
         for order in orders:
             jobs.expect(currency, _account_of(order), vendor.receivers[currency].address)
-            jobs.orders[order["id"]] = OrderState.COMPLETED
+            jobs.orders[order["id"]] = FundingState.COMPLETED
             buyer.api.post(f"/api/orders/{order['id']}/release", {}, format="json")
             time.sleep(rng.uniform(0.0, 1.5))
             celery_worker.proc.kill()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from devtools.processes import wait_until
 from devtools.regtest import regtest_up
 from exchange.faults import fault_arm
+from funding.models import FundingState
 from orders.models import EscrowOrder, OrderState
 from orders.services import order_advance
 from tests.books import measured, node_spend
@@ -48,11 +49,11 @@ def _paid_once(order, vendor, currency, proof, *, never_failed: bool = True) -> 
     purpose, the order never went to staff as failed on the way)."""
     row = EscrowOrder.objects.get(id=order["id"])
     if never_failed:
-        assert not row.events.filter(to_state=OrderState.FAILED).exists()
+        assert not row.events.filter(to_state=FundingState.FAILED).exists()
     payout = Payout.objects.get(owner_kind="order", owner_id=row.id, kind="release")
     figures = _figures(order, vendor, currency)
     proof.update(**figures)
-    assert row.state == OrderState.COMPLETED
+    assert row.state == FundingState.COMPLETED
     assert payout.state == PayoutState.CONFIRMED
     assert figures == {"expected": 1, "made": 1, "duplicated": 0, "lost": 0}
     assert vendor.receivers[currency].received() == payout.sent_amount
@@ -78,7 +79,7 @@ def test_a_monero_relay_whose_daemon_reply_is_lost_is_paid_once_not_failed(
             timeout=60,
             what="the relay to reach the daemon through the proxy",
         )
-        settle("XMR", order["id"], OrderState.COMPLETED)
+        settle("XMR", order["id"], FundingState.COMPLETED)
     finally:
         rpc_proxy.reset(MONERO_DAEMON_PROXY_PORT)
     payout = _paid_once(order, vendor, "XMR", proof)
@@ -108,7 +109,7 @@ def test_a_monero_daemon_down_while_building_leaves_the_payout_waiting_not_faile
     celery_worker.restart()
     get_monero_client().refresh()
     time.sleep(2.5)  # past the sweep's quiet period
-    settle("XMR", order["id"], OrderState.COMPLETED)
+    settle("XMR", order["id"], FundingState.COMPLETED)
     _paid_once(order, vendor, "XMR", proof)
 
 
@@ -130,10 +131,10 @@ def test_a_failed_payout_whose_transaction_lands_is_found_and_confirmed(
     wait_until(lambda: not celery_worker.alive(), timeout=60, what="the worker to die relayed")
     Payout.objects.filter(id=payout.id).update(state=PayoutState.FAILED, last_error="unclear")
     order_advance(order_id=order["id"])
-    assert state_of(order["id"]) == OrderState.FAILED
+    assert state_of(order["id"]) == FundingState.FAILED
 
     celery_worker.restart()
-    settle(currency, order["id"], OrderState.COMPLETED)
+    settle(currency, order["id"], FundingState.COMPLETED)
     payout = _paid_once(order, vendor, currency, proof, never_failed=False)
     assert payout.last_error == "the node shows the transaction of this failed payout"
 
@@ -161,7 +162,7 @@ def test_a_monero_payout_dropped_from_the_mempool_is_relayed_again(
     Payout.objects.filter(id=payout.id).update(relayed_at=timezone.now() - timedelta(hours=1))
     payouts_sweep()
     wait_until(lambda: payout_lookup(payout).state == "mempool", timeout=60, what="the relay again")
-    settle("XMR", order["id"], OrderState.COMPLETED)
+    settle("XMR", order["id"], FundingState.COMPLETED)
     _paid_once(order, vendor, "XMR", proof)
 
 
@@ -202,7 +203,7 @@ def test_a_payout_whose_input_another_transaction_spent_goes_to_staff(
         )
 
     celery_worker.restart()
-    drive(chain, lambda: state_of(order["id"]) == OrderState.FAILED, what="failed")
+    drive(chain, lambda: state_of(order["id"]) == FundingState.FAILED, what="failed")
     payout.refresh_from_db()
     figures = measured(chain, [], forbidden=[(row.account, vendor.receivers[currency].address)])
     proof.update(**figures)
@@ -260,7 +261,7 @@ def test_a_bitcoin_broadcast_whose_reply_is_lost_is_paid_once(buyer, vendor, cel
             proxied.stop()
         proxy.stop()
         celery_worker.restart()
-    settle("BTC", order["id"], OrderState.COMPLETED)
+    settle("BTC", order["id"], FundingState.COMPLETED)
     _paid_once(order, vendor, "BTC", proof)
 
 
@@ -294,7 +295,7 @@ def test_a_monero_fee_that_never_settles_stores_what_the_transaction_pays(
     mine("monero", CREDIT_BLOCKS["XMR"])
     drive("monero", lambda: state_of(order["id"]) == OrderState.ESCROWED, what="escrowed")
     _release(buyer, order)
-    settle("XMR", order["id"], OrderState.COMPLETED)
+    settle("XMR", order["id"], FundingState.COMPLETED)
     paid = _paid_once(order, vendor, "XMR", proof)
     on_node = node_spend(paid)
     assert on_node.fee == paid.network_fee

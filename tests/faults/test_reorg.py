@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from funding.models import FundingState
 from operations.books import books_check
 from orders.models import EscrowOrder, OrderState
 from orders.services import order_apply_deposits
@@ -36,7 +37,7 @@ def _release_and_measure(buyer, vendor, order, currency, proof) -> None:
     assert (
         buyer.api.post(f"/api/orders/{order['id']}/release", {}, format="json").status_code == 200
     )
-    settle(currency, order["id"], OrderState.COMPLETED)
+    settle(currency, order["id"], FundingState.COMPLETED)
     row = EscrowOrder.objects.get(id=order["id"])
     figures = measured(CHAIN_OF[currency], [(row.account, vendor.receivers[currency].address)])
     proof.update(**figures)
@@ -67,7 +68,7 @@ def test_a_bitcoin_block_invalidated_takes_the_confirmation_back(
     btc.invalidate_block(btc.best_block_hash())
     drive("bitcoin", lambda: _deposit(order).confirmations == 0, what="the confirmation taken back")
 
-    assert state_of(order["id"]) == OrderState.CONFIRMING
+    assert state_of(order["id"]) == FundingState.CONFIRMING
     assert _deposit(order).credited_at is None
     _resend_customer_bitcoin()
     mine("bitcoin", 2)
@@ -99,7 +100,7 @@ def test_a_monero_deposit_that_vanishes_before_credit_is_never_credited(
     mine("monero", 11)
     drive(
         "monero",
-        lambda: _deposit(order).dropped and state_of(order["id"]) == OrderState.AWAITING_DEPOSIT,
+        lambda: _deposit(order).dropped and state_of(order["id"]) == FundingState.AWAITING_DEPOSIT,
         what="back to awaiting",
     )
     row = EscrowOrder.objects.get(id=order["id"])
@@ -133,7 +134,7 @@ def test_a_credited_bitcoin_deposit_taken_back_holds_the_release_until_it_confir
     btc.invalidate_block(btc.best_block_hash())
     deposits_scan(chain="bitcoin")
     assert _deposit(order).height is None
-    assert order_apply_deposits(order_id=order["id"]).state == OrderState.ON_HOLD
+    assert order_apply_deposits(order_id=order["id"]).state == FundingState.ON_HOLD
     payout.refresh_from_db()
     assert payout.state == PayoutState.HELD
     assert [a.subject for a in _alerts("bitcoin")] == [
@@ -146,12 +147,12 @@ def test_a_credited_bitcoin_deposit_taken_back_holds_the_release_until_it_confir
     assert order_apply_deposits(order_id=order["id"]).state == OrderState.RELEASING
     assert not _alerts("bitcoin")
     celery_worker.restart()
-    settle("BTC", order["id"], OrderState.COMPLETED)
+    settle("BTC", order["id"], FundingState.COMPLETED)
     row = EscrowOrder.objects.get(id=order["id"])
     figures = measured("bitcoin", [(row.account, vendor.receivers["BTC"].address)])
     proof.update(**figures)
     assert figures == {"expected": 1, "made": 1, "duplicated": 0, "lost": 0}
-    assert row.events.filter(to_state=OrderState.ON_HOLD).count() == 1
+    assert row.events.filter(to_state=FundingState.ON_HOLD).count() == 1
 
 
 def test_a_credited_monero_deposit_that_vanishes_stops_the_release_and_nothing_is_paid(
@@ -179,7 +180,7 @@ def test_a_credited_monero_deposit_that_vanishes_stops_the_release_and_nothing_i
     # As many competing blocks: the wallets follow the longer chain without the deposit.
     mine("monero", depth + 1)
     drive("monero", lambda: _deposit(order).dropped, what="the deposit to vanish")
-    assert order_apply_deposits(order_id=order["id"]).state == OrderState.ON_HOLD
+    assert order_apply_deposits(order_id=order["id"]).state == FundingState.ON_HOLD
     payout.refresh_from_db()
     assert payout.state == PayoutState.HELD
     assert _alerts("monero")
@@ -190,7 +191,7 @@ def test_a_credited_monero_deposit_that_vanishes_stops_the_release_and_nothing_i
     row = EscrowOrder.objects.get(id=order["id"])
     figures = measured("monero", [], forbidden=[(row.account, vendor.receivers["XMR"].address)])
     proof.update(**figures)
-    assert row.state == OrderState.ON_HOLD
+    assert row.state == FundingState.ON_HOLD
     assert Payout.objects.get(id=payout.id).state == PayoutState.HELD
     assert figures["duplicated"] == 0
     assert vendor.receivers["XMR"].received() == 0
@@ -245,7 +246,7 @@ def test_a_release_whose_block_is_taken_back_is_confirmed_again_not_sent_again(
             what="confirmed again",
             mine_each=1,
         )
-        assert state_of(order["id"]) == OrderState.COMPLETED
+        assert state_of(order["id"]) == FundingState.COMPLETED
         row = EscrowOrder.objects.get(id=order["id"])
         figures = measured(chain, [(row.account, vendor.receivers[currency].address)])
         proof.update(

@@ -6,6 +6,7 @@ import time
 
 from django.db import connections
 
+from funding.models import FundingState
 from operations.recovery import recovery_sweep
 from orders.models import EscrowOrder, OrderState
 from tests.books import measured
@@ -40,7 +41,7 @@ def _finish(released, confirming, vendor, proof) -> None:
     )
     drive(
         "bitcoin",
-        lambda: state_of(released["id"]) == OrderState.COMPLETED,
+        lambda: state_of(released["id"]) == FundingState.COMPLETED,
         what="completed",
         mine_each=1,
         timeout=120,

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchange.errors import ApplicationError, NotFoundError
-from funding.models import EventKind, FundingEvent, funded_models
+from funding.models import EventKind, FundingEvent, FundingState, funded_models
 from funding.services import retry_payout
 from funding.states import StateConflict, note, transition
 from orders.models import EscrowOrder, OrderState
@@ -40,16 +40,21 @@ def _order(buyer, vendor) -> EscrowOrder:
 def test_every_funded_model_declares_tables_its_transitions_allow(model):
     table = model.TRANSITIONS
     assert model.OWNER_KIND in OwnerKind.values
-    assert {model.AWAITING_DEPOSIT, model.CONFIRMING, model.EXPIRED, model.FAILED} <= set(table)
+    assert {
+        FundingState.AWAITING_DEPOSIT,
+        FundingState.CONFIRMING,
+        FundingState.EXPIRED,
+        FundingState.FAILED,
+    } <= set(table)
     for state in model.HOLDABLE_STATES:
-        assert model.ON_HOLD in table[state]
-    assert table[model.ON_HOLD] == set(model.HOLDABLE_STATES)
+        assert FundingState.ON_HOLD in table[state]
+    assert table[FundingState.ON_HOLD] == set(model.HOLDABLE_STATES)
     for state, kinds in model.PAYOUT_KINDS.items():
         assert set(kinds) <= set(PayoutKind.values)
-        if state != model.FAILED:
-            assert model.FAILED in table[state], state
+        if state != FundingState.FAILED:
+            assert FundingState.FAILED in table[state], state
     for kind, paying in model.PAYING_STATE_OF_KIND.items():
-        assert paying in table[model.FAILED], kind
+        assert paying in table[FundingState.FAILED], kind
     for moves in (model.RELAYED_TO, model.CONFIRMED_TO):
         for state, to_state in moves.items():
             assert to_state in table[state], (state, to_state)
@@ -63,7 +68,7 @@ def test_a_transition_writes_its_event_and_its_webhook_in_its_transaction(live_d
 
     def move_then_roll_back():
         with transaction.atomic():
-            seen["event"] = transition(order, OrderState.CONFIRMING, reason="seen")
+            seen["event"] = transition(order, FundingState.CONFIRMING, reason="seen")
             seen["events"] = list(order.events.values_list("id", flat=True))
             seen["published"] = list(
                 WebhookEvent.objects.filter(type="order.state_changed", data__order=order.id)
@@ -81,17 +86,17 @@ def test_a_transition_writes_its_event_and_its_webhook_in_its_transaction(live_d
     ]
     assert not FundingEvent.objects.filter(owner_kind="order", owner_id=order.id).exists()
     assert not WebhookEvent.objects.filter(data__order=order.id).exists()
-    assert EscrowOrder.objects.get(id=order.id).state == OrderState.AWAITING_DEPOSIT
+    assert EscrowOrder.objects.get(id=order.id).state == FundingState.AWAITING_DEPOSIT
 
 
 def test_a_transition_from_a_stale_state_changes_nothing(live_db):
     order = _order(make_person().user, make_person().user)
-    EscrowOrder.objects.filter(id=order.id).update(state=OrderState.CONFIRMING)
+    EscrowOrder.objects.filter(id=order.id).update(state=FundingState.CONFIRMING)
     with pytest.raises(StateConflict):
-        transition(order, OrderState.EXPIRED, reason="not paid in time")
+        transition(order, FundingState.EXPIRED, reason="not paid in time")
     with pytest.raises(StateConflict):
         transition(order, OrderState.ESCROWED)  # not allowed from awaiting_deposit
-    assert EscrowOrder.objects.get(id=order.id).state == OrderState.CONFIRMING
+    assert EscrowOrder.objects.get(id=order.id).state == FundingState.CONFIRMING
     assert not order.events.exists()
 
 

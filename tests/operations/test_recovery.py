@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from exchange.redis import get_redis
+from funding.models import FundingState
 from operations.recovery import recovery_sweep, stuck_items
 from orders.models import EscrowOrder, OrderState
 from tests.chain import drive, mine, pay
@@ -40,7 +41,7 @@ def test_flushall_while_orders_confirm_and_a_payout_waits_then_the_sweep_finishe
     drive("bitcoin", lambda: state_of(confirming["id"]) == OrderState.ESCROWED, what="escrowed")
     drive(
         "bitcoin",
-        lambda: state_of(released["id"]) == OrderState.COMPLETED,
+        lambda: state_of(released["id"]) == FundingState.COMPLETED,
         what="completed",
         mine_each=1,
     )

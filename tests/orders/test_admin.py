@@ -6,6 +6,7 @@ import pytest
 from django.contrib import admin
 from django.test import Client
 
+from funding.models import FundingState
 from orders.models import EscrowOrder, OrderState
 from tests.orders.test_api import body
 
@@ -44,7 +45,7 @@ def test_an_admin_action_asks_for_a_reason_then_records_it(staff_client, staff, 
     page = staff_client.post(url, form)
     assert page.status_code == 200
     assert b'name="reason"' in page.content
-    assert EscrowOrder.objects.get(id=order["id"]).state == OrderState.AWAITING_DEPOSIT
+    assert EscrowOrder.objects.get(id=order["id"]).state == FundingState.AWAITING_DEPOSIT
 
     staff_client.post(url, {**form, "apply": "1", "reason": "customer asked by email"})
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orders.models import EscrowOrder, OrderState
+from funding.models import FundingState
+from orders.models import EscrowOrder
 from tests.chain import CHAIN_OF, receiver
 from tests.flows import assert_books_match, create, pay_and_escrow, settle
 from wallets.models import Payout, PayoutState
@@ -19,7 +20,7 @@ def test_create_pay_escrow_release_pays_the_vendor_exactly(buyer, vendor, celery
     pay_and_escrow(order, currency)
     response = buyer.api.post(f"/api/orders/{order['id']}/release", {}, format="json")
     assert response.status_code == 200, response.json()
-    settle(currency, order["id"], OrderState.COMPLETED)
+    settle(currency, order["id"], FundingState.COMPLETED)
 
     row = EscrowOrder.objects.get(id=order["id"])
     (payout,) = Payout.objects.filter(owner_kind="order", owner_id=row.id)
@@ -40,7 +41,7 @@ def test_refund_by_the_vendor_pays_the_buyer_back(buyer, vendor, celery_worker, 
         f"/api/orders/{order['id']}/refund", {"reason": "out of stock"}, format="json"
     )
     assert response.status_code == 200, response.json()
-    settle(currency, order["id"], OrderState.REFUNDED)
+    settle(currency, order["id"], FundingState.REFUNDED)
 
     (payout,) = Payout.objects.filter(owner_kind="order", owner_id=order["id"])
     assert refund_to.received() == int(order["amount"]) - payout.network_fee
@@ -69,7 +70,7 @@ def test_a_dispute_split_pays_each_side_its_share(buyer, vendor, staff, celery_w
         buyer_amount=buyer_share,
         reason="60/40",
     )
-    settle(currency, order["id"], OrderState.COMPLETED)
+    settle(currency, order["id"], FundingState.COMPLETED)
 
     row = EscrowOrder.objects.get(id=order["id"])
     payouts = {p.kind: p for p in Payout.objects.filter(owner_kind="order", owner_id=row.id)}

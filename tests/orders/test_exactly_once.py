@@ -9,7 +9,8 @@ from django.db import connections
 
 from devtools.processes import wait_until
 from exchange.faults import fault_arm
-from orders.models import EscrowOrder, OrderState
+from funding.models import FundingState
+from orders.models import EscrowOrder
 from tests.chain import receiver
 from tests.flows import assert_books_match, create, pay_and_escrow, settle, state_of
 from wallets.clients.bitcoin import get_bitcoin_client
@@ -60,9 +61,9 @@ def test_fifty_concurrent_release_and_refund_calls_make_one_payout(buyer, vendor
     assert sorted(codes).count(200) == 1
     assert set(codes) == {200, 409}
     final = (
-        OrderState.COMPLETED
-        if state_of(order["id"]) != OrderState.REFUNDING
-        else OrderState.REFUNDED
+        FundingState.COMPLETED
+        if state_of(order["id"]) != FundingState.REFUNDING
+        else FundingState.REFUNDED
     )
     settle("BTC", order["id"], final)
     row = EscrowOrder.objects.get(id=order["id"])
@@ -89,7 +90,7 @@ def test_a_worker_killed_mid_payout_and_restarted_pays_exactly_once(
 
     celery_worker.restart()
     payouts_sweep()
-    settle(currency, order["id"], OrderState.COMPLETED)
+    settle(currency, order["id"], FundingState.COMPLETED)
 
     row = EscrowOrder.objects.get(id=order["id"])
     payout.refresh_from_db()

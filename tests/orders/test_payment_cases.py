@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from funding.models import FundingState
 from orders.models import EscrowOrder, OrderState
 from orders.selectors import order_payment
 from orders.services import orders_expire
@@ -37,7 +38,7 @@ def test_underpaid_waits_showing_what_is_missing_then_a_top_up_escrows(
     assert body["payment"]["missing"] == str(AMOUNT["BTC"] - half)
 
     pay("bitcoin", order["deposit_address"], AMOUNT["BTC"] - half)
-    drive("bitcoin", lambda: state_of(order["id"]) == OrderState.CONFIRMING, what="confirming")
+    drive("bitcoin", lambda: state_of(order["id"]) == FundingState.CONFIRMING, what="confirming")
     mine("bitcoin")
     drive("bitcoin", lambda: state_of(order["id"]) == OrderState.ESCROWED, what="escrowed")
     row = EscrowOrder.objects.get(id=order["id"])
@@ -59,7 +60,7 @@ def test_overpaid_escrows_the_amount_and_refunds_the_excess_then_releases(
     assert row.escrowed_amount == AMOUNT["XMR"]
     drive("monero", lambda: "excess" in payouts_of(row.id), what="the excess payout")
     buyer.api.post(f"/api/orders/{row.id}/release", {}, format="json")
-    settle("XMR", row.id, OrderState.COMPLETED)
+    settle("XMR", row.id, FundingState.COMPLETED)
     drive(
         "monero",
         lambda: payouts_of(row.id)["excess"].state == PayoutState.CONFIRMED,
@@ -84,7 +85,7 @@ def test_a_deposit_after_expiry_is_recorded_the_order_stays_expired_and_it_is_re
         expires_at=timezone.now() - timedelta(seconds=1)
     )
     orders_expire()
-    assert state_of(order["id"]) == OrderState.EXPIRED
+    assert state_of(order["id"]) == FundingState.EXPIRED
 
     pay("bitcoin", order["deposit_address"], AMOUNT["BTC"])
     mine("bitcoin")
@@ -96,7 +97,7 @@ def test_a_deposit_after_expiry_is_recorded_the_order_stays_expired_and_it_is_re
         mine_each=1,
     )
 
-    assert state_of(order["id"]) == OrderState.EXPIRED
+    assert state_of(order["id"]) == FundingState.EXPIRED
     (deposit,) = Deposit.objects.filter(account__escrow_order__id=order["id"])
     assert deposit.flagged
     assert deposit.credited_at
@@ -166,7 +167,7 @@ def test_an_overpayment_waits_for_the_confirmations_of_what_arrived_bitcoin(
     paid = 50_000_000
     pay("bitcoin", order["deposit_address"], paid)
     mine("bitcoin")
-    assert _apply(order["id"]) == OrderState.CONFIRMING
+    assert _apply(order["id"]) == FundingState.CONFIRMING
     assert EscrowOrder.objects.get(id=order["id"]).confirmations_required == 2
 
     mine("bitcoin")
@@ -190,7 +191,7 @@ def test_an_overpayment_waits_for_the_confirmations_of_what_arrived_monero(
     celery_worker.proc.stop()
     pay("monero", order["deposit_address"], 2 * 10**12)
     mine("monero", 10)
-    assert _apply(order["id"]) == OrderState.CONFIRMING
+    assert _apply(order["id"]) == FundingState.CONFIRMING
 
     mine("monero", 2)
     assert _apply(order["id"]) == OrderState.ESCROWED
@@ -214,7 +215,7 @@ def test_a_deposit_seen_in_time_but_applied_late_is_on_time(buyer, vendor, celer
         max(0.0, (deposit.seen_at + timedelta(seconds=1.5) - timezone.now()).total_seconds())
     )
     orders_expire()
-    assert _apply(order["id"]) == OrderState.CONFIRMING
+    assert _apply(order["id"]) == FundingState.CONFIRMING
 
     celery_worker.restart()
     mine("bitcoin")

@@ -9,9 +9,10 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from devtools.processes import wait_until
-from orders.models import EscrowOrder, OrderState
+from funding.models import FundingState
+from orders.models import EscrowOrder
 from swaps.liquidity import liquidity_figures, public_figure
-from swaps.models import LiquidityReservation, SwapOrder, SwapState
+from swaps.models import LiquidityReservation, SwapOrder
 from tests.chain import receiver
 from tests.flows import AMOUNT, create, pay_and_escrow, settle
 from tests.people import make_person
@@ -109,7 +110,7 @@ def test_one_client_cannot_leave_more_than_a_few_swaps_unpaid(market, defaults, 
         codes.append(_swap(api, quote).status_code)
     assert codes == [201, 201, 201, 429, 429]
     unpaid = SwapOrder.objects.filter(
-        client="anon:203.0.113.68", state=SwapState.AWAITING_DEPOSIT
+        client="anon:203.0.113.68", state=FundingState.AWAITING_DEPOSIT
     ).count()
     assert unpaid == defaults.SWAP_CLIENT_MAX_UNPAID
 
@@ -149,4 +150,4 @@ def test_a_release_goes_out_while_clients_burn_deposit_accounts(buyer, vendor, c
         what="the release relayed",
     )
     assert set(codes) <= {201, 503}, codes
-    settle("BTC", order["id"], OrderState.COMPLETED)
+    settle("BTC", order["id"], FundingState.COMPLETED)

@@ -17,7 +17,7 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from exchange.errors import ApplicationError
-from funding.models import FundingEvent
+from funding.models import FundingEvent, FundingState
 from funding.services import retry_payout
 from orders.admin import PRIVILEGE_FIELDS
 from orders.models import (
@@ -79,7 +79,7 @@ def _escrowed(buyer, vendor, *amounts: int) -> list[dict]:
         pay("bitcoin", order["deposit_address"], int(order["amount"]))
     drive(
         "bitcoin",
-        lambda: all(state_of(o["id"]) == OrderState.CONFIRMING for o in orders),
+        lambda: all(state_of(o["id"]) == FundingState.CONFIRMING for o in orders),
         what="confirming",
     )
     mine("bitcoin", CREDIT_BLOCKS["BTC"])
@@ -203,8 +203,8 @@ def test_the_permission_matrix(buyer, vendor, stranger, support, payments, appro
     # An approval runs once.
     with pytest.raises(Exception, match="executed"):
         approval_decide(approval_id=pending.id, actor=approver.user, approve=True, reason="again")
-    settle("BTC", big["id"], OrderState.COMPLETED)
-    settle("BTC", small["id"], OrderState.COMPLETED)
+    settle("BTC", big["id"], FundingState.COMPLETED)
+    settle("BTC", small["id"], FundingState.COMPLETED)
     assert Payout.objects.filter(owner_kind="order", owner_id=big["id"]).count() == 1
 
 
@@ -382,7 +382,7 @@ def test_staff_who_are_a_party_never_move_money_alone(buyer, vendor, approver, w
     )
 
     assert pending is not None
-    assert state_of(order["id"]) == OrderState.AWAITING_DEPOSIT
+    assert state_of(order["id"]) == FundingState.AWAITING_DEPOSIT
     other = create(buyer, insider, "BTC", BELOW)
     theirs = approval_request(
         action=StaffAction.CANCEL,

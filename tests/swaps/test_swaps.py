@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from devtools.processes import wait_until
 from exchange.faults import fault_arm
+from funding.models import FundingState
 from funding.services import retry_payout
 from ownership.selectors import ledger_balance
 from rates.services import rates_refresh
@@ -77,13 +78,15 @@ def test_a_swap_pays_the_quoted_amount_on_the_other_chain(market, from_currency)
 
     pay(CHAIN_OF[from_currency], s["deposit_address"], int(q["amount_from"]))
     drive(
-        CHAIN_OF[from_currency], lambda: state(s["id"]) != SwapState.AWAITING_DEPOSIT, what="seen"
+        CHAIN_OF[from_currency],
+        lambda: state(s["id"]) != FundingState.AWAITING_DEPOSIT,
+        what="seen",
     )
     mine(CHAIN_OF[from_currency], 10 if from_currency == "XMR" else 1)
     drive(CHAIN_OF[from_currency], lambda: state(s["id"]) == SwapState.SENDING, what="sending")
     drive(
         CHAIN_OF[to_currency],
-        lambda: state(s["id"]) == SwapState.COMPLETED,
+        lambda: state(s["id"]) == FundingState.COMPLETED,
         what="completed",
         mine_each=1,
     )
@@ -104,7 +107,7 @@ def test_a_fixed_quote_paid_after_expiry_needs_action_and_can_be_refunded(market
         expires_at=timezone.now() - timedelta(seconds=1)
     )
     swaps_expire()
-    assert state(s["id"]) == SwapState.EXPIRED
+    assert state(s["id"]) == FundingState.EXPIRED
     assert not LiquidityReservation.objects.filter(
         swap_id=SwapOrder.objects.get(public_id=s["id"]).id, state="active"
     ).exists()
@@ -116,7 +119,7 @@ def test_a_fixed_quote_paid_after_expiry_needs_action_and_can_be_refunded(market
     assert body["action_required"]["choices"] == ["accept", "refund"]
 
     assert market.post(f"/api/swaps/{s['id']}/refund").status_code == 200
-    drive("bitcoin", lambda: state(s["id"]) == SwapState.REFUNDED, what="refunded", mine_each=1)
+    drive("bitcoin", lambda: state(s["id"]) == FundingState.REFUNDED, what="refunded", mine_each=1)
     refund = payouts(s["id"])["refund"]
     assert refund_to.received() == SEND["BTC"] - refund.network_fee
 
@@ -130,7 +133,7 @@ def test_a_wrong_amount_needs_action_and_accepting_pays_at_the_current_rate(mark
     drive("bitcoin", lambda: state(s["id"]) == SwapState.ACTION_REQUIRED, what="action required")
     assert market.post(f"/api/swaps/{s['id']}/accept").status_code == 200
 
-    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)
+    drive("monero", lambda: state(s["id"]) == FundingState.COMPLETED, what="completed", mine_each=1)
     payout = payouts(s["id"])["swap"]
     fixed_gross = Quote.objects.get(swap__public_id=s["id"]).amount_to_gross
     assert payout.amount > fixed_gross  # twice the deposit, paid at the current rate
@@ -214,7 +217,7 @@ def test_a_floating_swap_waiting_for_a_rate_credits_its_deposit_once(
     mine("bitcoin")
     settings.RATES_MAX_AGE_SECONDS = -60  # no rate is fresh
     for _ in range(3):
-        assert _step(s["id"]) == SwapState.CONFIRMING
+        assert _step(s["id"]) == FundingState.CONFIRMING
     row = _swap_row(s["id"])
     assert row.received_amount == SEND["BTC"]
     assert ledger_balance(currency="BTC", account=f"customer:swap:{row.id}") == SEND["BTC"]
@@ -224,7 +227,7 @@ def test_a_floating_swap_waiting_for_a_rate_credits_its_deposit_once(
         rates_refresh()
     assert _step(s["id"]) == SwapState.SENDING
     celery_worker.restart()
-    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)
+    drive("monero", lambda: state(s["id"]) == FundingState.COMPLETED, what="completed", mine_each=1)
     row.refresh_from_db()
     payout = payouts(s["id"])["swap"]
     priced = swap_amounts(
@@ -248,12 +251,12 @@ def test_an_overpaid_floating_swap_waits_for_the_confirmations_of_what_arrived(
     celery_worker.proc.stop()
     pay("bitcoin", s["deposit_address"], 50_000_000)
     mine("bitcoin")
-    assert _step(s["id"]) == SwapState.CONFIRMING
+    assert _step(s["id"]) == FundingState.CONFIRMING
     assert _swap_row(s["id"]).confirmations_required == 2
     mine("bitcoin")
     assert _step(s["id"]) == SwapState.SENDING
     celery_worker.restart()
-    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)
+    drive("monero", lambda: state(s["id"]) == FundingState.COMPLETED, what="completed", mine_each=1)
     assert payout_to.received() == payouts(s["id"])["swap"].sent_amount
 
 
@@ -265,12 +268,12 @@ def test_an_overpaid_fixed_swap_asks_for_action_only_after_the_confirmations_it_
     celery_worker.proc.stop()
     pay("bitcoin", s["deposit_address"], 50_000_000)
     mine("bitcoin")
-    assert _step(s["id"]) == SwapState.CONFIRMING
+    assert _step(s["id"]) == FundingState.CONFIRMING
     mine("bitcoin")
     assert _step(s["id"]) == SwapState.ACTION_REQUIRED
     celery_worker.restart()
     assert market.post(f"/api/swaps/{s['id']}/accept").status_code == 200
-    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)
+    drive("monero", lambda: state(s["id"]) == FundingState.COMPLETED, what="completed", mine_each=1)
 
 
 def _failed_swap_payout(market, celery_worker, point: str):
@@ -287,7 +290,7 @@ def _failed_swap_payout(market, celery_worker, point: str):
     assert payout.raw_tx
     Payout.objects.filter(id=payout.id).update(state=PayoutState.FAILED, last_error="unclear")
     swap_advance(swap_id=_swap_row(s["id"]).id)
-    assert state(s["id"]) == SwapState.FAILED
+    assert state(s["id"]) == FundingState.FAILED
     celery_worker.restart()
     return s, payout, payout_to, refund_to
 
@@ -300,7 +303,7 @@ def test_staff_cannot_refund_a_failed_swap_whose_payout_is_on_chain(market, cele
         swap_refund(swap_id=_swap_row(s["id"]).id, actor=staff.user, reason="the customer asked")
     assert "on the node" in str(refused.value)
 
-    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)
+    drive("monero", lambda: state(s["id"]) == FundingState.COMPLETED, what="completed", mine_each=1)
     row = _swap_row(s["id"])
     house = Payout.objects.get(id=payout.id).source_account
     assert measured("monero", [(house, payout_to.address)])["made"] == 1
@@ -322,7 +325,7 @@ def test_staff_refund_of_a_failed_swap_voids_its_payout_and_refunds_once(
     with pytest.raises(PayoutStateError):
         retry_payout(payout_id=payout.id, actor=staff.user, reason="send it anyway")
 
-    drive("bitcoin", lambda: state(s["id"]) == SwapState.REFUNDED, what="refunded", mine_each=1)
+    drive("bitcoin", lambda: state(s["id"]) == FundingState.REFUNDED, what="refunded", mine_each=1)
     refund = payouts(s["id"])["refund"]
     row = _swap_row(s["id"])
     house = payout.source_account
@@ -366,4 +369,4 @@ def test_a_house_payout_relayed_after_the_balance_reading_is_not_counted_as_avai
     payout = payouts(s["id"])["swap"]
     reserved = liquidity_figures(currency="XMR")["reserved"]
     assert liquidity_available(currency="XMR") <= reading - payout.amount - reserved
-    drive("monero", lambda: state(s["id"]) == SwapState.COMPLETED, what="completed", mine_each=1)
+    drive("monero", lambda: state(s["id"]) == FundingState.COMPLETED, what="completed", mine_each=1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from devtools.processes import wait_until
 from exchange.faults import fault_arm
-from orders.models import OrderState
+from funding.models import FundingState
 from tests.books import assert_books_clean, violations
 from tests.chain import mine
 from tests.faults.test_payout_outcomes import _paid_once, _release
@@ -51,6 +51,6 @@ def test_a_bitcoin_broadcast_the_wallet_does_not_show_yet_is_not_failed(
 
     celery_worker.restart()
     wait_until(lambda: btc.wallet_tx(payout.txid), timeout=120, what="the rescan to end")
-    settle("BTC", order["id"], OrderState.COMPLETED)
+    settle("BTC", order["id"], FundingState.COMPLETED)
     _paid_once(order, vendor, "BTC", proof)
     assert_books_clean(ignore=before)

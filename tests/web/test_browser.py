@@ -9,6 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from devtools.processes import wait_until
+from funding.models import FundingState
 from orders.models import EscrowOrder, OrderState
 from orders.services import orders_expire
 from swaps.models import SwapOrder, SwapState
@@ -79,19 +80,19 @@ def test_a_swap_made_on_the_page_completes_while_its_checkout_page_watches(marke
     assert amount == 1_000_000
 
     pay("bitcoin", address, amount)
-    drive("bitcoin", lambda: swap_state(public_id) == SwapState.CONFIRMING, what="seen")
+    drive("bitcoin", lambda: swap_state(public_id) == FundingState.CONFIRMING, what="seen")
     expect(status).to_have_text("Seen in the mempool")
     expect(page.locator("#status-detail")).to_contain_text("0/1")
     mine("bitcoin", 1)
     drive(
         "bitcoin",
-        lambda: swap_state(public_id) in (SwapState.SENDING, SwapState.COMPLETED),
+        lambda: swap_state(public_id) in (SwapState.SENDING, FundingState.COMPLETED),
         what="sending",
     )
     expect(status).to_have_text(re.compile("^(Sending|Sent|Completed)$"))
     drive(
         "monero",
-        lambda: swap_state(public_id) == SwapState.COMPLETED,
+        lambda: swap_state(public_id) == FundingState.COMPLETED,
         what="completed",
         mine_each=1,
     )
@@ -128,7 +129,7 @@ def test_an_escrow_order_paid_from_its_checkout_page_is_released_from_the_order_
     assert amount == 5_000_000
 
     pay("bitcoin", address, amount)
-    drive("bitcoin", lambda: state_of(order_id) == OrderState.CONFIRMING, what="confirming")
+    drive("bitcoin", lambda: state_of(order_id) == FundingState.CONFIRMING, what="confirming")
     expect(status).to_have_text("Seen in the mempool")
     mine("bitcoin", 1)
     drive("bitcoin", lambda: state_of(order_id) == OrderState.ESCROWED, what="escrowed")
@@ -142,7 +143,7 @@ def test_an_escrow_order_paid_from_its_checkout_page_is_released_from_the_order_
     expect(page.locator(".message")).to_contain_text("release to the vendor")
     expect(page.locator("#order-state")).to_have_text(re.compile("^(Releasing|Released)$"))
 
-    settle("BTC", order_id, OrderState.COMPLETED)
+    settle("BTC", order_id, FundingState.COMPLETED)
     expect(status).to_have_text("Completed")
     expect(page.locator("#status-changed")).to_be_visible()
     page.reload()
@@ -214,7 +215,7 @@ def test_a_swap_left_unpaid_expires_and_a_late_deposit_is_refunded_from_the_page
     expect(page.locator("#swap-actions")).to_be_hidden()
 
     wait_until(
-        lambda: swaps_expire() is not None and swap_state(swap["id"]) == SwapState.EXPIRED,
+        lambda: swaps_expire() is not None and swap_state(swap["id"]) == FundingState.EXPIRED,
         timeout=5,
         what="the swap to expire on the server",
     )
@@ -233,7 +234,7 @@ def test_a_swap_left_unpaid_expires_and_a_late_deposit_is_refunded_from_the_page
     expect(page.locator("#status-label")).to_have_text(re.compile("^(Refunding|Refunded)$"))
     drive(
         "bitcoin",
-        lambda: swap_state(swap["id"]) == SwapState.REFUNDED,
+        lambda: swap_state(swap["id"]) == FundingState.REFUNDED,
         what="refunded",
         mine_each=1,
     )
@@ -260,7 +261,7 @@ def test_an_unpaid_order_counts_down_to_expired_on_its_checkout_page(buyer, vend
     wait_until(
         lambda: (
             orders_expire() is not None
-            and EscrowOrder.objects.get(id=order["id"]).state == OrderState.EXPIRED
+            and EscrowOrder.objects.get(id=order["id"]).state == FundingState.EXPIRED
         ),
         timeout=5,
         what="the order to expire on the server",

@@ -7,7 +7,8 @@ import pytest
 from django import forms
 from django.test import Client
 
-from orders.models import EscrowOrder, OrderState
+from funding.models import FundingState
+from orders.models import EscrowOrder
 from swaps.models import SwapOrder
 from swaps.quotes import quote_create
 from swaps.services import swap_create
@@ -61,7 +62,7 @@ def test_an_order_is_visible_to_its_buyer_vendor_and_staff_only(buyer, vendor, s
         assert outsider.get(url).status_code == 404, url
     response = outsider.post(f"/orders/{order['id']}/release/", {"confirmed": "1"})
     assert response.status_code == 404
-    assert EscrowOrder.objects.get(id=order["id"]).state == OrderState.AWAITING_DEPOSIT
+    assert EscrowOrder.objects.get(id=order["id"]).state == FundingState.AWAITING_DEPOSIT
 
 
 def test_the_order_lists_show_bought_and_sold_orders(buyer, vendor):
@@ -93,7 +94,7 @@ def test_the_action_forms_refuse_a_post_without_the_csrf_token(buyer, vendor, ac
         f"/orders/{order['id']}/{action}/", {"confirmed": "1", "reason": "no token"}
     )
     assert response.status_code == 403
-    assert EscrowOrder.objects.get(id=order["id"]).state == OrderState.AWAITING_DEPOSIT
+    assert EscrowOrder.objects.get(id=order["id"]).state == FundingState.AWAITING_DEPOSIT
 
 
 def test_an_action_with_the_csrf_token_reaches_the_service_and_its_refusal_is_shown(buyer, vendor):
@@ -116,7 +117,7 @@ def test_an_unconfirmed_action_asks_first_and_changes_nothing(buyer, vendor):
     assert response.status_code == 200
     assert b'name="confirmed" value="1"' in response.content
     assert b"Stop the escrow and ask staff to decide?" in response.content
-    assert EscrowOrder.objects.get(id=order["id"]).state == OrderState.AWAITING_DEPOSIT
+    assert EscrowOrder.objects.get(id=order["id"]).state == FundingState.AWAITING_DEPOSIT
 
 
 def test_the_new_order_form_creates_the_order_in_base_units(buyer, vendor):

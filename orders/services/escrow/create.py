@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from exchange.errors import ApplicationError
 from funding.fees import platform_fee, platform_fee_bps
-from funding.models import EventKind
+from funding.models import EventKind, FundingState
 from funding.services import account_assign, address_checked, confirmations_required
 from funding.states import note
-from orders.models import Currency, EscrowOrder, OrderState, StaffAction, StaffApproval
+from orders.models import Currency, EscrowOrder, StaffAction, StaffApproval
 from orders.selectors import vendor_payout_address
 from orders.services.escrow.common import (
     OrderPermissionDenied,
@@ -39,7 +39,7 @@ def _unpaid_limit(buyer: User) -> None:
     if not limit:
         return
     get_user_model().objects.select_for_update().filter(pk=buyer.pk).first()
-    unpaid = EscrowOrder.objects.filter(buyer=buyer, state=OrderState.AWAITING_DEPOSIT)
+    unpaid = EscrowOrder.objects.filter(buyer=buyer, state=FundingState.AWAITING_DEPOSIT)
     if unpaid.count() >= limit:
         raise ApplicationError(
             f"at most {limit} orders awaiting a deposit at a time: pay one, cancel one or"

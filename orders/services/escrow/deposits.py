@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from funding.models import EventKind
+from funding.models import EventKind, FundingState
 from funding.services import (
     apply_deposits,
     confirmations_required,
@@ -41,17 +41,17 @@ def order_apply_deposits(*, order_id: int) -> EscrowOrder:
 def _apply(order: EscrowOrder, live: list[Deposit]) -> None:
     due = _due(order)
     seen = sum(d.amount for d in live)
-    if order.state == OrderState.AWAITING_DEPOSIT and _seen_in_time(order, live):
-        transition(order, OrderState.CONFIRMING, data={"seen": str(seen)})
-    if order.state == OrderState.CONFIRMING:
+    if order.state == FundingState.AWAITING_DEPOSIT and _seen_in_time(order, live):
+        transition(order, FundingState.CONFIRMING, data={"seen": str(seen)})
+    if order.state == FundingState.CONFIRMING:
         ready = ready_batch(live, currency=order.currency, due=due)
         if ready:
             _escrow_deposits(order, ready)
         elif seen < due:
-            transition(order, OrderState.AWAITING_DEPOSIT, reason="a deposit vanished")
+            transition(order, FundingState.AWAITING_DEPOSIT, reason="a deposit vanished")
         else:
             _show_confirmations_needed(order, live)
-    if order.state not in (OrderState.AWAITING_DEPOSIT, OrderState.CONFIRMING):
+    if order.state not in (FundingState.AWAITING_DEPOSIT, FundingState.CONFIRMING):
         # Paid after the order was escrowed, expired or closed: it is the buyer's, once
         # it has the confirmations its own size needs.
         for deposit in extras_ready(live, currency=order.currency):
@@ -110,7 +110,7 @@ def _escrow_deposits(order: EscrowOrder, ready: list[Deposit]) -> None:
 def _credit_to_buyer(order: EscrowOrder, deposit: Deposit) -> None:
     reason = (
         "late deposit"
-        if order.state in (OrderState.EXPIRED, OrderState.CANCELLED)
+        if order.state in (FundingState.EXPIRED, OrderState.CANCELLED)
         else "extra deposit"
     )
     if not deposits_credit([deposit]):
@@ -145,7 +145,7 @@ def _queue_owed_refunds(order: EscrowOrder) -> None:
     late = Deposit.objects.filter(account_id=order.account_id, credited_at__isnull=False)
     if order.escrowed_at:
         late = late.filter(credited_at__gt=order.escrowed_at)
-    elif order.state not in (OrderState.EXPIRED, OrderState.CANCELLED):
+    elif order.state not in (FundingState.EXPIRED, OrderState.CANCELLED):
         late = late.none()
     for deposit in late:
         owed.append((PayoutKind.LATE_REFUND, f"late:{deposit.id}", deposit.amount))

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from exchange.errors import ApplicationError
 from funding.fees import platform_fee
+from funding.models import FundingState
 from funding.services import hand_over, pay, post
 from funding.states import StateConflict, transition
 from orders.models import HELD_STATES, EscrowOrder, OrderState, StaffAction, StaffApproval
@@ -134,7 +135,7 @@ def order_refund(
         )
         allowed = HELD_STATES if staff else {OrderState.ESCROWED}
         event = transition(
-            order, OrderState.REFUNDING, allowed_from=allowed, actor=actor, reason=reason
+            order, FundingState.REFUNDING, allowed_from=allowed, actor=actor, reason=reason
         )
         _pay_buyer(
             order, order.escrowed_amount, key=PayoutKind.REFUND, event_id=event.id, actor=actor
@@ -222,7 +223,7 @@ def order_cancel(
         transition(
             order,
             OrderState.CANCELLED,
-            allowed_from={OrderState.AWAITING_DEPOSIT},
+            allowed_from={FundingState.AWAITING_DEPOSIT},
             actor=actor,
             reason=reason,
             closed_at=timezone.now(),

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from exchange.errors import ApplicationError
+from funding.models import FundingState
 from orders.models import EscrowOrder, OrderState, VendorPayoutAddress
 from orders.services import (
     order_apply_deposits,
@@ -79,9 +80,9 @@ def test_a_deposit_waits_for_the_confirmations_its_size_needs(chain, people):
     _step(chain, large)
 
     assert _step(chain, small, blocks=1).state == OrderState.ESCROWED
-    assert _step(chain, large).state == OrderState.CONFIRMING
+    assert _step(chain, large).state == FundingState.CONFIRMING
     chain.mine(1)
-    assert _step(chain, large).state == OrderState.CONFIRMING
+    assert _step(chain, large).state == FundingState.CONFIRMING
     assert _step(chain, large, blocks=1).state == OrderState.ESCROWED
 
 
@@ -89,7 +90,7 @@ def test_two_deposits_that_reach_the_amount_together_need_the_tier_of_their_tota
     order = _order(people, 150_000)
     chain.pay(order.account.address, 80_000)
     chain.pay(order.account.address, 70_000)
-    assert _step(chain, order, blocks=1).state == OrderState.CONFIRMING  # 1 of 3
+    assert _step(chain, order, blocks=1).state == FundingState.CONFIRMING  # 1 of 3
 
     order = _step(chain, order, blocks=2)
 
@@ -132,7 +133,7 @@ def test_an_order_seen_paid_in_time_is_not_expired_by_a_late_scan(chain, people)
 
     orders_expire()
 
-    assert EscrowOrder.objects.get(id=unpaid.id).state == OrderState.EXPIRED
+    assert EscrowOrder.objects.get(id=unpaid.id).state == FundingState.EXPIRED
     assert _step(chain, paid, blocks=1).state == OrderState.ESCROWED
 
 

@@ -5,41 +5,50 @@ from __future__ import annotations
 
 import pytest
 
+from funding.models import LIFECYCLE, FundingState
 from funding.states import StateConflict, transition
 from orders.models import (
     HELD_STATES,
     ORDER_HOLDABLE_STATES,
+    ORDER_STATE_CHOICES,
     ORDER_TRANSITIONS,
     PAYING_STATES,
     TERMINAL_ORDER_STATES,
     EscrowOrder,
     OrderState,
 )
-from swaps.models import SWAP_HOLDABLE_STATES, SWAP_TRANSITIONS, SwapState
+from swaps.models import SWAP_HOLDABLE_STATES, SWAP_STATE_CHOICES, SWAP_TRANSITIONS, SwapState
 from swaps.services.exchange import CREDITED_STATES
 from tests.fast.tables import reachable
 
 ON_HOLD = "on_hold"
+ORDER_STATES = {state for state, _ in ORDER_STATE_CHOICES}
+SWAP_STATES = {state for state, _ in SWAP_STATE_CHOICES}
 TABLES = {
-    "order": (ORDER_TRANSITIONS, OrderState, ORDER_HOLDABLE_STATES, OrderState.AWAITING_DEPOSIT),
-    "swap": (SWAP_TRANSITIONS, SwapState, SWAP_HOLDABLE_STATES, SwapState.AWAITING_DEPOSIT),
+    "order": (
+        ORDER_TRANSITIONS,
+        ORDER_STATES,
+        ORDER_HOLDABLE_STATES,
+        FundingState.AWAITING_DEPOSIT,
+    ),
+    "swap": (SWAP_TRANSITIONS, SWAP_STATES, SWAP_HOLDABLE_STATES, FundingState.AWAITING_DEPOSIT),
 }
 ORDER_TERMINAL = {
-    OrderState.COMPLETED,
-    OrderState.REFUNDED,
-    OrderState.EXPIRED,
+    FundingState.COMPLETED,
+    FundingState.REFUNDED,
+    FundingState.EXPIRED,
     OrderState.CANCELLED,
 }
-SWAP_TERMINAL = {SwapState.COMPLETED, SwapState.REFUNDED}
+SWAP_TERMINAL = {FundingState.COMPLETED, FundingState.REFUNDED}
 
 
 @pytest.mark.parametrize("name", TABLES)
 def test_every_state_has_a_row_and_every_target_is_a_state(name):
     table, states, _, _ = TABLES[name]
 
-    assert set(table) == set(states.values)
+    assert set(table) == states
     for targets in table.values():
-        assert targets <= set(states.values)
+        assert targets <= states
 
 
 @pytest.mark.parametrize("name", TABLES)
@@ -53,7 +62,7 @@ def test_no_state_goes_to_itself(name):
 def test_every_state_is_reachable_from_a_new_one(name):
     table, states, _, start = TABLES[name]
 
-    assert reachable(table, start) == set(states.values)
+    assert reachable(table, start) == states
 
 
 @pytest.mark.parametrize("name", TABLES)
@@ -93,24 +102,24 @@ def test_nothing_unpaid_or_closed_is_ever_held(name):
 
 
 def test_an_unpaid_order_cannot_be_released_refunded_or_split():
-    for unpaid in (OrderState.AWAITING_DEPOSIT, OrderState.CONFIRMING):
+    for unpaid in (FundingState.AWAITING_DEPOSIT, FundingState.CONFIRMING):
         assert not ORDER_TRANSITIONS[unpaid] & PAYING_STATES
 
 
 def test_an_order_pays_out_only_from_held_funds_a_failure_or_a_hold():
     into_paying = {s for s, targets in ORDER_TRANSITIONS.items() if targets & PAYING_STATES}
 
-    assert into_paying == set(HELD_STATES) | {OrderState.FAILED, OrderState.ON_HOLD}
+    assert into_paying == set(HELD_STATES) | {FundingState.FAILED, FundingState.ON_HOLD}
 
 
 def test_only_a_cancellation_or_an_expiry_closes_an_order_without_a_payout():
     into_closed_unpaid = {
         s
         for s, targets in ORDER_TRANSITIONS.items()
-        if targets & {OrderState.EXPIRED, OrderState.CANCELLED}
+        if targets & {FundingState.EXPIRED, OrderState.CANCELLED}
     }
 
-    assert into_closed_unpaid == {OrderState.AWAITING_DEPOSIT}
+    assert into_closed_unpaid == {FundingState.AWAITING_DEPOSIT}
 
 
 def test_a_swap_exchanges_only_after_its_deposit_was_credited_or_from_its_own_hold():
@@ -118,11 +127,15 @@ def test_a_swap_exchanges_only_after_its_deposit_was_credited_or_from_its_own_ho
         s for s, targets in SWAP_TRANSITIONS.items() if SwapState.EXCHANGING in targets
     }
 
-    assert into_exchanging == {SwapState.CONFIRMING, SwapState.ACTION_REQUIRED, SwapState.ON_HOLD}
+    assert into_exchanging == {
+        FundingState.CONFIRMING,
+        SwapState.ACTION_REQUIRED,
+        FundingState.ON_HOLD,
+    }
 
 
 def test_the_swap_states_counted_as_credited_are_never_before_a_credit():
-    before_credit = {SwapState.AWAITING_DEPOSIT, SwapState.CONFIRMING, SwapState.EXPIRED}
+    before_credit = {FundingState.AWAITING_DEPOSIT, FundingState.CONFIRMING, FundingState.EXPIRED}
 
     assert not CREDITED_STATES & before_credit
     assert reachable(SWAP_TRANSITIONS, SwapState.EXCHANGING) >= CREDITED_STATES
@@ -138,7 +151,7 @@ def row(state: str) -> EscrowOrder:
 
 @pytest.mark.parametrize("state", sorted(ORDER_TERMINAL))
 def test_a_transition_out_of_a_terminal_state_is_a_conflict(state):
-    for target in OrderState.values:
+    for target in ORDER_STATES:
         with pytest.raises(StateConflict):
             transition(row(state), target)
 
@@ -155,3 +168,11 @@ def test_a_transition_the_table_allows_is_refused_outside_the_actions_allowed_fr
 def test_an_unknown_state_has_no_row():
     with pytest.raises(KeyError):
         transition(row("paid_somehow"), OrderState.RELEASING)
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_every_table_holds_the_shared_lifecycle(name):
+    table = TABLES[name][0]
+
+    for state, targets in LIFECYCLE.items():
+        assert targets <= table[state], state

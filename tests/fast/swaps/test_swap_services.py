@@ -3,6 +3,7 @@ its balance, a fixed quote paid, credited once and paid out in the other currenc
 
 import pytest
 
+from funding.models import FundingState
 from rates.services import rates_refresh
 from swaps.liquidity import liquidity_available
 from swaps.models import SwapOrder, SwapState
@@ -54,7 +55,7 @@ def test_a_fixed_swap_is_credited_once_and_pays_the_quoted_amount_once(chains):
     )
     btc.pay(swap.account.address, quote.amount_from)
     deposits_scan(chain="bitcoin")
-    assert swap_apply_deposits(swap_id=swap.id).state == SwapState.CONFIRMING
+    assert swap_apply_deposits(swap_id=swap.id).state == FundingState.CONFIRMING
 
     btc.mine(1)
     deposits_scan(chain="bitcoin")
@@ -72,7 +73,7 @@ def test_a_fixed_swap_is_credited_once_and_pays_the_quoted_amount_once(chains):
     payout_process(payout_id=payout.id)
     xmr.mine(1)
     deposits_scan(chain="monero")
-    assert swap_advance(swap_id=swap.id).state == SwapState.COMPLETED
+    assert swap_advance(swap_id=swap.id).state == FundingState.COMPLETED
     assert len(xmr.sent) == 1
-    assert SwapOrder.objects.get(id=swap.id).state == SwapState.COMPLETED
+    assert SwapOrder.objects.get(id=swap.id).state == FundingState.COMPLETED
     assert Payout.objects.get(id=payout.id).state == PayoutState.CONFIRMED

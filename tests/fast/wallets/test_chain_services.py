@@ -4,6 +4,7 @@ crediting, an escrow release and its payout, with no node."""
 import pytest
 from django.contrib.auth import get_user_model
 
+from funding.models import FundingState
 from orders.models import OrderState
 from orders.services import order_apply_deposits, order_create, order_release
 from orders.services.vendors import vendor_payout_address_set
@@ -65,11 +66,11 @@ def test_an_escrow_is_credited_once_released_and_paid_less_the_fee(chain, settin
     order = order_create(buyer=buyer, vendor_username="fake-vendor", currency="BTC", amount=100_000)
     chain.pay(order.account.address, 100_000)
     deposits_scan(chain="bitcoin")
-    assert order_apply_deposits(order_id=order.id).state == OrderState.CONFIRMING
+    assert order_apply_deposits(order_id=order.id).state == FundingState.CONFIRMING
 
     chain.mine(1)
     deposits_scan(chain="bitcoin")
-    assert order_apply_deposits(order_id=order.id).state == OrderState.CONFIRMING
+    assert order_apply_deposits(order_id=order.id).state == FundingState.CONFIRMING
     chain.mine(1)
     deposits_scan(chain="bitcoin")
     order = order_apply_deposits(order_id=order.id)
