@@ -26,7 +26,7 @@ def confirmed_action(
 ):
     """Build an admin action: first a page asking for the form, then ``call(obj, user,
     **cleaned_data)`` for every selected object, each error reported by name. A call that
-    returns a pending approval (``orders.services.approvals``) is reported as waiting."""
+    returns a pending approval (``staff.services.approvals``) is reported as waiting."""
 
     def action(modeladmin, request, queryset):
         if single and queryset.count() != 1:

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "orders",
     "rates",
     "swaps",
+    "staff",
     "operations",
     "webhooks",
     "web",
@@ -319,7 +320,7 @@ ORDER_EXPIRY_SECONDS = env.int("ORDER_EXPIRY_SECONDS", default=900)
 # account that is never handed out again). 0: no limit.
 ORDER_BUYER_MAX_UNPAID = env.int("ORDER_BUYER_MAX_UNPAID", default=20)
 # Staff moving money on someone else's order or swap need the action's permission
-# (orders.StaffApproval's permissions, granted through the roles of orders.roles) and,
+# (staff.StaffApproval's permissions, granted through the roles of staff.roles) and,
 # above these amounts (base units) or for any change of address, a second staff member's
 # approval before anything is paid.
 # A pending approval older than this can only be rejected: ask again.

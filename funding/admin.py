@@ -10,6 +10,8 @@ from django.utils.html import format_html_join
 from exchange.admin_actions import ReasonForm, confirmed_action
 from funding.models import FundingEvent
 from ownership.models import OwnershipTransfer
+from staff.models import StaffAction
+from staff.services.approvals import approval_request
 from wallets.models import Deposit, Payout, PayoutState
 
 
@@ -35,9 +37,6 @@ class RetryForm(ReasonForm):
 
 
 def _retry_failed_payouts(obj, user, reason, address=""):
-    from orders.models import StaffAction
-    from orders.services.approvals import approval_request
-
     failed = Payout.objects.filter(
         owner_kind=obj.OWNER_KIND, owner_id=obj.id, state=PayoutState.FAILED
     ).order_by("id")

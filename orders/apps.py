@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class OrdersConfig(AppConfig):
@@ -8,6 +7,3 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from orders import receivers  # noqa: F401 - connects the signal receivers
-        from orders.roles import roles_sync
-
-        post_migrate.connect(roles_sync, dispatch_uid="orders.roles_sync")

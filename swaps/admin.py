@@ -1,5 +1,5 @@
 """Staff view of swaps (read-only fields; refunds and payout retries are admin actions,
-approved like every staff money move: orders.services.approvals) and of their pricing and
+approved like every staff money move: staff.services.approvals) and of their pricing and
 the house's liquidity: quotes, liquidity per currency and the swaps' reservations, all
 read-only."""
 
@@ -10,8 +10,8 @@ from django.http import HttpRequest
 
 from exchange.admin_actions import confirmed_action
 from funding.admin import FundedOrderAdmin, retry_payouts_action
-from orders.admin import ask_approval
-from orders.models import StaffAction
+from staff.admin import ask_approval
+from staff.models import StaffAction
 from swaps.liquidity import liquidity_figures
 from swaps.models import Liquidity, LiquidityReservation, Quote, SwapOrder
 from wallets.models import OwnerKind

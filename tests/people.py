@@ -21,7 +21,7 @@ class Person:
 
 def make_person(*, staff: bool = False, roles: tuple[str, ...] | None = None) -> Person:
     """A user with an API client authenticated by their token. Staff get the ``payments``
-    role (orders.roles) unless ``roles`` names others. No password: hashing one costs
+    role (staff.roles) unless ``roles`` names others. No password: hashing one costs
     ~0.6 s here, and tests sign in with their token or ``force_login`` (``password_set``
     for the few that type one)."""
     user = get_user_model().objects.create_user(

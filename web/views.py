@@ -26,12 +26,13 @@ from exchange.services import api_token_create, api_token_revoke
 from funding.models import FundingState
 from funding.selectors import history_of
 from orders import services
-from orders.models import HELD_STATES, EscrowOrder, OrderState, StaffAction
+from orders.models import HELD_STATES, EscrowOrder, OrderState
 from orders.selectors import (
     order_payment,
     orders_visible_to,
 )
-from orders.services.staff import staff_may
+from staff.models import StaffAction
+from staff.services.authorize import staff_may
 from swaps.models import SwapOrder
 from swaps.selectors import swap_amount_to, swap_visible_to
 from web.forms import ApiTokenCreateForm, OrderActionForm, OrderCreateForm

@@ -34,8 +34,8 @@ from wallets.services import account_retire, allocate_account
 from wallets.services.payouts import payout_retry
 
 if TYPE_CHECKING:
-    from orders.models import StaffApproval
-    from orders.services.staff import Person
+    from staff.models import StaffApproval
+    from staff.services.authorize import Person
 
 Owner = TypeVar("Owner", bound=FundedOrder)
 
@@ -84,8 +84,8 @@ def authorize(
     """Raise unless staff ``actor`` may take ``action`` on ``owner`` now, moving
     ``amount`` base units of ``currency`` (its deposits' unless said): with the action's
     permission and, where the move needs one, an approval given by someone else
-    (``orders.services.staff.staff_authorize``)."""
-    from orders.services.staff import staff_authorize
+    (``staff.services.authorize.staff_authorize``)."""
+    from staff.services.authorize import staff_authorize
 
     staff_authorize(
         actor=actor,
@@ -235,7 +235,7 @@ def retry_payout(
     retry payouts (holding an approval where the move needs one: a new address always
     does), and the payout is failed (``payout_retry``, which also needs the stored
     transaction proved absent from the chain before building one to a new address)."""
-    from orders.models import StaffAction
+    from staff.models import StaffAction
 
     if not (reason or "").strip():
         raise ApplicationError("a reason is required", field="reason")

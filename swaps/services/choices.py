@@ -9,9 +9,9 @@ from django.db import transaction
 from funding.models import EventKind, FundingState
 from funding.services import authorize, hand_over, pay, post
 from funding.states import StateConflict, note, transition
-from orders.models import StaffAction, StaffApproval
-from orders.services.staff import StaffPermissionDenied
 from ownership.models import LedgerEntry
+from staff.models import StaffAction, StaffApproval
+from staff.services.authorize import StaffPermissionDenied
 from swaps.liquidity import liquidity_release
 from swaps.models import SwapOrder, SwapState
 from swaps.services.exchange import OWNER, _customer, _exchange_at_current_rate, _lock

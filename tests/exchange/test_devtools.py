@@ -7,9 +7,11 @@ from tests.testenv import ROOT
 PRODUCT = (
     "exchange",
     "wallets",
+    "funding",
     "orders",
     "rates",
     "swaps",
+    "staff",
     "ownership",
     "operations",
     "webhooks",

@@ -20,18 +20,13 @@ from exchange.errors import ApplicationError
 from funding.models import FundingEvent, FundingState
 from funding.services import retry_payout
 from orders.admin import PRIVILEGE_FIELDS
-from orders.models import (
-    ApprovalState,
-    EscrowOrder,
-    OrderState,
-    StaffAction,
-    StaffApproval,
-)
-from orders.roles import VIEWABLE_APPS
+from orders.models import EscrowOrder, OrderState
 from orders.services import order_set_refund_address
-from orders.services.approvals import approval_decide, approval_request
-from orders.services.staff import ApprovalRequired, StaffPermissionDenied
 from orders.services.vendors import vendor_payout_address_set
+from staff.models import ApprovalState, StaffAction, StaffApproval
+from staff.roles import VIEWABLE_APPS
+from staff.services.approvals import approval_decide, approval_request
+from staff.services.authorize import ApprovalRequired, StaffPermissionDenied
 from swaps.models import SwapOrder
 from tests.chain import drive, mine, pay, receiver
 from tests.flows import CREDIT_BLOCKS, create, settle, state_of
@@ -353,13 +348,13 @@ def test_the_admin_asks_for_approval_and_the_approver_runs_it(
     assert EscrowOrder.objects.get(id=order["id"]).refund_address == ""
 
     requester.post(
-        "/admin/orders/staffapproval/",
+        "/admin/staff/staffapproval/",
         {"action": "approve", "_selected_action": [pending.id], "apply": "1", "reason": "me"},
     )
     assert StaffApproval.objects.get(id=pending.id).state == ApprovalState.PENDING
 
     second.post(
-        "/admin/orders/staffapproval/",
+        "/admin/staff/staffapproval/",
         {"action": "approve", "_selected_action": [pending.id], "apply": "1", "reason": "ok"},
     )
     assert StaffApproval.objects.get(id=pending.id).state == ApprovalState.EXECUTED

@@ -13,7 +13,7 @@ from exchange.services import api_token_create
 DEMO_TOKEN_NAME = "demo (bootstrap_demo)"  # noqa: S105 - a label, not a secret
 DEMO_USERS = (
     ("staff", {"is_staff": True, "is_superuser": True}),
-    # A second staff member, to approve what ``staff`` asks for (orders.roles).
+    # A second staff member, to approve what ``staff`` asks for (staff.roles).
     ("approver", {"is_staff": True}),
     ("buyer", {}),
     ("vendor", {}),

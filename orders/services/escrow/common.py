@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 from exchange.errors import ApplicationError
 from funding.services import authorize, lock
 from funding.states import StateConflict
-from orders.models import EscrowOrder, StaffApproval
+from orders.models import EscrowOrder
+from staff.models import StaffApproval
 
 if TYPE_CHECKING:
-    from orders.services.staff import Person
+    from staff.services.authorize import Person
 
 logger = logging.getLogger(__name__)
 

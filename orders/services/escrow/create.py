@@ -15,7 +15,7 @@ from funding.fees import platform_fee, platform_fee_bps
 from funding.models import EventKind, FundingState
 from funding.services import account_assign, address_checked, confirmations_required
 from funding.states import note
-from orders.models import Currency, EscrowOrder, StaffAction, StaffApproval
+from orders.models import Currency, EscrowOrder
 from orders.selectors import vendor_payout_address
 from orders.services.escrow.common import (
     OrderPermissionDenied,
@@ -24,11 +24,12 @@ from orders.services.escrow.common import (
     _lock,
 )
 from orders.services.escrow.deposits import _queue_owed_refunds
+from staff.models import StaffAction, StaffApproval
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from orders.services.staff import Person
+    from staff.services.authorize import Person
 
 
 def _unpaid_limit(buyer: User) -> None:

@@ -13,7 +13,7 @@ from funding.fees import platform_fee
 from funding.models import FundingState
 from funding.services import hand_over, pay, post
 from funding.states import StateConflict, transition
-from orders.models import HELD_STATES, EscrowOrder, OrderState, StaffAction, StaffApproval
+from orders.models import HELD_STATES, EscrowOrder, OrderState
 from orders.selectors import vendor_payout_address
 from orders.services.escrow.common import (
     OrderPermissionDenied,
@@ -24,10 +24,11 @@ from orders.services.escrow.common import (
     _lock,
     _vendor,
 )
+from staff.models import StaffAction, StaffApproval
 from wallets.models import Deposit, PayoutKind
 
 if TYPE_CHECKING:
-    from orders.services.staff import Person
+    from staff.services.authorize import Person
 
 
 def order_release(

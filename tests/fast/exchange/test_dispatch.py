@@ -17,6 +17,7 @@ PACKAGES = (
     "orders",
     "rates",
     "swaps",
+    "staff",
     "ownership",
     "operations",
     "webhooks",

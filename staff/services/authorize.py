@@ -3,7 +3,7 @@ a second staff member's approval above ``STAFF_APPROVAL_ABOVE`` or for any new a
 
 Every service a staff member moves money through calls ``staff_authorize`` inside its
 transaction, so the admin, the API and the commands meet the same rule; the approval
-itself is asked for and given through ``orders.services.approvals``.
+itself is asked for and given through ``staff.services.approvals``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from exchange.errors import ApplicationError
-from orders.models import ApprovalState, StaffAction, StaffApproval
+from staff.models import ApprovalState, StaffAction, StaffApproval
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -22,15 +22,15 @@ if TYPE_CHECKING:
     Person = User | AnonymousUser
 
 PERMISSION_OF: dict[str, str] = {
-    StaffAction.RELEASE: "orders.release_escrow",
-    StaffAction.REFUND: "orders.refund_escrow",
-    StaffAction.SPLIT: "orders.split_escrow",
-    StaffAction.CANCEL: "orders.cancel_order",
-    StaffAction.REFUND_ADDRESS: "orders.change_refund_address",
-    StaffAction.RETRY_PAYOUT: "orders.retry_payout",
-    StaffAction.SWAP_REFUND: "orders.refund_swap",
+    StaffAction.RELEASE: "staff.release_escrow",
+    StaffAction.REFUND: "staff.refund_escrow",
+    StaffAction.SPLIT: "staff.split_escrow",
+    StaffAction.CANCEL: "staff.cancel_order",
+    StaffAction.REFUND_ADDRESS: "staff.change_refund_address",
+    StaffAction.RETRY_PAYOUT: "staff.retry_payout",
+    StaffAction.SWAP_REFUND: "staff.refund_swap",
 }
-APPROVE_PERMISSION = "orders.approve_money_move"
+APPROVE_PERMISSION = "staff.approve_money_move"
 
 
 class StaffPermissionDenied(ApplicationError):

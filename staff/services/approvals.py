@@ -23,11 +23,12 @@ from exchange.errors import ApplicationError, NotFoundError
 from funding.models import EventKind, FundedOrder, funded_model
 from funding.services import address_checked, retry_payout
 from funding.states import StateConflict, note
-from orders.models import ApprovalState, EscrowOrder, StaffAction, StaffApproval
+from orders.models import EscrowOrder
 from orders.selectors import vendor_payout_address
 from orders.services import escrow
 from orders.services.escrow import order_destination
-from orders.services.staff import (
+from staff.models import ApprovalState, StaffAction, StaffApproval
+from staff.services.authorize import (
     APPROVE_PERMISSION,
     PERMISSION_OF,
     StaffPermissionDenied,
@@ -41,7 +42,7 @@ from wallets.models import CURRENCY_OF_CHAIN, OwnerKind, Payout
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from orders.services.staff import Person
+    from staff.services.authorize import Person
 
 
 # A move: run with the owner's id, the staff member, why, the params and the approval.

@@ -6,15 +6,12 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from funding.states import StateConflict
-from orders.models import ApprovalState, EscrowOrder, OrderState, StaffAction, StaffApproval
-from orders.services import (
-    approvals,
-    order_apply_deposits,
-    order_create,
-    order_set_refund_address,
-)
-from orders.services.approvals import approval_decide, approval_request
+from orders.models import EscrowOrder, OrderState
+from orders.services import order_apply_deposits, order_create, order_set_refund_address
 from orders.services.vendors import vendor_payout_address_set
+from staff.models import ApprovalState, StaffAction, StaffApproval
+from staff.services import approvals
+from staff.services.approvals import approval_decide, approval_request
 from tests.fast.fake_chain import fake_chain
 from wallets.models import Payout
 from wallets.services import deposits_scan

@@ -1,7 +1,7 @@
 """The staff roles, as Django groups kept in step with this table after every migrate.
 
 - ``support`` sees everything in the admin and moves nothing;
-- ``payments`` also takes the money moves of ``orders.StaffApproval``'s permissions
+- ``payments`` also takes the money moves of ``staff.StaffApproval``'s permissions
   (alone below ``STAFF_APPROVAL_ABOVE``, with an approver above it or for an address);
 - ``approver`` also approves or rejects another staff member's move.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 VIEWABLE_APPS = (
     "funding",
     "orders",
+    "staff",
     "wallets",
     "ownership",
     "rates",
@@ -40,13 +41,14 @@ ROLES: dict[str, dict] = {
     "payments": {
         "view": True,
         "grants": {
-            "orders": (*MONEY_PERMISSIONS, "change_escroworder"),
+            "staff": MONEY_PERMISSIONS,
+            "orders": ("change_escroworder",),
             "swaps": ("change_swaporder",),
         },
     },
     "approver": {
         "view": True,
-        "grants": {"orders": ("approve_money_move", "change_staffapproval")},
+        "grants": {"staff": ("approve_money_move", "change_staffapproval")},
     },
 }
 
