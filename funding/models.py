@@ -8,7 +8,8 @@ table and the states the core moves it through; ``funding.states`` and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Set
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -46,7 +47,7 @@ LIFECYCLE: dict[str, set[str]] = {
 }
 
 
-def transition_table(own: dict[str, set[str]], *, holdable: frozenset[str]) -> dict[str, set[str]]:
+def transition_table(*, own: dict[str, set[str]], holdable: Set[str]) -> dict[str, set[str]]:
     """A model's table of allowed transitions: ``LIFECYCLE`` with the model's ``own``
     transitions added, then the hold. A credited deposit that vanished from the chain (a
     reorg) stops the order in any ``holdable`` state, on_hold, until the deposit is back in
@@ -65,6 +66,12 @@ def state_choices(own: type[models.TextChoices]) -> list[tuple[str, str]]:
     return [*FundingState.choices, *own.choices]
 
 
+# The saga steps every funded order has, each a task named ``<app label>.<step>``
+# (``FundedOrder.task``) that the app registers with funding.tasks.owner_step.
+APPLY_DEPOSITS = "apply_deposits"
+ADVANCE = "advance"
+
+
 class FundedOrder(models.Model):
     """An order paid into a deposit account of its own, then paid out by payouts.
 
@@ -77,18 +84,17 @@ class FundedOrder(models.Model):
     # The one table of allowed transitions (``transition_table``), applied only by
     # funding.states.transition.
     TRANSITIONS: ClassVar[dict[str, set[str]]]
-    # The states a vanished credited deposit stops (and later resumes).
-    HOLDABLE_STATES: ClassVar[frozenset[str]]
-    # Following payouts: the kinds each state waits for, the paying state of each kind
-    # (where a failed order goes back to), and where a state goes once its payouts are
-    # relayed, or all confirmed.
-    PAYOUT_KINDS: ClassVar[dict[str, tuple[str, ...]]]
+    # Following payouts: the paying state of each payout kind (where a failed order goes
+    # back to), and where a state goes once its payouts are relayed, or all confirmed.
     PAYING_STATE_OF_KIND: ClassVar[dict[str, str]]
     RELAYED_TO: ClassVar[dict[str, str]] = {}
     CONFIRMED_TO: ClassVar[dict[str, str]]
-    # The tasks that apply its deposits and follow its payouts (ids in).
-    APPLY_TASK: ClassVar[str]
-    ADVANCE_TASK: ClassVar[str]
+    # Made from the declarations above for each concrete model (``__init_subclass__``):
+    # the states a vanished credited deposit stops (and later resumes), and the payout
+    # kinds each state waits for: a paying state its own kinds, a relayed state those of
+    # the state it was relayed from, a failed order every kind.
+    HOLDABLE_STATES: ClassVar[frozenset[str]]
+    PAYOUT_KINDS: ClassVar[dict[str, tuple[str, ...]]]
     # Its fields holding the currency its deposits are paid in, what its deposit address
     # is asked to receive, and the users its money belongs or goes to.
     CURRENCY_FIELD: ClassVar[str]
@@ -116,6 +122,24 @@ class FundedOrder(models.Model):
 
     class Meta:
         abstract = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "TRANSITIONS" not in vars(cls):
+            return
+        cls.HOLDABLE_STATES = frozenset(cls.TRANSITIONS[FundingState.ON_HOLD])
+        kinds: dict[str, tuple[str, ...]] = {}
+        for kind, state in cls.PAYING_STATE_OF_KIND.items():
+            kinds[state] = (*kinds.get(state, ()), kind)
+        for paying, relayed in cls.RELAYED_TO.items():
+            kinds[relayed] = kinds[paying]
+        kinds[FundingState.FAILED] = tuple(cls.PAYING_STATE_OF_KIND)
+        cls.PAYOUT_KINDS = kinds
+
+    @classmethod
+    def task(cls, step: str) -> str:
+        """The name of its task for one saga step (``APPLY_DEPOSITS``, ``ADVANCE``)."""
+        return f"{cls._meta.app_label}.{step}"
 
     @property
     def deposit_currency(self) -> str:

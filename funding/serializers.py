@@ -1,5 +1,6 @@
-"""API output shared by every funded order: its deposits, payouts and the fields of its
-checkout (deposit address, payment URI, confirmations, expiry)."""
+"""API output shared by every funded order: its deposits, payouts, history (audit trail
+and ownership trail) and the fields of its checkout (deposit address, payment URI,
+confirmations, expiry)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,36 @@ class FundedOrderSerializer(serializers.Serializer):
         if self.context.get("created"):
             return []
         return list(PayoutSerializer(payouts_of(owner), many=True).data)
+
+
+class HistoryEventSerializer(serializers.Serializer):
+    """One row of a funded order's audit trail (funding.models.FundingEvent)."""
+
+    class Meta:
+        ref_name = "OrderEvent"
+
+    at = serializers.DateTimeField(source="created_at")
+    kind = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    actor = serializers.CharField(source="actor.username", default=None)
+    reason = serializers.CharField()
+    # DRF's serializer metaclass takes declared fields out of the class, so this field
+    # does not shadow ``Serializer.data``; the stubs cannot know that.
+    data = serializers.JSONField()  # type: ignore[assignment]
+
+
+class OwnershipTransferSerializer(serializers.Serializer):
+    """One step of the trail of who owns a funded order's funds."""
+
+    class Meta:
+        ref_name = "OwnershipTransfer"
+
+    at = serializers.DateTimeField(source="created_at")
+    from_party = serializers.CharField()
+    to_party = serializers.CharField()
+    amount = serializers.SerializerMethodField()
+    reason = serializers.CharField()
+
+    def get_amount(self, transfer) -> str:
+        return str(transfer.amount)

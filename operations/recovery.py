@@ -18,7 +18,7 @@ from django.utils import timezone
 from exchange.dispatch import enqueue
 from exchange.redis import get_redis
 from exchange.single_flight import single_flight
-from funding.models import FundedOrder, FundingState, funded_models
+from funding.models import ADVANCE, APPLY_DEPOSITS, FundedOrder, FundingState, funded_models
 from orders.models import OrderState
 from swaps.models import SwapState
 from wallets.models import (
@@ -68,7 +68,7 @@ def recovery_sweep() -> dict[str, int]:
             ).values_list("id", flat=True)
         )
         for owner_id in applying:
-            enqueue(model.APPLY_TASK, owner_id)
+            enqueue(model.task(APPLY_DEPOSITS), owner_id)
         counts[f"{kind} deposits"] = len(applying)
         paying = list(
             model.objects.filter(
@@ -76,7 +76,7 @@ def recovery_sweep() -> dict[str, int]:
             ).values_list("id", flat=True)
         )
         for owner_id in paying:
-            enqueue(model.ADVANCE_TASK, owner_id)
+            enqueue(model.task(ADVANCE), owner_id)
         counts[f"{kind} payouts"] = len(paying)
 
     counts["payouts"] = payouts_sweep()

@@ -13,7 +13,13 @@ from exchange.idempotency import idempotent
 from exchange.money import to_display
 from exchange.pagination import Pagination
 from funding.selectors import history_of
-from funding.serializers import DepositSerializer, FundedOrderSerializer, validated
+from funding.serializers import (
+    DepositSerializer,
+    FundedOrderSerializer,
+    HistoryEventSerializer,
+    OwnershipTransferSerializer,
+    validated,
+)
 from orders import services
 from orders.models import ORDER_STATE_CHOICES, Currency, EscrowOrder
 from orders.selectors import order_payment, orders_visible_to
@@ -205,33 +211,6 @@ class OrderDisputeApi(_OrderActionApi):
 
 
 class OrderHistoryApi(APIView):
-    class EventSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "OrderEvent"
-
-        at = serializers.DateTimeField(source="created_at")
-        kind = serializers.CharField()
-        from_state = serializers.CharField()
-        to_state = serializers.CharField()
-        actor = serializers.CharField(source="actor.username", default=None)
-        reason = serializers.CharField()
-        # DRF's serializer metaclass takes declared fields out of the class, so this field
-        # does not shadow ``Serializer.data``; the stubs cannot know that.
-        data = serializers.JSONField()  # type: ignore[assignment]
-
-    class TransferSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "OwnershipTransfer"
-
-        at = serializers.DateTimeField(source="created_at")
-        from_party = serializers.CharField()
-        to_party = serializers.CharField()
-        amount = serializers.SerializerMethodField()
-        reason = serializers.CharField()
-
-        def get_amount(self, transfer) -> str:
-            return str(transfer.amount)
-
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "OrderHistory"
@@ -244,8 +223,8 @@ class OrderHistoryApi(APIView):
         history = history_of(_order(request, order_id))
         return Response(
             {
-                "events": self.EventSerializer(history["events"], many=True).data,
-                "ownership": self.TransferSerializer(history["ownership"], many=True).data,
+                "events": HistoryEventSerializer(history["events"], many=True).data,
+                "ownership": OwnershipTransferSerializer(history["ownership"], many=True).data,
             }
         )
 

@@ -32,23 +32,15 @@ class OrderState(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-# Every state an escrow order can be in.
-ORDER_STATE_CHOICES = state_choices(OrderState)
-# Where a vanished credited deposit stops an order.
-ORDER_HOLDABLE_STATES = frozenset(
-    {
-        OrderState.ESCROWED,
-        OrderState.DISPUTED,
-        OrderState.RELEASING,
-        OrderState.RELEASED,
-        FundingState.REFUNDING,
-        OrderState.SPLITTING,
-        FundingState.FAILED,
-    }
-)
-# Escrow's transitions (EscrowOrder.TRANSITIONS): the shared lifecycle (LIFECYCLE) and these.
+# Funds sit in the order's account and belong to the escrow.
+HELD_STATES = frozenset({OrderState.ESCROWED, OrderState.DISPUTED})
+# A payout of the order is under way.
+PAYING_STATES = frozenset({OrderState.RELEASING, FundingState.REFUNDING, OrderState.SPLITTING})
+# Escrow's transitions (EscrowOrder.TRANSITIONS): the shared lifecycle (LIFECYCLE), its own
+# transitions, and the hold. A vanished credited deposit stops an order wherever the
+# money is the escrow's: held, being paid, released but not yet confirmed, or failed.
 ORDER_TRANSITIONS = transition_table(
-    {
+    own={
         FundingState.AWAITING_DEPOSIT: {OrderState.CANCELLED},
         FundingState.CONFIRMING: {OrderState.ESCROWED},
         OrderState.ESCROWED: {OrderState.RELEASING, FundingState.REFUNDING, OrderState.DISPUTED},
@@ -60,13 +52,11 @@ ORDER_TRANSITIONS = transition_table(
         FundingState.FAILED: {OrderState.RELEASING, OrderState.SPLITTING},
         OrderState.CANCELLED: set(),
     },
-    holdable=ORDER_HOLDABLE_STATES,
+    holdable={*HELD_STATES, *PAYING_STATES, OrderState.RELEASED, FundingState.FAILED},
 )
+# Every state an order can be in.
+ORDER_STATE_CHOICES = state_choices(OrderState)
 TERMINAL_ORDER_STATES = frozenset(s for s, nxt in ORDER_TRANSITIONS.items() if not nxt)
-# Funds sit in the order's account and belong to the escrow.
-HELD_STATES = frozenset({OrderState.ESCROWED, OrderState.DISPUTED})
-# A payout of the order is under way.
-PAYING_STATES = frozenset({OrderState.RELEASING, FundingState.REFUNDING, OrderState.SPLITTING})
 
 
 class VendorPayoutAddress(models.Model):
@@ -93,20 +83,10 @@ class VendorPayoutAddress(models.Model):
 
 class EscrowOrder(FundedOrder):
     OWNER_KIND = OwnerKind.ORDER
+    CURRENCY_FIELD = "currency"
+    AMOUNT_DUE_FIELD = "amount"
+    PARTY_FIELDS = ("buyer_id", "vendor_id")
     TRANSITIONS = ORDER_TRANSITIONS
-    HOLDABLE_STATES = ORDER_HOLDABLE_STATES
-    PAYOUT_KINDS = {
-        OrderState.RELEASING: (PayoutKind.RELEASE,),
-        OrderState.RELEASED: (PayoutKind.RELEASE,),
-        FundingState.REFUNDING: (PayoutKind.REFUND,),
-        OrderState.SPLITTING: (PayoutKind.SPLIT_VENDOR, PayoutKind.SPLIT_BUYER),
-        FundingState.FAILED: (
-            PayoutKind.RELEASE,
-            PayoutKind.REFUND,
-            PayoutKind.SPLIT_VENDOR,
-            PayoutKind.SPLIT_BUYER,
-        ),
-    }
     PAYING_STATE_OF_KIND = {
         PayoutKind.RELEASE: OrderState.RELEASING,
         PayoutKind.REFUND: FundingState.REFUNDING,
@@ -120,11 +100,6 @@ class EscrowOrder(FundedOrder):
         FundingState.REFUNDING: FundingState.REFUNDED,
         OrderState.SPLITTING: FundingState.COMPLETED,
     }
-    APPLY_TASK = "orders.apply_deposits"
-    ADVANCE_TASK = "orders.advance"
-    CURRENCY_FIELD = "currency"
-    AMOUNT_DUE_FIELD = "amount"
-    PARTY_FIELDS = ("buyer_id", "vendor_id")
 
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases"

@@ -119,24 +119,11 @@ class SwapState(models.TextChoices):
     ACTION_REQUIRED = "action_required"
 
 
-# Every state a swap can be in.
-SWAP_STATE_CHOICES = state_choices(SwapState)
-# Where a vanished credited deposit stops a swap.
-SWAP_HOLDABLE_STATES = frozenset(
-    {
-        FundingState.CONFIRMING,
-        SwapState.EXCHANGING,
-        SwapState.SENDING,
-        SwapState.ACTION_REQUIRED,
-        FundingState.REFUNDING,
-        FundingState.EXPIRED,
-        FundingState.FAILED,
-    }
-)
-# Swaps' transitions (SwapOrder.TRANSITIONS): the shared lifecycle (LIFECYCLE) and these.
+# Swaps' transitions (SwapOrder.TRANSITIONS): the shared lifecycle (LIFECYCLE), its own
+# transitions, and the hold of the states where a vanished credited deposit stops a swap.
 # A deposit after the expiry, or one the rate moved too far for, waits for the customer.
 SWAP_TRANSITIONS = transition_table(
-    {
+    own={
         FundingState.CONFIRMING: {SwapState.EXCHANGING, SwapState.ACTION_REQUIRED},
         SwapState.EXCHANGING: {SwapState.SENDING, SwapState.ACTION_REQUIRED},
         SwapState.SENDING: {FundingState.COMPLETED, FundingState.FAILED},
@@ -144,8 +131,18 @@ SWAP_TRANSITIONS = transition_table(
         FundingState.EXPIRED: {SwapState.ACTION_REQUIRED},
         FundingState.FAILED: {SwapState.SENDING},
     },
-    holdable=SWAP_HOLDABLE_STATES,
+    holdable={
+        FundingState.CONFIRMING,
+        SwapState.EXCHANGING,
+        SwapState.SENDING,
+        SwapState.ACTION_REQUIRED,
+        FundingState.REFUNDING,
+        FundingState.EXPIRED,
+        FundingState.FAILED,
+    },
 )
+# Every state a swap can be in.
+SWAP_STATE_CHOICES = state_choices(SwapState)
 
 
 class SwapKind(models.TextChoices):
@@ -157,13 +154,10 @@ class SwapOrder(FundedOrder):
     """A customer sends one currency and receives the other from the house's liquidity."""
 
     OWNER_KIND = OwnerKind.SWAP
+    CURRENCY_FIELD = "from_currency"
+    AMOUNT_DUE_FIELD = "amount_from"
+    PARTY_FIELDS = ("user_id",)
     TRANSITIONS = SWAP_TRANSITIONS
-    HOLDABLE_STATES = SWAP_HOLDABLE_STATES
-    PAYOUT_KINDS = {
-        SwapState.SENDING: (PayoutKind.SWAP,),
-        FundingState.REFUNDING: (PayoutKind.REFUND,),
-        FundingState.FAILED: (PayoutKind.SWAP, PayoutKind.REFUND),
-    }
     PAYING_STATE_OF_KIND = {
         PayoutKind.SWAP: SwapState.SENDING,
         PayoutKind.REFUND: FundingState.REFUNDING,
@@ -172,11 +166,6 @@ class SwapOrder(FundedOrder):
         SwapState.SENDING: FundingState.COMPLETED,
         FundingState.REFUNDING: FundingState.REFUNDED,
     }
-    APPLY_TASK = "swaps.apply_deposits"
-    ADVANCE_TASK = "swaps.advance"
-    CURRENCY_FIELD = "from_currency"
-    AMOUNT_DUE_FIELD = "amount_from"
-    PARTY_FIELDS = ("user_id",)
 
     public_id = models.UUIDField(
         default=uuid.uuid4, unique=True, editable=False, help_text="the capability to read it"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from exchange.celery import SCHEDULED
+from funding.models import ADVANCE, APPLY_DEPOSITS
 from funding.tasks import owner_step, owner_sweep
 from swaps import services
 from swaps.models import SwapOrder
@@ -26,8 +27,8 @@ def _advance(swap_id: int) -> SwapOrder:
     return services.swap_advance(swap_id=swap_id)
 
 
-swap_apply_deposits_task = owner_step("swaps.apply_deposits", _apply_deposits)
-swap_advance_task = owner_step("swaps.advance", _advance)
+swap_apply_deposits_task = owner_step(SwapOrder.task(APPLY_DEPOSITS), _apply_deposits)
+swap_advance_task = owner_step(SwapOrder.task(ADVANCE), _advance)
 swaps_expire_task = owner_sweep("swaps.expire", services.swaps_expire)
 
 # Their names in the orders app, for messages queued before the move.

@@ -18,7 +18,14 @@ from django.utils import timezone
 
 from exchange.dispatch import enqueue
 from exchange.errors import ApplicationError, NotFoundError
-from funding.models import EventKind, FundedOrder, FundingState, funded_model, funded_models
+from funding.models import (
+    APPLY_DEPOSITS,
+    EventKind,
+    FundedOrder,
+    FundingState,
+    funded_model,
+    funded_models,
+)
 from funding.services.deposits import deposits_locked, funding_follow
 from funding.states import StateConflict, note, transition
 from wallets.addresses import validate_address
@@ -108,7 +115,7 @@ def for_accounts(model: type[FundedOrder], account_ids: list[int]) -> list[int]:
 
 
 def apply_later(model: type[FundedOrder], owner_id: int) -> None:
-    enqueue(model.APPLY_TASK, owner_id)
+    enqueue(model.task(APPLY_DEPOSITS), owner_id)
 
 
 def apply_deposits(

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from funding.models import LIFECYCLE, FundingState
+from funding.models import ADVANCE, APPLY_DEPOSITS, LIFECYCLE, FundingState
 from funding.states import StateConflict, transition
 from orders.models import (
     HELD_STATES,
-    ORDER_HOLDABLE_STATES,
     ORDER_STATE_CHOICES,
     ORDER_TRANSITIONS,
     PAYING_STATES,
@@ -17,9 +16,10 @@ from orders.models import (
     EscrowOrder,
     OrderState,
 )
-from swaps.models import SWAP_HOLDABLE_STATES, SWAP_STATE_CHOICES, SWAP_TRANSITIONS, SwapState
+from swaps.models import SWAP_STATE_CHOICES, SWAP_TRANSITIONS, SwapOrder, SwapState
 from swaps.services.exchange import CREDITED_STATES
 from tests.fast.tables import reachable
+from wallets.models import PayoutKind
 
 ON_HOLD = "on_hold"
 ORDER_STATES = {state for state, _ in ORDER_STATE_CHOICES}
@@ -28,10 +28,15 @@ TABLES = {
     "order": (
         ORDER_TRANSITIONS,
         ORDER_STATES,
-        ORDER_HOLDABLE_STATES,
+        EscrowOrder.HOLDABLE_STATES,
         FundingState.AWAITING_DEPOSIT,
     ),
-    "swap": (SWAP_TRANSITIONS, SWAP_STATES, SWAP_HOLDABLE_STATES, FundingState.AWAITING_DEPOSIT),
+    "swap": (
+        SWAP_TRANSITIONS,
+        SWAP_STATES,
+        SwapOrder.HOLDABLE_STATES,
+        FundingState.AWAITING_DEPOSIT,
+    ),
 }
 ORDER_TERMINAL = {
     FundingState.COMPLETED,
@@ -176,3 +181,23 @@ def test_every_table_holds_the_shared_lifecycle(name):
 
     for state, targets in LIFECYCLE.items():
         assert targets <= table[state], state
+
+
+def test_each_state_follows_the_payout_kinds_the_core_makes_from_the_declarations():
+    release, refund = PayoutKind.RELEASE, PayoutKind.REFUND
+    split = (PayoutKind.SPLIT_VENDOR, PayoutKind.SPLIT_BUYER)
+
+    assert {
+        OrderState.RELEASING: (release,),
+        OrderState.RELEASED: (release,),
+        FundingState.REFUNDING: (refund,),
+        OrderState.SPLITTING: split,
+        FundingState.FAILED: (release, refund, *split),
+    } == EscrowOrder.PAYOUT_KINDS
+    assert {
+        SwapState.SENDING: (PayoutKind.SWAP,),
+        FundingState.REFUNDING: (refund,),
+        FundingState.FAILED: (PayoutKind.SWAP, refund),
+    } == SwapOrder.PAYOUT_KINDS
+    assert EscrowOrder.task(APPLY_DEPOSITS) == "orders.apply_deposits"
+    assert SwapOrder.task(ADVANCE) == "swaps.advance"

@@ -1,11 +1,11 @@
-"""Wallet events that move orders and swaps on (connected in OrdersConfig.ready)."""
+"""Wallet events that move every funded order on (connected in FundingConfig.ready)."""
 
 from __future__ import annotations
 
 from django.dispatch import receiver
 
 from exchange.dispatch import enqueue
-from funding.models import funded_models
+from funding.models import ADVANCE, APPLY_DEPOSITS, funded_models
 from funding.services import for_accounts
 from wallets.models import Payout
 from wallets.signals import deposits_changed, payouts_changed
@@ -15,7 +15,7 @@ from wallets.signals import deposits_changed, payouts_changed
 def on_deposits_changed(sender, *, chain: str, account_ids: list[int], **kwargs) -> None:
     for model in funded_models().values():
         for owner_id in for_accounts(model, account_ids):
-            enqueue(model.APPLY_TASK, owner_id)
+            enqueue(model.task(APPLY_DEPOSITS), owner_id)
 
 
 @receiver(payouts_changed)
@@ -24,4 +24,4 @@ def on_payouts_changed(sender, *, payout_ids: list[int], **kwargs) -> None:
     owners = set(Payout.objects.filter(id__in=payout_ids).values_list("owner_kind", "owner_id"))
     for kind, owner_id in owners:
         if kind in models:
-            enqueue(models[kind].ADVANCE_TASK, owner_id)
+            enqueue(models[kind].task(ADVANCE), owner_id)
