@@ -3,23 +3,24 @@
 Every value has a safe default for a local regtest stack, except the secrets that must
 exist in production (SECRET_KEY when DEBUG is off), which fail at start-up by name.
 A `.env` file beside manage.py is read if present; real environment variables win.
+
+This is the module Django loads (DJANGO_SETTINGS_MODULE=exchange.settings) and every
+setting is one of its names. Cohesive groups are read in the ``exchange.config`` modules
+and named here one by one, in their sections: ``env`` (the environment reader, .env, the
+project's paths), ``cache`` (Redis), ``workers`` (Celery and Flower), ``coins`` (each
+coin's settings block and the per-coin tables built from the blocks), ``api`` (DRF, API
+tokens, the OpenAPI schema) and ``logs`` (the log level and format).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from exchange.config import api, cache, coins, logs, workers
+from exchange.config.env import BASE_DIR, VAR_DIR, env
 from wallets.chains.registry import COINS
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-
-env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -123,60 +124,37 @@ DATABASES["default"].update(
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: cache, broker and the seed's key schema (a cache the DB can rebuild) ---
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
-REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
-CACHES = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "cache",
-        "OPTIONS": {
-            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
-            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
-            # A dead Redis must not take the API down: the DB is the source of truth.
-            "IGNORE_EXCEPTIONS": True,
-        },
-    }
-}
-DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# --- Redis: cache, broker and the seed's key schema (exchange.config.cache) ---
+REDIS_URL = cache.REDIS_URL
+REDIS_SOCKET_TIMEOUT = cache.REDIS_SOCKET_TIMEOUT
+CACHES = cache.CACHES
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = cache.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS
 
-# --- Celery ---
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = "UTC"
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_WORKER_SEND_TASK_EVENTS = True
-CELERY_TASK_SEND_SENT_EVENT = True
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "exchange.beat:LockedDatabaseScheduler"
-# Save last_run_at after every sent task, so a beat taking over from a dead leader
-# does not resend what was already sent.
-CELERY_BEAT_SYNC_EVERY = 1
-# The longest countdown any task uses is WEBHOOK_RETRY_DELAYS' last step (600 s); a task
-# runs at most CELERY_TASK_TIME_LIMIT (300 s). The visibility timeout must exceed both,
-# or Redis hands a delayed or running message to a second worker.
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
-    "socket_timeout": 5,
-    "socket_connect_timeout": 5,
-}
-CELERY_QUEUES = ("transactions", "scheduled", "rates", "webhooks")
-CELERY_TASK_DEFAULT_QUEUE = "transactions"
-HEARTBEAT_INTERVAL_SECONDS = env.int("HEARTBEAT_INTERVAL_SECONDS", default=15)
-HEARTBEAT_STALE_SECONDS = env.int("HEARTBEAT_STALE_SECONDS", default=90)
-BEAT_LOCK_TTL_SECONDS = env.int("BEAT_LOCK_TTL_SECONDS", default=30)
-
-# --- Flower (operators) ---
-FLOWER_PORT = env.int("FLOWER_PORT", default=5555)
-FLOWER_BASIC_AUTH = env.str("FLOWER_BASIC_AUTH", default="")
+# --- Celery and Flower (exchange.config.workers) ---
+CELERY_BROKER_URL = workers.CELERY_BROKER_URL
+CELERY_TASK_IGNORE_RESULT = workers.CELERY_TASK_IGNORE_RESULT
+CELERY_TASK_SERIALIZER = workers.CELERY_TASK_SERIALIZER
+CELERY_RESULT_SERIALIZER = workers.CELERY_RESULT_SERIALIZER
+CELERY_ACCEPT_CONTENT = workers.CELERY_ACCEPT_CONTENT
+CELERY_TIMEZONE = workers.CELERY_TIMEZONE
+CELERY_TASK_SOFT_TIME_LIMIT = workers.CELERY_TASK_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = workers.CELERY_TASK_TIME_LIMIT
+CELERY_WORKER_PREFETCH_MULTIPLIER = workers.CELERY_WORKER_PREFETCH_MULTIPLIER
+CELERY_WORKER_HIJACK_ROOT_LOGGER = workers.CELERY_WORKER_HIJACK_ROOT_LOGGER
+CELERY_WORKER_SEND_TASK_EVENTS = workers.CELERY_WORKER_SEND_TASK_EVENTS
+CELERY_TASK_SEND_SENT_EVENT = workers.CELERY_TASK_SEND_SENT_EVENT
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = workers.CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP
+CELERY_BEAT_SCHEDULER = workers.CELERY_BEAT_SCHEDULER
+CELERY_BEAT_SYNC_EVERY = workers.CELERY_BEAT_SYNC_EVERY
+CELERY_VISIBILITY_TIMEOUT = workers.CELERY_VISIBILITY_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = workers.CELERY_BROKER_TRANSPORT_OPTIONS
+CELERY_QUEUES = workers.CELERY_QUEUES
+CELERY_TASK_DEFAULT_QUEUE = workers.CELERY_TASK_DEFAULT_QUEUE
+HEARTBEAT_INTERVAL_SECONDS = workers.HEARTBEAT_INTERVAL_SECONDS
+HEARTBEAT_STALE_SECONDS = workers.HEARTBEAT_STALE_SECONDS
+BEAT_LOCK_TTL_SECONDS = workers.BEAT_LOCK_TTL_SECONDS
+FLOWER_PORT = workers.FLOWER_PORT
+FLOWER_BASIC_AUTH = workers.FLOWER_BASIC_AUTH
 
 # --- Nodes: one block per chain. Networks: regtest (default), testnet, mainnet. ---
 NODE_CONNECT_TIMEOUT = env.float("NODE_CONNECT_TIMEOUT", default=2.0)
@@ -186,101 +164,21 @@ HEALTH_NODE_TIMEOUT = env.float("HEALTH_NODE_TIMEOUT", default=1.0)
 HEALTH_PUBLIC_CACHE_SECONDS = env.float("HEALTH_PUBLIC_CACHE_SECONDS", default=1.0)
 
 # --- Coins: one settings block each (wallets.chains.registry names it) ---
-# Everything configurable about a coin is in its block: its nodes and wallets, the
-# confirmations a deposit needs by amount (base units, ending with a catch-all "*"), the
-# blocks before a received output may be spent, order limits, the staff approval
-# threshold, and the network fee a payout is expected to take.
+# The blocks, and the per-coin tables below built from them, are in exchange.config.coins.
 # Rescan this many blocks below the last scanned height, to follow short reorgs.
-SCAN_REORG_MARGIN = env.int("SCAN_REORG_MARGIN", default=10)
-
-
-def _confirmation_table(name: str, default: str) -> list[tuple[int | None, int]]:
-    """``"10000000:1,100000000:2,*:6"``: up to 10000000 base units 1 confirmation, ..."""
-    table: list[tuple[int | None, int]] = []
-    for step in env.str(name, default=default).split(","):
-        limit, _, confirmations = step.strip().partition(":")
-        if not confirmations.isdigit() or not (limit == "*" or limit.isdigit()):
-            raise ImproperlyConfigured(f"{name}: {step!r} is not LIMIT:CONFIRMATIONS")
-        table.append((None if limit == "*" else int(limit), int(confirmations)))
-    if table[-1][0] is not None:
-        raise ImproperlyConfigured(f"{name} must end with a *:N step")
-    limits = [limit for limit, _ in table[:-1]]
-    needed = [confirmations for _, confirmations in table]
-    if None in limits or limits != sorted(set(limits)) or needed != sorted(needed) or needed[0] < 1:
-        raise ImproperlyConfigured(
-            f"{name}: limits must rise, confirmations start at 1 or more and never fall"
-        )
-    return table
-
-
+SCAN_REORG_MARGIN = coins.SCAN_REORG_MARGIN
 # The books keep balances in signed 64-bit columns: no order may be larger.
-BOOKS_MAX_AMOUNT = 2**63 - 1
-
-BITCOIN = {
-    "network": env.str("BITCOIN_NETWORK", default="regtest"),
-    "node_url": env.str("BITCOIN_NODE_URL", default="http://127.0.0.1:48332"),
-    "wallet_url": env.str("BITCOIN_WALLET_URL", default="http://127.0.0.1:48334"),
-    "api_key": env.str("BITCOIN_API_KEY", default=""),
-    "wallet_id": env.str("BITCOIN_WALLET_ID", default="primary"),
-    "customer_wallet_id": env.str("BITCOIN_CUSTOMER_WALLET_ID", default="customer"),
-    "confirmations": _confirmation_table("CONFIRMATIONS_BTC", "10000000:1,100000000:2,*:6"),
-    "unlock_blocks": 0,
-    # Smallest order: a payout must stay worth its network fee.
-    "min_amount": env.int("ORDER_MIN_AMOUNT_BTC", default=20_000),
-    "max_amount": env.int("ORDER_MAX_AMOUNT_BTC", default=21_000_000 * 10**8),
-    "underpay_tolerance": env.int("ORDER_UNDERPAY_TOLERANCE_BTC", default=0),
-    "approval_above": env.int("STAFF_APPROVAL_ABOVE_BTC", default=1_000_000),
-    "network_fee_estimate": env.int("SWAP_NETWORK_FEE_BTC", default=10_000),
-    "swap_amount_tolerance": env.int("SWAP_AMOUNT_TOLERANCE_BTC", default=0),
-    "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_BTC", default=300),
-}
-MONERO = {
-    "network": env.str("MONERO_NETWORK", default="regtest"),
-    # monerod's unrestricted RPC (the engine reads pool transactions a restricted port hides),
-    # behind its --rpc-login.
-    "daemon_url": env.str("MONERO_DAEMON_URL", default="http://127.0.0.1:18081"),
-    "daemon_user": env.str("MONERO_DAEMON_USER", default=""),
-    "daemon_password": env.str("MONERO_DAEMON_PASSWORD", default=""),
-    # The restricted port the regtest stack's monerod also serves, for anything but the engine.
-    "daemon_restricted_url": env.str(
-        "MONERO_DAEMON_RESTRICTED_URL", default="http://127.0.0.1:18089"
-    ),
-    "wallet_url": env.str("MONERO_WALLET_URL", default="http://127.0.0.1:18083"),
-    "wallet_user": env.str("MONERO_WALLET_USER", default=""),
-    "wallet_password": env.str("MONERO_WALLET_PASSWORD", default=""),
-    "wallet_file": env.str("MONERO_WALLET_FILE", default="exchange"),
-    "customer_wallet_url": env.str("MONERO_CUSTOMER_WALLET_URL", default="http://127.0.0.1:18084"),
-    # Where the regtest stack's master monero-wallet-rpc finds its daemon (default: the
-    # daemon above; the fault tests put a proxy in between).
-    "wallet_daemon_address": env.str("MONERO_WALLET_DAEMON_ADDRESS", default=""),
-    "customer_wallet_file": env.str("MONERO_CUSTOMER_WALLET_FILE", default="customer"),
-    # monero-wallet-rpc can take well over 10 s for a transfer and still succeed.
-    "transfer_read_timeout": env.float("MONERO_TRANSFER_READ_TIMEOUT", default=120.0),
-    "confirmations": _confirmation_table(
-        "CONFIRMATIONS_XMR", "1000000000000:1,10000000000000:2,*:6"
-    ),
-    # A received output is spendable after 10 blocks: deposits are credited once unlocked.
-    "unlock_blocks": 10,
-    "min_amount": env.int("ORDER_MIN_AMOUNT_XMR", default=10_000_000_000),
-    "max_amount": env.int("ORDER_MAX_AMOUNT_XMR", default=BOOKS_MAX_AMOUNT),
-    "underpay_tolerance": env.int("ORDER_UNDERPAY_TOLERANCE_XMR", default=0),
-    "approval_above": env.int("STAFF_APPROVAL_ABOVE_XMR", default=1_000_000_000_000),
-    "network_fee_estimate": env.int("SWAP_NETWORK_FEE_XMR", default=4_000_000_000),
-    "swap_amount_tolerance": env.int("SWAP_AMOUNT_TOLERANCE_XMR", default=0),
-    "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_XMR", default=60),
-}
+BOOKS_MAX_AMOUNT = coins.BOOKS_MAX_AMOUNT
+BITCOIN = coins.BITCOIN
+MONERO = coins.MONERO
 # Each coin's block by its currency code and by its chain name (the registry's entries).
-COIN_SETTINGS = {c.code: globals()[c.settings_block] for c in COINS}
-CHAIN_SETTINGS = {c.chain: globals()[c.settings_block] for c in COINS}
+COIN_SETTINGS = coins.COIN_SETTINGS
+CHAIN_SETTINGS = coins.CHAIN_SETTINGS
+# Coin.conf reads each coin's block from here, by the registry's name for it.
 for _coin in COINS:
-    if COIN_SETTINGS[_coin.code]["network"] not in ("regtest", "testnet", "mainnet"):
+    if globals().get(_coin.settings_block) is not COIN_SETTINGS[_coin.code]:
         raise ImproperlyConfigured(
-            f"{_coin.settings_block}_NETWORK must be regtest, testnet or mainnet, "
-            f"not {COIN_SETTINGS[_coin.code]['network']!r}"
-        )
-    if not 0 < COIN_SETTINGS[_coin.code]["max_amount"] <= BOOKS_MAX_AMOUNT:
-        raise ImproperlyConfigured(
-            f"ORDER_MAX_AMOUNT_{_coin.code} must be between 1 and {BOOKS_MAX_AMOUNT}"
+            f"exchange.settings must name {_coin.settings_block} = coins.{_coin.settings_block}"
         )
 
 # The regtest stack started by `manage.py regtest up` keeps its data and pid files here.
@@ -297,21 +195,15 @@ POOL_EMPTY_RETRY_AFTER_SECONDS = env.int("POOL_EMPTY_RETRY_AFTER_SECONDS", defau
 # a payout of the chain was touched this recently, and make at most this many accounts a
 # minute (0: no limit), so a client burning accounts cannot starve payouts.
 POOL_YIELD_TO_PAYOUTS_SECONDS = env.int("POOL_YIELD_TO_PAYOUTS_SECONDS", default=30)
-POOL_REFILL_PER_MINUTE = {
-    chain: block["pool_refill_per_minute"] for chain, block in CHAIN_SETTINGS.items()
-}
+POOL_REFILL_PER_MINUTE = coins.POOL_REFILL_PER_MINUTE
 
-
+# --- Deposits ---
 # Confirmations a deposit needs before it is credited, by amount (base units).
 # Monero deposits are also credited only once unlocked (10 blocks).
-CONFIRMATIONS_REQUIRED = {chain: block["confirmations"] for chain, block in CHAIN_SETTINGS.items()}
-# After this many confirmations a deposit is settled: scans stop revisiting it. A deposit is
-# followed for the reorg margin past the most it can need before it is credited, so a
-# reorg of the blocks that credited it is still seen.
-FINAL_CONFIRMATIONS = {
-    chain: max(block["unlock_blocks"], *(c for _, c in block["confirmations"])) + SCAN_REORG_MARGIN
-    for chain, block in CHAIN_SETTINGS.items()
-}
+CONFIRMATIONS_REQUIRED = coins.CONFIRMATIONS_REQUIRED
+# After this many confirmations a deposit is settled: scans stop revisiting it (the most
+# it can need before it is credited, plus SCAN_REORG_MARGIN, to see a reorg).
+FINAL_CONFIRMATIONS = coins.FINAL_CONFIRMATIONS
 
 # --- Escrow orders ---
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=100)
@@ -325,16 +217,14 @@ ORDER_BUYER_MAX_UNPAID = env.int("ORDER_BUYER_MAX_UNPAID", default=20)
 # approval before anything is paid.
 # A pending approval older than this can only be rejected: ask again.
 STAFF_APPROVAL_TTL_HOURS = env.int("STAFF_APPROVAL_TTL_HOURS", default=24)
-STAFF_APPROVAL_ABOVE = {code: block["approval_above"] for code, block in COIN_SETTINGS.items()}
+STAFF_APPROVAL_ABOVE = coins.STAFF_APPROVAL_ABOVE
 # Deposits after expiry are still watched (and refunded) this long before the account retires.
 LATE_DEPOSIT_WATCH_SECONDS = env.int("LATE_DEPOSIT_WATCH_SECONDS", default=86_400)
 # An order paid this close to its amount (base units) counts as paid.
-ORDER_UNDERPAY_TOLERANCE = {
-    code: block["underpay_tolerance"] for code, block in COIN_SETTINGS.items()
-}
+ORDER_UNDERPAY_TOLERANCE = coins.ORDER_UNDERPAY_TOLERANCE
 # Smallest order: a payout must stay worth its network fee.
-ORDER_MIN_AMOUNT = {code: block["min_amount"] for code, block in COIN_SETTINGS.items()}
-ORDER_MAX_AMOUNT = {code: block["max_amount"] for code, block in COIN_SETTINGS.items()}
+ORDER_MIN_AMOUNT = coins.ORDER_MIN_AMOUNT
+ORDER_MAX_AMOUNT = coins.ORDER_MAX_AMOUNT
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=86_400)
 
 # --- Payouts ---
@@ -400,11 +290,9 @@ SWAP_SPREAD_BPS = {
 }
 SWAP_QUOTE_TTL_SECONDS = env.int("SWAP_QUOTE_TTL_SECONDS", default=900)
 # Estimated network fee of a payout, base units (shown in quotes, taken from the payout).
-SWAP_NETWORK_FEE = {code: block["network_fee_estimate"] for code, block in COIN_SETTINGS.items()}
+SWAP_NETWORK_FEE = coins.SWAP_NETWORK_FEE
 # A deposit this close to the quoted amount (base units) matches a fixed quote.
-SWAP_AMOUNT_TOLERANCE = {
-    code: block["swap_amount_tolerance"] for code, block in COIN_SETTINGS.items()
-}
+SWAP_AMOUNT_TOLERANCE = coins.SWAP_AMOUNT_TOLERANCE
 # Floating swaps reserve this much more than the quote, for the rate to move.
 SWAP_FLOATING_RESERVE_MARGIN_BPS = env.int("SWAP_FLOATING_RESERVE_MARGIN_BPS", default=500)
 # A fixed quote's deposit seen before expiry must also confirm within this long after it.
@@ -420,53 +308,20 @@ SWAP_QUOTE_KEEP_SECONDS = env.int("SWAP_QUOTE_KEEP_SECONDS", default=86_400)
 # Swaps (and quotes) without an account; the swap's public id is then the way to read it.
 SWAPS_ALLOW_ANONYMOUS = env.bool("SWAPS_ALLOW_ANONYMOUS", default=True)
 
-# --- API ---
-API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
-API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "exchange.auth.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "exchange.pagination.Pagination",
-    "PAGE_SIZE": API_PAGE_SIZE,
-    "EXCEPTION_HANDLER": "exchange.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
-    ],
-    "DEFAULT_THROTTLE_RATES": {
-        "user": env.str("THROTTLE_USER", default="6000/min"),
-        "anon": env.str("THROTTLE_ANON", default="600/min"),
-    },
-}
-# API tokens (django-rest-knox, exchange.ApiToken): stored as SHA-512 digests, shown once,
-# ``Authorization: Token <secret>``. A token lives API_TOKEN_TTL_DAYS unless its maker
-# picks fewer or more days (at most API_TOKEN_MAX_DAYS); deleting it revokes it at once.
-# API_TOKEN_AUTO_REFRESH: each use pushes the expiry to a full TTL from now again.
-API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
-API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
-API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=20)
-if not 1 <= API_TOKEN_TTL_DAYS <= API_TOKEN_MAX_DAYS:
-    raise ImproperlyConfigured("API_TOKEN_TTL_DAYS must be between 1 and API_TOKEN_MAX_DAYS")
-KNOX_TOKEN_MODEL = "exchange.ApiToken"  # noqa: S105 - a model label, not a secret
-REST_KNOX = {
-    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
-    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
-    "AUTO_REFRESH": env.bool("API_TOKEN_AUTO_REFRESH", default=False),
-    "AUTH_HEADER_PREFIX": "Token",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Exchange engine API",
-    "DESCRIPTION": "Escrow orders and BTC/XMR swaps on your own nodes.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"CurrencyEnum": "orders.models.Currency.choices"},
-}
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=262_144)
+# --- API (exchange.config.api) ---
+API_PAGE_SIZE = api.API_PAGE_SIZE
+API_MAX_PAGE_SIZE = api.API_MAX_PAGE_SIZE
+# DRF: token and session authentication, pages, the exception handler, throttles.
+REST_FRAMEWORK = api.REST_FRAMEWORK
+# API tokens (django-rest-knox, exchange.ApiToken): a token lives API_TOKEN_TTL_DAYS
+# unless its maker picks fewer or more days (at most API_TOKEN_MAX_DAYS).
+API_TOKEN_TTL_DAYS = api.API_TOKEN_TTL_DAYS
+API_TOKEN_MAX_DAYS = api.API_TOKEN_MAX_DAYS
+API_TOKENS_PER_USER = api.API_TOKENS_PER_USER
+KNOX_TOKEN_MODEL = api.KNOX_TOKEN_MODEL
+REST_KNOX = api.REST_KNOX
+SPECTACULAR_SETTINGS = api.SPECTACULAR_SETTINGS
+DATA_UPLOAD_MAX_MEMORY_SIZE = api.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # --- Auth, i18n, static ---
 AUTH_PASSWORD_VALIDATORS = [
@@ -515,21 +370,11 @@ if HTTPS:
 # Crash injection points for the fault suite (exchange/faults.py); never set in production.
 FAULT_INJECTION = env.bool("FAULT_INJECTION", default=False)
 
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-# json: one JSON object per line (with request, task, order, swap and payout ids); plain: text.
-LOG_FORMAT = env.str("LOG_FORMAT", default="json")
-LOGGING_CONFIG = None  # applied below, after structlog is configured
-
-
-def _configure_logging() -> None:
-    import logging.config
-
-    from exchange.logging import logging_config
-
-    logging.config.dictConfig(logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT))
-
-
-_configure_logging()
+# --- Logging (exchange.config.logs): json, one object per line, or plain text ---
+LOG_LEVEL = logs.LOG_LEVEL
+LOG_FORMAT = logs.LOG_FORMAT
+LOGGING_CONFIG = logs.LOGGING_CONFIG  # None: not Django's set-up, but the next line's
+logs.configure_logging()
 
 # /metrics answers staff sessions and ``Authorization: Bearer <METRICS_TOKEN>``.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -1,8 +1,9 @@
 """The coins this engine handles: one entry each, with its settings block and its adapter.
 
 Adding a coin is one entry here, one adapter module in this package and one settings
-block in ``exchange/settings.py`` (README, "Adding a coin"). Nothing here imports models:
-``wallets.models`` builds its ``Chain`` choices from these entries.
+block in ``exchange/config/coins.py``, named in ``exchange/settings.py`` (README, "Adding
+a coin"). Nothing here imports models: ``wallets.models`` builds its ``Chain`` choices
+from these entries.
 """
 
 from __future__ import annotations

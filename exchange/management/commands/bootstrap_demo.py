@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 "bootstrap_demo makes a staff user with a shared password: it runs only when"
                 " BITCOIN_NETWORK and MONERO_NETWORK are both regtest"
             )
-        # .env is loaded into the environment by the settings module.
+        # .env is loaded into the environment with the settings (exchange.config.env).
         password = os.environ.get("DEMO_PASSWORD", "")
         if not password:
             raise CommandError("DEMO_PASSWORD is not set (scripts/setup.sh writes one into .env)")

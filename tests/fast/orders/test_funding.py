@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from exchange.settings import _confirmation_table
+from exchange.config.env import confirmation_table
 from funding.services.deposits import (
     confirmations_required,
     creditable,
@@ -108,7 +108,7 @@ def test_more_money_never_needs_fewer_confirmations(a, b):
 def test_the_table_is_read_from_limit_colon_confirmations_steps(monkeypatch):
     monkeypatch.setenv("CONFIRMATIONS_TEST", " 10:1, 20:3 ,*:5")
 
-    assert _confirmation_table("CONFIRMATIONS_TEST", "") == [(10, 1), (20, 3), (None, 5)]
+    assert confirmation_table("CONFIRMATIONS_TEST", "") == [(10, 1), (20, 3), (None, 5)]
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ def test_a_table_that_could_credit_too_early_is_refused_at_start_up(monkeypatch,
     monkeypatch.setenv("CONFIRMATIONS_TEST", table)
 
     with pytest.raises(ImproperlyConfigured):
-        _confirmation_table("CONFIRMATIONS_TEST", "")
+        confirmation_table("CONFIRMATIONS_TEST", "")
 
 
 # --- creditable ----------------------------------------------------------------------
