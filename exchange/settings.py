@@ -20,7 +20,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 from exchange.config import api, cache, coins, logs, workers
 from exchange.config.env import BASE_DIR, VAR_DIR, env
-from wallets.chains.registry import COINS
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -171,15 +170,10 @@ SCAN_REORG_MARGIN = coins.SCAN_REORG_MARGIN
 BOOKS_MAX_AMOUNT = coins.BOOKS_MAX_AMOUNT
 BITCOIN = coins.BITCOIN
 MONERO = coins.MONERO
-# Each coin's block by its currency code and by its chain name (the registry's entries).
+# Each coin's block by its currency code and by its chain name (the registry's entries);
+# Coin.conf reads it from COIN_SETTINGS.
 COIN_SETTINGS = coins.COIN_SETTINGS
 CHAIN_SETTINGS = coins.CHAIN_SETTINGS
-# Coin.conf reads each coin's block from here, by the registry's name for it.
-for _coin in COINS:
-    if globals().get(_coin.settings_block) is not COIN_SETTINGS[_coin.code]:
-        raise ImproperlyConfigured(
-            f"exchange.settings must name {_coin.settings_block} = coins.{_coin.settings_block}"
-        )
 
 # The regtest stack started by `manage.py regtest up` keeps its data and pid files here.
 REGTEST_HOME = Path(env.str("REGTEST_HOME", default=str(VAR_DIR / "regtest")))

@@ -14,6 +14,7 @@ from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 from rest_framework.throttling import AnonRateThrottle
 
+from tests.coins import coin_configured
 from tests.testenv import ROOT
 
 RATE = 5
@@ -107,7 +108,7 @@ def test_the_demo_users_are_never_made_off_regtest(live_db, settings):
     from django.contrib.auth import get_user_model
     from django.core.management import CommandError, call_command
 
-    settings.BITCOIN = {**settings.BITCOIN, "network": "mainnet"}
+    coin_configured(settings, "BTC", network="mainnet")
     with pytest.raises(CommandError, match="regtest"):
         call_command("bootstrap_demo")
     assert not get_user_model().objects.filter(username="staff").exists()

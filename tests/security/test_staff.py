@@ -19,10 +19,10 @@ from django.utils import timezone
 from exchange.errors import ApplicationError
 from funding.models import FundingEvent, FundingState
 from funding.services import retry_payout
-from orders.admin import PRIVILEGE_FIELDS
 from orders.models import EscrowOrder, OrderState
 from orders.services import order_set_refund_address
 from orders.services.vendors import vendor_payout_address_set
+from staff.admin import PRIVILEGE_FIELDS
 from staff.models import ApprovalState, StaffAction, StaffApproval
 from staff.roles import VIEWABLE_APPS
 from staff.services.approvals import approval_decide, approval_request

@@ -31,12 +31,12 @@ class Coin:
     uri_scheme: str  # payment URIs (BIP21 "bitcoin:", "monero:")
     uri_amount: str  # the URI's amount parameter, in whole coins ("amount", "tx_amount")
     api_path: str  # the chain's public endpoints under /api/ ("bitcoin")
-    settings_block: str  # the dict in settings holding everything configurable
+    settings_block: str  # its block in exchange.config.coins, and its env variables' prefix
     adapter_path: str  # "module:Class" of the adapter (wallets.chains.<coin>)
 
     @property
     def conf(self) -> dict[str, Any]:
-        return getattr(settings, self.settings_block)
+        return settings.COIN_SETTINGS[self.code]
 
     @property
     def network(self) -> str:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -27,10 +26,10 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        if settings.BITCOIN["network"] != "regtest" or settings.MONERO["network"] != "regtest":
+        if not _all_regtest():
             raise CommandError(
                 "bootstrap_demo makes a staff user with a shared password: it runs only when"
-                " BITCOIN_NETWORK and MONERO_NETWORK are both regtest"
+                " every coin's *_NETWORK is regtest"
             )
         # .env is loaded into the environment with the settings (exchange.config.env).
         password = os.environ.get("DEMO_PASSWORD", "")
@@ -56,14 +55,13 @@ class Command(BaseCommand):
 
     def _vendor_profile(self, vendor) -> None:
         """On regtest the demo vendor is paid into accounts of the customer wallet."""
-        from django.conf import settings
 
         from devtools.regtest import regtest_customer_address
         from orders.selectors import vendor_payout_address
         from orders.services.vendors import vendor_payout_address_set
         from wallets.chains import COINS
 
-        if settings.BITCOIN["network"] != "regtest" or settings.MONERO["network"] != "regtest":
+        if not _all_regtest():
             return
         for coin in COINS:
             if not vendor_payout_address(vendor_id=vendor.pk, currency=coin.code):
@@ -75,3 +73,9 @@ class Command(BaseCommand):
         self.stdout.write(
             "  vendor payout addresses: accounts 'demo-vendor' of the customer wallets"
         )
+
+
+def _all_regtest() -> bool:
+    from wallets.chains import COINS
+
+    return all(coin.network == "regtest" for coin in COINS)

@@ -22,6 +22,7 @@ from funding.services.deposits import (
     ready_batch,
     vanished,
 )
+from tests.coins import coin_configured
 from wallets.models import AccountState, Deposit, MasterWallet, WalletAccount
 
 NOW = timezone.now()
@@ -33,8 +34,8 @@ XMR_TIERS = [(1_000_000_000_000, 1), (10_000_000_000_000, 2), (None, 6)]
 def tiers(settings):
     """The default tables, whatever the environment sets."""
     settings.CONFIRMATIONS_REQUIRED = {"bitcoin": BTC_TIERS, "monero": XMR_TIERS}
-    settings.BITCOIN = {**settings.BITCOIN, "unlock_blocks": 0}
-    settings.MONERO = {**settings.MONERO, "unlock_blocks": 10}
+    coin_configured(settings, "BTC", unlock_blocks=0)
+    coin_configured(settings, "XMR", unlock_blocks=10)
 
 
 def deposit(id=1, amount=1_000, confirmations=0, **fields) -> Deposit:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from embit import base58, bech32
 
+from tests.coins import coin_configured
 from wallets.addresses import MAX_LENGTH, validate_address
+from wallets.chains.registry import coin_of_chain
 
 MAINNET_BTC = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"
 MAINNET_BECH32 = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
@@ -41,8 +43,7 @@ def network(settings):
     """Run a chain on another network for one test."""
 
     def run(chain: str, name: str):
-        block = "BITCOIN" if chain == "bitcoin" else "MONERO"
-        setattr(settings, block, {**getattr(settings, block), "network": name})
+        coin_configured(settings, coin_of_chain(chain).code, network=name)
 
     return run
 
