@@ -107,7 +107,8 @@ def environment_prepare(say=print) -> None:
     from django.core.management import call_command
     from django.db import connections
 
-    from devtools.regtest import home, regtest_down, regtest_up
+    from devtools.regtest import regtest_down, regtest_up
+    from devtools.regtest_nodes import home
     from exchange.redis import get_redis
 
     say(f"database {DB_NAME}: drop, create, migrate")
@@ -283,7 +284,7 @@ def sigterm_interrupts() -> None:
 
 def node_processes() -> list[dict]:
     """The bench regtest stack's processes from their pid files (name, pid, port)."""
-    from devtools.regtest import processes, running_pid
+    from devtools.regtest_nodes import processes, running_pid
 
     out = []
     for proc in processes():

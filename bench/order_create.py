@@ -69,9 +69,11 @@ from bench.report import (  # noqa: E402
     table,
     write_json,
 )
-from devtools import load  # noqa: E402
+from devtools.load.client import Factory, Req  # noqa: E402
+from devtools.load.loops import closed_loop, open_loop, saturate  # noqa: E402
+from devtools.load.report import percentile  # noqa: E402
 from devtools.processes import Process, descendants, pids_named, process_state, tree_rss  # noqa: E402
-from devtools.regtest import home  # noqa: E402
+from devtools.regtest_nodes import home  # noqa: E402
 from exchange.redis import get_redis  # noqa: E402
 from orders.models import EscrowOrder  # noqa: E402
 from wallets.clients.base import node_calls, node_calls_by_method  # noqa: E402
@@ -111,8 +113,8 @@ def _spread(seconds: list[float]) -> dict:
     return {
         "n": len(ordered),
         "mean_ms": round(mean * 1000, 1),
-        "p50_ms": round(load.percentile(ordered, 50) * 1000, 1),
-        "p95_ms": round(load.percentile(ordered, 95) * 1000, 1),
+        "p50_ms": round(percentile(ordered, 50) * 1000, 1),
+        "p95_ms": round(percentile(ordered, 95) * 1000, 1),
         "max_ms": round(ordered[-1] * 1000, 1),
         "ceiling_orders_per_s": round(1 / mean, 2),
     }
@@ -192,14 +194,14 @@ def ensure_pool(needed_orders: int, what: str) -> None:
 # --- requests -----------------------------------------------------------------------------
 
 
-def order_templates(token: str) -> list[load.Req]:
+def order_templates(token: str) -> list[Req]:
     headers = (
         ("Authorization", f"Token {token}"),
         ("Content-Type", "application/json"),
         ("Accept", "application/json"),
     )
     return [
-        load.Req(
+        Req(
             "POST",
             "/api/orders",
             headers,
@@ -211,13 +213,13 @@ def order_templates(token: str) -> list[load.Req]:
     ]
 
 
-def with_keys(templates: list[load.Req]) -> load.Factory:
+def with_keys(templates: list[Req]) -> Factory:
     """Alternate the templates; a unique Idempotency-Key on every request."""
     run = uuid.uuid4().hex[:12]
 
-    def factory(i: int) -> load.Req:
+    def factory(i: int) -> Req:
         t = templates[i % len(templates)]
-        return load.Req(t.method, t.path, (*t.headers, ("Idempotency-Key", f"{run}-{i}")), t.body)
+        return Req(t.method, t.path, (*t.headers, ("Idempotency-Key", f"{run}-{i}")), t.body)
 
     return factory
 
@@ -362,7 +364,7 @@ def run_load(args, people: dict, web: Process, worker: Process, results: dict) -
     groups = cpu_groups(web, worker)
     warm = metered(
         groups,
-        lambda: load.closed_loop(
+        lambda: closed_loop(
             url,
             with_keys(templates),
             connections=TOPUP_CONNECTIONS,
@@ -382,7 +384,7 @@ def run_load(args, people: dict, web: Process, worker: Process, results: dict) -
         say(f"  saturation: wrk, {conns} connections, {args.saturation_seconds:g} s (<= {cap})")
         run = metered(
             groups,
-            lambda conns=conns, cap=cap: load.saturate(
+            lambda conns=conns, cap=cap: saturate(
                 url,
                 templates,
                 tool=args.tool,
@@ -409,12 +411,11 @@ def run_load(args, people: dict, web: Process, worker: Process, results: dict) -
             f"{args.saturation_seconds:g} s"
         )
         closing = [
-            load.Req(t.method, t.path, (*t.headers, ("Connection", "close")), t.body)
-            for t in templates
+            Req(t.method, t.path, (*t.headers, ("Connection", "close")), t.body) for t in templates
         ]
         run = metered(
             groups,
-            lambda: load.saturate(
+            lambda: saturate(
                 url,
                 closing,
                 tool=args.tool,
@@ -437,7 +438,7 @@ def run_load(args, people: dict, web: Process, worker: Process, results: dict) -
     say(f"  steady: {args.rate:g} requests/s for {args.steady_seconds:g} s (open loop)")
     steady = metered(
         groups,
-        lambda: load.open_loop(
+        lambda: open_loop(
             url,
             with_keys(templates),
             rate=args.rate,
@@ -456,7 +457,7 @@ def run_load(args, people: dict, web: Process, worker: Process, results: dict) -
         runs.append(
             metered(
                 groups,
-                lambda: load.closed_loop(
+                lambda: closed_loop(
                     url,
                     with_keys(templates),
                     connections=TOPUP_CONNECTIONS,

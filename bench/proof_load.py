@@ -33,7 +33,8 @@ django.setup()
 
 
 from bench.report import now_iso, say, write_json  # noqa: E402
-from devtools import load  # noqa: E402
+from devtools.load.client import Req, fixed  # noqa: E402
+from devtools.load.loops import closed_loop, open_loop  # noqa: E402
 from devtools.processes import Process, tree_rss  # noqa: E402
 
 P99_TARGET_MS = 50.0
@@ -57,23 +58,21 @@ def _factory(token: str, order_id: int):
     ).encode()
     run = uuid.uuid4().hex[:10]
 
-    def factory(i: int) -> load.Req:
+    def factory(i: int) -> Req:
         kind = MIX[i % len(MIX)]
         if kind == "order":
             currency = "BTC" if (i // len(MIX)) % 2 else "XMR"
-            return load.Req(
+            return Req(
                 "POST",
                 "/api/orders",
                 (*json_headers, ("Idempotency-Key", f"{run}-{i}")),
                 order_body[currency],
             )
         if kind == "quote":
-            return load.Req(
-                "POST", "/api/quotes", (("Content-Type", "application/json"),), quote_body
-            )
+            return Req("POST", "/api/quotes", (("Content-Type", "application/json"),), quote_body)
         if kind == "read":
-            return load.Req("GET", f"/api/orders/{order_id}", (auth,))
-        return load.Req("GET", "/api/rates")
+            return Req("GET", f"/api/orders/{order_id}", (auth,))
+        return Req("GET", "/api/rates")
 
     return factory
 
@@ -112,10 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         web = env.start_web(
             workers=3, threads=4, THROTTLE_USER="1000000/min", THROTTLE_ANON="1000000/min"
         )
-        first = load.closed_loop(
+        first = closed_loop(
             f"http://127.0.0.1:{env.WEB_PORT}",
-            load.fixed(
-                load.Req(
+            fixed(
+                Req(
                     "POST",
                     "/api/orders",
                     (
@@ -139,14 +138,14 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError(f"the first order was not created: {first}")
         factory = _factory(people["token"], order_id)
         url = f"http://127.0.0.1:{env.WEB_PORT}"
-        load.open_loop(url, factory, rate=args.rate, duration=5, label="warm-up")
+        open_loop(url, factory, rate=args.rate, duration=5, label="warm-up")
         rss_start = _rss(web, worker)
         for name, frozen in (("nodes running", False), ("nodes frozen", True)):
             if frozen:
                 env.nodes_freeze()
             try:
                 say(f"-- {name}: {args.rate:.0f} requests/s for {duration:.0f} s")
-                run = load.open_loop(url, factory, rate=args.rate, duration=duration, label=name)
+                run = open_loop(url, factory, rate=args.rate, duration=duration, label=name)
             finally:
                 if frozen:
                     env.nodes_resume()

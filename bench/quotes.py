@@ -65,9 +65,10 @@ from bench.report import (  # noqa: E402
     table,
     write_json,
 )
-from devtools import load  # noqa: E402
+from devtools.load.client import Req, cycle, fixed  # noqa: E402
+from devtools.load.loops import closed_loop, open_loop, saturate  # noqa: E402
 from devtools.processes import Process, descendants, pids_named  # noqa: E402
-from devtools.regtest import home  # noqa: E402
+from devtools.regtest_nodes import home  # noqa: E402
 from rates.providers.base import _instances as provider_instances  # noqa: E402
 from rates.services import rate_cache_clear, rates_refresh  # noqa: E402
 from tests.rates.exchanges import FakeExchanges, Handler, Server  # noqa: E402
@@ -91,16 +92,16 @@ class BenchError(Exception):
     pass
 
 
-def rates_request() -> load.Req:
-    return load.Req("GET", "/api/rates", (("Accept", "application/json"),))
+def rates_request() -> Req:
+    return Req("GET", "/api/rates", (("Accept", "application/json"),))
 
 
-def quote_requests() -> list[load.Req]:
+def quote_requests() -> list[Req]:
     headers = (("Content-Type", "application/json"), ("Accept", "application/json"))
-    return [load.Req("POST", "/api/quotes", headers, json.dumps(b).encode()) for b in QUOTE_BODIES]
+    return [Req("POST", "/api/quotes", headers, json.dumps(b).encode()) for b in QUOTE_BODIES]
 
 
-def call(req: load.Req) -> tuple[int, dict]:
+def call(req: Req) -> tuple[int, dict]:
     conn = http.client.HTTPConnection("127.0.0.1", env.WEB_PORT, timeout=10)
     try:
         conn.request(req.method, req.path, req.body or None, dict(req.headers))
@@ -147,11 +148,11 @@ def http_runs(args, web: Process, results: dict) -> None:
     say(f"  GET /api/rates: rate {results['sample_rates']['rate']}; one quote: {body['amount_to']}")
 
     for name, factory in (
-        ("rates", load.fixed(rates_request())),
-        ("quotes", load.cycle(quote_requests())),
+        ("rates", fixed(rates_request())),
+        ("quotes", cycle(quote_requests())),
     ):
         runs.append(
-            load.closed_loop(
+            closed_loop(
                 url,
                 factory,
                 connections=WARMUP_CONNECTIONS,
@@ -161,13 +162,13 @@ def http_runs(args, web: Process, results: dict) -> None:
             )
         )
     for name, path, factory in (
-        ("GET /api/rates", "rates", load.fixed(rates_request())),
-        ("POST /api/quotes", "quotes", load.cycle(quote_requests())),
+        ("GET /api/rates", "rates", fixed(rates_request())),
+        ("POST /api/quotes", "quotes", cycle(quote_requests())),
     ):
         say(f"  {name}: {args.rate:g}/s for {args.seconds:g} s (open loop)")
         run = metered(
             web,
-            lambda factory=factory, path=path: load.open_loop(
+            lambda factory=factory, path=path: open_loop(
                 url, factory, rate=args.rate, duration=args.seconds, label=f"{path} {args.rate:g}/s"
             ),
         )
@@ -180,7 +181,7 @@ def http_runs(args, web: Process, results: dict) -> None:
         say(f"  {name}: saturation, {args.connections} connections, {args.saturation_seconds:g} s")
         run = metered(
             web,
-            lambda templates=templates, path=path: load.saturate(
+            lambda templates=templates, path=path: saturate(
                 url + templates[0].path,
                 templates,
                 tool=args.tool,

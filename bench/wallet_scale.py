@@ -46,9 +46,9 @@ from django.db import connection, connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
 from bench.report import now_iso, say, table, write_json  # noqa: E402
-from devtools import load  # noqa: E402
+from devtools.load.report import percentile  # noqa: E402
 from devtools.processes import wait_until  # noqa: E402
-from devtools.regtest import home  # noqa: E402
+from devtools.regtest_nodes import home  # noqa: E402
 from exchange.redis import get_redis  # noqa: E402
 from wallets.clients.base import HttpNode, node_calls, node_calls_by_method  # noqa: E402
 from wallets.clients.bitcoin import get_bitcoin_client  # noqa: E402
@@ -566,8 +566,8 @@ def allocation_run(
         "error_samples": errors[:5],
         "seconds": round(wall, 3),
         "per_second": round(len(claimed) / wall, 1) if wall else None,
-        "p50_ms": ms(load.percentile(latencies, 50)),
-        "p99_ms": ms(load.percentile(latencies, 99)),
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p99_ms": ms(percentile(latencies, 99)),
         "max_ms": ms(latencies[-1]) if latencies else None,
         "mean_ms": ms(statistics.fmean(latencies)) if latencies else None,
         "duplicates": (len(ids) - len(set(ids))) + mismatched,

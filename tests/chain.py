@@ -87,7 +87,7 @@ def kill_node(name: str) -> None:
     import os
     import signal
 
-    from devtools.regtest import processes, running_pid
+    from devtools.regtest_nodes import processes, running_pid
 
     proc = next(p for p in processes() if p.name == name)
     os.killpg(running_pid(proc), signal.SIGKILL)

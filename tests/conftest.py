@@ -76,7 +76,8 @@ def _port_open(port: int) -> bool:
 def regtest(clean_redis):
     """The regtest stack, started fresh once per run and stopped at the end. The master
     Monero wallet reaches its daemon through the fault suite's proxy (tests/faults)."""
-    from devtools.regtest import home, regtest_down, regtest_up
+    from devtools.regtest import regtest_down, regtest_up
+    from devtools.regtest_nodes import home
 
     quiet = lambda *_: None  # noqa: E731
     regtest_down(echo=quiet)

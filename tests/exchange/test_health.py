@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from devtools.processes import wait_until
-from devtools.regtest import processes, regtest_up, running_pid
+from devtools.regtest import regtest_up
+from devtools.regtest_nodes import processes, running_pid
 from exchange.tasks import heartbeat_task
 from tests.processes import launcher
 

@@ -10,8 +10,9 @@ import time
 import requests
 from django.conf import settings
 
-from devtools.load import measure
-from devtools.regtest import processes, regtest_up, running_pid
+from devtools.load.measure import measure
+from devtools.regtest import regtest_up
+from devtools.regtest_nodes import processes, running_pid
 from funding.models import FundingState
 from tests.books import measured
 from tests.chain import drive, kill_node

@@ -12,7 +12,7 @@ import yaml
 from django.conf import settings
 from requests.auth import HTTPDigestAuth
 
-from devtools.regtest import processes, running_pid
+from devtools.regtest_nodes import processes, running_pid
 from tests.testenv import ROOT
 from wallets.clients.base import NodeUnavailable
 from wallets.clients.monero import MoneroClient, get_customer_monero_client, get_monero_client

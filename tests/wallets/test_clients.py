@@ -6,7 +6,7 @@ import signal
 import pytest
 from django.conf import settings
 
-from devtools.regtest import processes, running_pid
+from devtools.regtest_nodes import processes, running_pid
 from wallets.clients.base import (
     InsufficientFunds,
     InvalidAddress,

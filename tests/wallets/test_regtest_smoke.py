@@ -4,14 +4,8 @@ import signal
 from django.conf import settings
 
 from devtools.processes import wait_until
-from devtools.regtest import (
-    processes,
-    regtest_mine,
-    regtest_pay,
-    regtest_status,
-    regtest_up,
-    running_pid,
-)
+from devtools.regtest import regtest_mine, regtest_pay, regtest_status, regtest_up
+from devtools.regtest_nodes import processes, running_pid
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import get_monero_client
 

@@ -5,7 +5,6 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from devtools.regtest import (
-    RegtestError,
     regtest_customer_address,
     regtest_down,
     regtest_mine,
@@ -13,6 +12,7 @@ from devtools.regtest import (
     regtest_status,
     regtest_up,
 )
+from devtools.regtest_nodes import RegtestError
 from wallets.clients.base import NodeError
 
 CHAINS = ("bitcoin", "monero")
