@@ -3,23 +3,32 @@ and ownership trail (read-only), and the staff action that retries its failed pa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from exchange.admin_actions import ReasonForm, confirmed_action
-from funding.models import FundingEvent
+from funding.models import FundedOrder, FundingEvent
 from ownership.models import OwnershipTransfer
 from staff.models import StaffAction
 from staff.services.approvals import approval_request
 from wallets.models import Deposit, Payout, PayoutState
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _rows(template: str, rows) -> str:
+    from staff.models import StaffApproval
+
+
+def _rows(template: str, rows: Iterable[Iterable[object]]) -> str:
     return format_html_join("\n", template, rows) or "—"
 
 
-def payouts_html(payouts) -> str:
+def payouts_html(payouts: Iterable[Payout]) -> str:
     """A payout per line: id, kind, state, where, how much, fee, txid, last error."""
     return _rows(
         "<div>#{} {} {} → {}: {} base units (fee {}), txid {} {}</div>",
@@ -36,7 +45,11 @@ class RetryForm(ReasonForm):
     )
 
 
-def _retry_failed_payouts(obj, user, reason, address=""):
+def _retry_failed_payouts(
+    obj: FundedOrder, user: User, reason: str, address: str = ""
+) -> list[StaffApproval]:
+    """The admin's retry, for a signed-in staff ``user`` (the admin site lets no one
+    else in): an approval asked for each failed payout; those waiting are returned."""
     failed = Payout.objects.filter(
         owner_kind=obj.OWNER_KIND, owner_id=obj.id, state=PayoutState.FAILED
     ).order_by("id")
@@ -44,7 +57,7 @@ def _retry_failed_payouts(obj, user, reason, address=""):
         raise ValueError("no failed payout")
     if address and len(failed) > 1:
         raise ValueError(f"a new address is for one payout at a time: select one {obj.OWNER_KIND}")
-    waiting = []
+    waiting: list[StaffApproval] = []
     for payout in failed:
         pending = approval_request(
             action=StaffAction.RETRY_PAYOUT,
@@ -74,14 +87,14 @@ class FundedOrderAdmin(admin.ModelAdmin):
 
     funded_fields = ("history", "deposits", "payouts", "ownership")
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: FundedOrder | None = None) -> bool:
         return False
 
     @admin.display(description="history")
-    def history(self, obj):
+    def history(self, obj: FundedOrder) -> str:
         return _rows(
             "<div>{} {}: {} → {} by {} {} {}</div>",
             (
@@ -91,7 +104,7 @@ class FundedOrderAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="deposits")
-    def deposits(self, obj):
+    def deposits(self, obj: FundedOrder) -> str:
         return _rows(
             "<div>{} {}:{} — {} base units, {} conf, {}{}</div>",
             (
@@ -109,13 +122,13 @@ class FundedOrderAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="payouts")
-    def payouts(self, obj):
+    def payouts(self, obj: FundedOrder) -> str:
         return payouts_html(
             Payout.objects.filter(owner_kind=obj.OWNER_KIND, owner_id=obj.id).order_by("id")
         )
 
     @admin.display(description="ownership")
-    def ownership(self, obj):
+    def ownership(self, obj: FundedOrder) -> str:
         return _rows(
             "<div>{}: {} → {} {} ({})</div>",
             (
@@ -136,11 +149,11 @@ class FundingEventAdmin(admin.ModelAdmin):
     search_fields = ("=owner_id", "actor__username", "reason")
     readonly_fields = [f.name for f in FundingEvent._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: FundingEvent | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: FundingEvent | None = None) -> bool:
         return False

@@ -12,14 +12,16 @@ from wallets.signals import deposits_changed, payouts_changed
 
 
 @receiver(deposits_changed)
-def on_deposits_changed(sender, *, chain: str, account_ids: list[int], **kwargs) -> None:
+def on_deposits_changed(
+    sender: object, *, chain: str, account_ids: list[int], **kwargs: object
+) -> None:
     for model in funded_models().values():
         for owner_id in for_accounts(model, account_ids):
             enqueue(model.task(APPLY_DEPOSITS), owner_id)
 
 
 @receiver(payouts_changed)
-def on_payouts_changed(sender, *, payout_ids: list[int], **kwargs) -> None:
+def on_payouts_changed(sender: object, *, payout_ids: list[int], **kwargs: object) -> None:
     models = funded_models()
     owners = set(Payout.objects.filter(id__in=payout_ids).values_list("owner_kind", "owner_id"))
     for kind, owner_id in owners:

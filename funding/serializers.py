@@ -4,14 +4,22 @@ confirmations, expiry)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import cast
+
 from rest_framework import serializers
 
 from exchange.fields import BaseUnitsField
 from exchange.money import payment_uri
+from funding.models import FundedOrder
 from funding.selectors import payouts_of
+from ownership.models import OwnershipTransfer
+from wallets.models import Deposit, WalletAccount
 
 
-def validated(serializer_class: type[serializers.Serializer], data) -> dict:
+def validated(
+    serializer_class: type[serializers.Serializer], data: Mapping[str, object] | list[object]
+) -> dict:
     """``data`` as ``serializer_class`` reads it; a 400 naming each bad field otherwise."""
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
@@ -29,7 +37,7 @@ class DepositSerializer(serializers.Serializer):
     flag = serializers.CharField(source="flag_reason")
     seen_at = serializers.DateTimeField(source="first_seen_at")
 
-    def get_credited(self, deposit) -> bool:
+    def get_credited(self, deposit: Deposit) -> bool:
         return deposit.credited_at is not None
 
 
@@ -56,12 +64,17 @@ class FundedOrderSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     payouts = serializers.SerializerMethodField()
 
-    def get_payment_uri(self, owner) -> str:
+    def get_payment_uri(self, owner: FundedOrder) -> str:
+        # Both are there once the order can be read: it is given its deposit account in the
+        # transaction that creates it (funding.services.account_assign), and an account is
+        # pooled only with its address (wallets.services.pool).
+        account = cast(WalletAccount, owner.account)
+        address = cast(str, account.address)
         return payment_uri(
-            currency=owner.deposit_currency, address=owner.account.address, amount=owner.amount_due
+            currency=owner.deposit_currency, address=address, amount=owner.amount_due
         )
 
-    def get_payouts(self, owner) -> list:
+    def get_payouts(self, owner: FundedOrder) -> list:
         if self.context.get("created"):
             return []
         return list(PayoutSerializer(payouts_of(owner), many=True).data)
@@ -96,5 +109,5 @@ class OwnershipTransferSerializer(serializers.Serializer):
     amount = serializers.SerializerMethodField()
     reason = serializers.CharField()
 
-    def get_amount(self, transfer) -> str:
+    def get_amount(self, transfer: OwnershipTransfer) -> str:
         return str(transfer.amount)

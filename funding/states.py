@@ -4,7 +4,7 @@ row, and the ``state_changed`` signal, all in one transaction."""
 from __future__ import annotations
 
 from collections.abc import Set
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,8 +14,6 @@ from funding.models import EventKind, FundedOrder, FundingEvent
 from funding.signals import state_changed
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-
     from ownership.services import Actor
 
 
@@ -108,7 +106,7 @@ def _event(
         to_state=to_state,
         kind=EventKind(kind),
         # An actor with a primary key is a saved user; anyone else is recorded as no one.
-        actor=cast("User | None", actor if getattr(actor, "pk", None) else None),
+        actor=actor if actor is not None and actor.pk else None,
         reason=reason[:500],
         data=data or {},
     )

@@ -1,5 +1,8 @@
+from __future__ import annotations
+
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from exchange.admin_actions import ReasonForm, confirmed_action
 from exchange.money import to_display
@@ -107,11 +110,13 @@ class EscrowOrderAdmin(FundedOrderAdmin):
         ),
     ]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: EscrowOrder | None = None
+    ) -> tuple[str, ...]:
         return (*self.readonly_fields, "description", "refund_address")
 
     @admin.display(description="amount")
-    def amount_shown(self, order):
+    def amount_shown(self, order: EscrowOrder) -> str:
         return f"{to_display(order.amount, order.currency)} {order.currency}"
 
 
@@ -124,8 +129,10 @@ class VendorPayoutAddressAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "address")
     readonly_fields = ("user", "currency", "address", "updated_at")
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(
+        self, request: HttpRequest, obj: VendorPayoutAddress | None = None
+    ) -> bool:
         return False

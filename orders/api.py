@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.api import SignedInRequest
 from exchange.fields import BaseUnitsField
 from exchange.idempotency import idempotent
 from exchange.money import to_display
@@ -41,16 +43,16 @@ class OrderOutputSerializer(FundedOrderSerializer):
     account_index = serializers.IntegerField(source="account.account_index")
     payment = serializers.SerializerMethodField()
 
-    def get_refund_address(self, order) -> str:
+    def get_refund_address(self, order: EscrowOrder) -> str:
         user = getattr(self.context.get("request"), "user", None)
         if user is not None and (user.is_staff or user.id == order.buyer_id):
             return order.refund_address
         return ""
 
-    def get_amount_display(self, order) -> str:
+    def get_amount_display(self, order: EscrowOrder) -> str:
         return to_display(order.amount, order.currency)
 
-    def get_payment(self, order) -> dict:
+    def get_payment(self, order: EscrowOrder) -> dict:
         if self.context.get("created"):
             return {
                 "seen": "0",
@@ -111,7 +113,7 @@ class OrderListCreateApi(APIView):
         responses=OrderPageSerializer,
         operation_id="orders_list",
     )
-    def get(self, request):
+    def get(self, request: SignedInRequest) -> Response:
         data = validated(self.FilterSerializer, request.query_params)
         orders = orders_visible_to(request.user).order_by("-id")
         if "state" in data:
@@ -130,7 +132,7 @@ class OrderListCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OrderOutputSerializer})
     @idempotent
-    def post(self, request):
+    def post(self, request: SignedInRequest) -> Response:
         data = validated(self.InputSerializer, request.data)
         order = services.order_create(
             buyer=request.user,
@@ -145,12 +147,12 @@ class OrderListCreateApi(APIView):
         return Response(data, status=status.HTTP_201_CREATED)
 
 
-def _order(request, order_id: int) -> EscrowOrder:
+def _order(request: Request, order_id: int) -> EscrowOrder:
     """The order if the caller may see it; 404 otherwise (never 403, to hide its existence)."""
     return get_object_or_404(orders_visible_to(request.user), id=order_id)
 
 
-def _shown(request, order: EscrowOrder) -> dict:
+def _shown(request: Request, order: EscrowOrder) -> dict:
     return OrderOutputSerializer(order, context={"request": request}).data
 
 
@@ -162,11 +164,11 @@ class OrderDetailApi(APIView):
         refund_address = serializers.CharField(max_length=128)
 
     @extend_schema(responses=OrderOutputSerializer)
-    def get(self, request, order_id: int):
+    def get(self, request: SignedInRequest, order_id: int) -> Response:
         return Response(_shown(request, _order(request, order_id)))
 
     @extend_schema(request=PatchSerializer, responses=OrderOutputSerializer)
-    def patch(self, request, order_id: int):
+    def patch(self, request: SignedInRequest, order_id: int) -> Response:
         order = _order(request, order_id)
         data = validated(self.PatchSerializer, request.data)
         services.order_set_refund_address(
@@ -184,7 +186,7 @@ class _OrderActionApi(APIView):
 
     @extend_schema(request=ReasonSerializer, responses=OrderOutputSerializer)
     @idempotent
-    def post(self, request, order_id: int):
+    def post(self, request: SignedInRequest, order_id: int) -> Response:
         order = _order(request, order_id)
         reason = validated(ReasonSerializer, request.data)["reason"]
         action = getattr(services, f"order_{self.action}")
@@ -219,7 +221,7 @@ class OrderHistoryApi(APIView):
         ownership = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request, order_id: int):
+    def get(self, request: SignedInRequest, order_id: int) -> Response:
         history = history_of(_order(request, order_id))
         return Response(
             {
@@ -246,7 +248,7 @@ class OrderAccountApi(APIView):
         deposits = DepositSerializer(many=True)
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request, order_id: int):
+    def get(self, request: SignedInRequest, order_id: int) -> Response:
         order = _order(request, order_id)
         if order.currency != self.currency:
             return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Q, QuerySet
 
 from funding.selectors import Payment, payment
 from orders.models import EscrowOrder, VendorPayoutAddress
 
+if TYPE_CHECKING:
+    from staff.services.authorize import Person
 
-def orders_visible_to(user) -> QuerySet[EscrowOrder]:
+
+def orders_visible_to(user: Person) -> QuerySet[EscrowOrder]:
     """Staff see every order; anyone else only those they buy or sell."""
     orders = EscrowOrder.objects.select_related("buyer", "vendor", "account")
     if user.is_staff:

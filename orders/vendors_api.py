@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.api import SignedInRequest
 from exchange.errors import ApplicationError
 from orders.models import Currency, VendorPayoutAddress
 from orders.services.vendors import vendor_payout_address_set
@@ -22,7 +23,7 @@ class PayoutAddressListApi(APIView):
     """The caller's payout addresses."""
 
     @extend_schema(responses=PayoutAddressSerializer(many=True))
-    def get(self, request):
+    def get(self, request: SignedInRequest) -> Response:
         rows = VendorPayoutAddress.objects.filter(user=request.user).order_by("currency")
         return Response(PayoutAddressSerializer(rows, many=True).data)
 
@@ -34,7 +35,7 @@ class PayoutAddressApi(APIView):
         address = serializers.CharField(max_length=128)
 
     @extend_schema(request=InputSerializer, responses=PayoutAddressSerializer)
-    def put(self, request, currency: str):
+    def put(self, request: SignedInRequest, currency: str) -> Response:
         if currency not in Currency.values:
             raise ApplicationError(f"unknown currency {currency!r}", field="currency")
         serializer = self.InputSerializer(data=request.data)

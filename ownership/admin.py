@@ -1,16 +1,20 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from ownership.models import LedgerEntry, LedgerTransaction, OwnershipTransfer
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -20,10 +24,14 @@ class LedgerEntryInline(admin.TabularInline):
     fields = ("currency", "account", "debit", "credit")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(
+        self, request: HttpRequest, obj: LedgerTransaction | None = None
+    ) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(
+        self, request: HttpRequest, obj: LedgerTransaction | None = None
+    ) -> bool:
         return False
 
 

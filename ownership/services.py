@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import redis
 from django.db import transaction
@@ -15,13 +15,12 @@ from exchange.redis import get_redis
 from ownership.models import LedgerBalance, LedgerEntry, LedgerTransaction, OwnershipTransfer
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import AnonymousUser, User
 
     from wallets.models import WalletAccount
 
     # Who a posting is recorded for: a user, a request's anonymous user, or the engine.
-    Actor = AbstractBaseUser | AnonymousUser | None
+    Actor = User | AnonymousUser | None
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ def ledger_post(
             owner_kind=owner_kind,
             owner_id=owner_id,
             # An actor with a primary key is a saved user; anyone else is recorded as no one.
-            created_by=cast("User | None", actor if getattr(actor, "pk", None) else None),
+            created_by=actor if actor is not None and actor.pk else None,
             wallet_account=wallet_account,
         )
         LedgerEntry.objects.bulk_create(

@@ -1,20 +1,28 @@
 """The admin of staff approvals, and of who holds a staff role (staff.roles)."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from exchange.admin_actions import confirmed_action
+from funding.models import FundedOrder
 from staff.models import StaffApproval
 from staff.services.approvals import approval_decide, approval_request
 
 
-def ask_approval(action: str, owner_kind: str, **names):
+def ask_approval(action: str, owner_kind: str, **names: str) -> Callable[..., StaffApproval | None]:
     """An admin action's call: ask for the move (``approval_request``), passing the form's
-    fields named in ``names`` as its params."""
+    fields named in ``names`` as its params. The admin runs it for a signed-in staff
+    ``user`` (the admin site lets no one else in)."""
 
-    def call(obj, user, reason, **cleaned):
+    def call(obj: FundedOrder, user: User, reason: str, **cleaned: object) -> StaffApproval | None:
         return approval_request(
             action=action,
             owner_kind=owner_kind,
@@ -27,8 +35,8 @@ def ask_approval(action: str, owner_kind: str, **names):
     return call
 
 
-def _decide(*, approve: bool):
-    def call(approval, user, reason) -> None:
+def _decide(*, approve: bool) -> Callable[[StaffApproval, User, str], None]:
+    def call(approval: StaffApproval, user: User, reason: str) -> None:
         approval_decide(approval_id=approval.id, actor=user, approve=approve, reason=reason)
 
     return call
@@ -69,13 +77,13 @@ class StaffApprovalAdmin(admin.ModelAdmin):
         ),
     ]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StaffApproval]:
         return super().get_queryset(request).select_related("requested_by", "decided_by")
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: StaffApproval | None = None) -> bool:
         return False
 
 
@@ -86,24 +94,24 @@ PRIVILEGE_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_per
 
 
 class UserAdmin(auth_admin.UserAdmin):
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser or (obj is not None and obj.pk == request.user.pk):
             fields += PRIVILEGE_FIELDS
         return fields
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
 
 class GroupAdmin(auth_admin.GroupAdmin):
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
         return request.user.is_superuser
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
         return request.user.is_superuser
 
 

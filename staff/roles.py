@@ -10,6 +10,11 @@ A superuser holds every permission; a move still needs a second person to approv
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.apps import AppConfig
+
 # Apps whose every model support staff may view.
 VIEWABLE_APPS = (
     "funding",
@@ -53,7 +58,7 @@ ROLES: dict[str, dict] = {
 }
 
 
-def roles_sync(*, sender, **kwargs) -> None:
+def roles_sync(*, sender: AppConfig, **kwargs: object) -> None:
     """Create or update the role groups. Connected to post_migrate, which is sent once per
     app: it acts on the last app's, when every app's permissions exist."""
     from django.apps import apps

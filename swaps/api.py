@@ -4,9 +4,12 @@ account."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,7 +22,7 @@ from funding.selectors import payment
 from funding.serializers import FundedOrderSerializer, validated
 from orders.models import Currency
 from swaps import services
-from swaps.models import QuoteKind, SwapOrder, SwapState
+from swaps.models import Quote, QuoteKind, SwapOrder, SwapState
 from swaps.quotes import quote_create
 from swaps.selectors import swap_amount_to, swap_visible_to
 
@@ -41,25 +44,25 @@ class QuoteOutputSerializer(serializers.Serializer):
     max_from = serializers.SerializerMethodField()
     expires_at = serializers.DateTimeField()
 
-    def get_amount_from(self, q) -> str:
+    def get_amount_from(self, q: Quote) -> str:
         return str(q.amount_from)
 
-    def get_amount_from_display(self, q) -> str:
+    def get_amount_from_display(self, q: Quote) -> str:
         return to_display(q.amount_from, q.from_currency)
 
-    def get_amount_to(self, q) -> str:
+    def get_amount_to(self, q: Quote) -> str:
         return str(q.amount_to)
 
-    def get_amount_to_display(self, q) -> str:
+    def get_amount_to_display(self, q: Quote) -> str:
         return to_display(q.amount_to, q.to_currency)
 
-    def get_network_fee(self, q) -> str:
+    def get_network_fee(self, q: Quote) -> str:
         return str(q.network_fee)
 
-    def get_min_from(self, q) -> str:
+    def get_min_from(self, q: Quote) -> str:
         return str(q.min_from)
 
-    def get_max_from(self, q) -> str:
+    def get_max_from(self, q: Quote) -> str:
         return str(q.max_from)
 
 
@@ -78,7 +81,7 @@ class QuoteCreateApi(APIView):
         amount_to = BaseUnitsField(required=False)
         type = serializers.ChoiceField(choices=QuoteKind.values, default=QuoteKind.FIXED)
 
-        def validate(self, data):
+        def validate(self, data: dict[str, object]) -> dict[str, object]:
             if ("amount_from" in data) == ("amount_to" in data):
                 raise serializers.ValidationError(
                     {"amount_from": "give exactly one of amount_from and amount_to"}
@@ -89,7 +92,7 @@ class QuoteCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: QuoteOutputSerializer})
     @idempotent
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -119,22 +122,22 @@ class SwapOutputSerializer(FundedOrderSerializer):
     action_required = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
 
-    def get_amount_from_display(self, s) -> str:
+    def get_amount_from_display(self, s: SwapOrder) -> str:
         return to_display(s.amount_from, s.from_currency)
 
-    def get_amount_to(self, s) -> str:
+    def get_amount_to(self, s: SwapOrder) -> str:
         """What the customer receives: the payout less its (estimated, then actual) fee."""
         return str(swap_amount_to(s))
 
-    def get_amount_to_display(self, s) -> str:
+    def get_amount_to_display(self, s: SwapOrder) -> str:
         return to_display(swap_amount_to(s), s.to_currency)
 
-    def get_action_required(self, s) -> dict | None:
+    def get_action_required(self, s: SwapOrder) -> dict | None:
         if s.state != SwapState.ACTION_REQUIRED:
             return None
         return {"reason": s.action_reason, "choices": ["accept", "refund"]}
 
-    def get_payment(self, s) -> dict:
+    def get_payment(self, s: SwapOrder) -> dict:
         paid = payment(s)
         return {
             "seen": str(paid.seen),
@@ -144,7 +147,7 @@ class SwapOutputSerializer(FundedOrderSerializer):
         }
 
 
-def _swap(request, public_id) -> SwapOrder:
+def _swap(request: Request, public_id: UUID) -> SwapOrder:
     """The swap if the caller may see it: its owner or staff; anyone holding the id of a
     swap made without an account. 404 otherwise."""
     swap = swap_visible_to(request.user, public_id)
@@ -166,7 +169,7 @@ class SwapCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: SwapOutputSerializer})
     @idempotent
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
         swap = services.swap_create(
             quote_id=data["quote_id"],
@@ -183,7 +186,7 @@ class SwapDetailApi(APIView):
     permission_classes = [SwapsOpen]
 
     @extend_schema(responses=SwapOutputSerializer)
-    def get(self, request, public_id):
+    def get(self, request: Request, public_id: UUID) -> Response:
         return Response(SwapOutputSerializer(_swap(request, public_id)).data)
 
 
@@ -193,7 +196,7 @@ class _SwapActionApi(APIView):
 
     @extend_schema(request=None, responses=SwapOutputSerializer)
     @idempotent
-    def post(self, request, public_id):
+    def post(self, request: Request, public_id: UUID) -> Response:
         swap = _swap(request, public_id)
         getattr(services, f"swap_{self.action}")(swap_id=swap.id, actor=request.user)
         return Response(SwapOutputSerializer(_swap(request, public_id)).data)

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Model, Q, Sum
 from django.utils import timezone
 
 from exchange.errors import ApplicationError, ConflictError
@@ -79,7 +79,7 @@ def liquidity_sync(*, chain: str, read_at: datetime) -> Liquidity:
     return Liquidity.objects.get(currency=currency)
 
 
-def _table(model) -> str:
+def _table(model: type[Model]) -> str:
     return model._meta.db_table
 
 
@@ -145,7 +145,9 @@ def _locked_available(currency: str) -> int:
     return liquidity_available(currency=currency)
 
 
-def _client_limits(*, swap_id: int, currency: str, amount: int, client: str, available: int):
+def _client_limits(
+    *, swap_id: int, currency: str, amount: int, client: str, available: int
+) -> None:
     """A new swap of ``client``'s, with the currency's row locked: at most
     SWAP_CLIENT_MAX_UNPAID unpaid swaps, a single swap at most SWAP_MAX_SHARE_BPS of the
     liquidity, and the client's unpaid reservations at most SWAP_CLIENT_MAX_SHARE_BPS."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
@@ -20,6 +21,9 @@ from rates.selectors import rate_current
 from swaps.liquidity import liquidity_public
 from swaps.models import Quote, QuoteKind
 from wallets.chains.registry import COINS
+
+if TYPE_CHECKING:
+    from staff.services.authorize import Person
 
 DECIMALS = {c.code: c.decimals for c in COINS}
 CURRENCIES = tuple(DECIMALS)
@@ -144,7 +148,7 @@ def quote_create(
     kind: str,
     amount_from: int | None = None,
     amount_to: int | None = None,
-    user=None,
+    user: Person | None = None,
 ) -> Quote:
     """Price a swap at the current aggregated rate (503 if no fresh rate: fails closed)."""
     if from_currency not in CURRENCIES:
@@ -188,7 +192,7 @@ def quote_create(
             extra={"min_from": str(low), "max_from": str(high)},
         )
     return Quote.objects.create(
-        user=user if getattr(user, "pk", None) else None,
+        user=user if user is not None and user.pk else None,
         kind=kind,
         from_currency=from_currency,
         to_currency=to_currency,

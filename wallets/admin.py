@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from wallets.models import BalanceSync, Deposit, MasterWallet, Payout, WalletAccount
 
@@ -19,13 +22,13 @@ class MasterWalletAdmin(admin.ModelAdmin):
     readonly_fields = ("scanned_height", "scanned_at", "created_at")
 
     # Read-only: where deposits go is the deployment's settings, never an admin edit.
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: MasterWallet | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: MasterWallet | None = None) -> bool:
         return False
 
 
@@ -48,10 +51,10 @@ class WalletAccountAdmin(admin.ModelAdmin):
     search_fields = ("address", "node_name", "=owner_id", "=account_index")
     readonly_fields = [f.name for f in WalletAccount._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: WalletAccount | None = None) -> bool:
         return False
 
 
@@ -75,13 +78,13 @@ class DepositAdmin(admin.ModelAdmin):
     search_fields = ("txid",)
     readonly_fields = [f.name for f in Deposit._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Deposit | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Deposit | None = None) -> bool:
         return False
 
 
@@ -97,10 +100,10 @@ class BalanceSyncAdmin(admin.ModelAdmin):
     )
     list_filter = ("chain",)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: BalanceSync | None = None) -> bool:
         return False
 
 
@@ -122,8 +125,8 @@ class PayoutAdmin(admin.ModelAdmin):
     search_fields = ("key", "txid", "address")
     readonly_fields = [f.name for f in Payout._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Payout | None = None) -> bool:
         return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -34,7 +35,7 @@ class ChainStatusApi(APIView):
         master_wallets = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         node = node_status(chain=self.chain, timeout=settings.HEALTH_NODE_TIMEOUT)
         wallets = MasterWallet.objects.filter(chain=self.chain).order_by("id")
         data = {
@@ -81,7 +82,7 @@ class ValidateAddressApi(APIView):
         error = serializers.CharField(allow_null=True)
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         check = validate_address(chain=self.chain, address=serializer.validated_data["address"])

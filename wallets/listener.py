@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -53,7 +54,7 @@ def _socket_url(url: str) -> str:
 class BitcoinSocket:
     """One socket.io connection (node or wallet port) that re-authenticates on reconnect."""
 
-    def __init__(self, url: str, *, events: tuple[str, ...], subscribe: tuple[str, ...]):
+    def __init__(self, url: str, *, events: tuple[str, ...], subscribe: tuple[str, ...]) -> None:
         self.url = _socket_url(url)
         self.subscribe = subscribe
         self.client = socketio.Client(
@@ -63,17 +64,17 @@ class BitcoinSocket:
         for event in events:
             self.client.on(event, self._make_handler(event))
 
-    def _make_handler(self, event: str):
-        def handler(*_args):
+    def _make_handler(self, event: str) -> Callable[..., None]:
+        def handler(*_args: object) -> None:
             _request("bitcoin", f"bcoin {event}")
 
         return handler
 
-    def _on_connect(self):
+    def _on_connect(self) -> None:
         # Handlers run on the client's thread; calls back to the server go through it too.
         threading.Thread(target=self._authenticate, daemon=True).start()
 
-    def _authenticate(self):
+    def _authenticate(self) -> None:
         try:
             # bsock acknowledges with (error, result); (None, None) is success.
             err = self.client.call("auth", settings.BITCOIN["api_key"], timeout=10)

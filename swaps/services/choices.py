@@ -4,6 +4,8 @@ voided, the exchange undone in the books (swaps.services.exchange has the rest).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
 from funding.models import EventKind, FundingState
@@ -18,14 +20,18 @@ from swaps.services.exchange import OWNER, _customer, _exchange_at_current_rate,
 from wallets.models import Payout, PayoutKind, PayoutState
 from wallets.services.payouts import PayoutStateError, payout_prove_absent, payout_void
 
+if TYPE_CHECKING:
+    from staff.services.authorize import Person
+    from wallets.clients.base import TxStatus
+
 # --- the customer's choice ----------------------------------------------------------
 
 
-def swap_accept(*, swap_id: int, actor=None) -> SwapOrder:
+def swap_accept(*, swap_id: int, actor: Person | None = None) -> SwapOrder:
     """action_required → exchange at the current rate."""
     with transaction.atomic():
         swap = _lock(swap_id)
-        if getattr(actor, "is_staff", False) and actor.pk != swap.user_id:
+        if actor is not None and actor.is_staff and actor.pk != swap.user_id:
             raise StaffPermissionDenied(
                 "the customer chooses to go on; staff may only refund a swap (admin)"
             )
@@ -36,13 +42,20 @@ def swap_accept(*, swap_id: int, actor=None) -> SwapOrder:
     return swap
 
 
-def _staff_refunds(swap: SwapOrder, actor) -> bool:
-    """Whether ``actor`` refunds ``swap`` as staff (not as the customer who made it)."""
-    return bool(getattr(actor, "is_staff", False)) and actor.pk != swap.user_id
+def _refunding_staff(swap: SwapOrder, actor: Person | None) -> Person | None:
+    """``actor`` if it refunds ``swap`` as staff (not as the customer who made it), else
+    None."""
+    if actor is not None and actor.is_staff and actor.pk != swap.user_id:
+        return actor
+    return None
 
 
 def swap_refund(
-    *, swap_id: int, actor=None, reason: str = "", approval: StaffApproval | None = None
+    *,
+    swap_id: int,
+    actor: Person | None = None,
+    reason: str = "",
+    approval: StaffApproval | None = None,
 ) -> SwapOrder:
     """action_required (the customer) or failed (staff) → refund what was received.
 
@@ -50,10 +63,10 @@ def swap_refund(
     or be relayed by a retry): it must first be proved absent from the chain and the
     mempool, and is voided in the same transaction as the refund, which also undoes the
     exchange in the books. Otherwise the refund is refused with the reason."""
-    proof = None
+    proof: TxStatus | None = None
     found = SwapOrder.objects.filter(id=swap_id).first()
-    staff = found is not None and _staff_refunds(found, actor)
-    if found is not None and found.state == FundingState.FAILED and staff:
+    staff = _refunding_staff(found, actor) if found is not None else None
+    if found is not None and found.state == FundingState.FAILED and staff is not None:
         payout = (
             Payout.objects.select_related("source_account__master_wallet")
             .filter(owner_kind=OWNER, owner_id=swap_id, kind=PayoutKind.SWAP)
@@ -64,16 +77,16 @@ def swap_refund(
     with transaction.atomic():
         swap = _lock(swap_id)
         allowed: set[str] = {SwapState.ACTION_REQUIRED}
-        if staff:
+        if staff is not None:
             authorize(
                 swap,
-                actor=actor,
+                actor=staff,
                 action=StaffAction.SWAP_REFUND,
                 amount=swap.received_amount,
                 approval=approval,
             )
             allowed.add(FundingState.FAILED)
-        if swap.state == FundingState.FAILED and staff:
+        if swap.state == FundingState.FAILED and staff is not None:
             _unexchange(swap, proof=proof, actor=actor, reason=reason or "staff refund")
         event = transition(
             swap,
@@ -104,7 +117,9 @@ def swap_refund(
     return swap
 
 
-def _unexchange(swap: SwapOrder, *, proof, actor, reason: str) -> None:
+def _unexchange(
+    swap: SwapOrder, *, proof: TxStatus | None, actor: Person | None, reason: str
+) -> None:
     """A failed swap's payout is voided (proved absent by the caller) and the exchange is
     undone in the books: the deposit is the customer's again, the house gets back what it
     owed. A swap whose failed payout is a refund is retried, not refunded again."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -57,6 +59,9 @@ from wallets.models import (
 )
 from wallets.services import house_account_ensure, master_wallet_ensure
 
+if TYPE_CHECKING:
+    from staff.services.authorize import Person
+
 logger = logging.getLogger(__name__)
 
 OWNER = OwnerKind.SWAP
@@ -92,12 +97,17 @@ def _reserve_amount(quote: Quote) -> int:
 
 
 def swap_create(
-    *, quote_id, payout_address: str, refund_address: str, client: str, user=None
+    *,
+    quote_id: UUID,
+    payout_address: str,
+    refund_address: str,
+    client: str,
+    user: Person | None = None,
 ) -> SwapOrder:
     """Turn a quote into a swap: reserve the payout's liquidity (within the limits of
     ``client``, exchange.clients), hand out a deposit account from the pool (zero node
     calls). A quote makes one swap."""
-    user = user if getattr(user, "pk", None) else None
+    user = user if user is not None and user.pk else None
     with transaction.atomic():
         quote = Quote.objects.select_for_update().filter(public_id=quote_id).first()
         if quote is None or (quote.user_id and (user is None or quote.user_id != user.pk)):

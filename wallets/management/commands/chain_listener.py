@@ -11,7 +11,7 @@ from wallets.listener import listen
 class Command(BaseCommand):
     help = "Listen to node events (bcoin websockets, Monero notify scripts) and request scans."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: str, **options: object) -> None:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from wallets.selectors import pool_status
 
@@ -11,10 +11,10 @@ from wallets.selectors import pool_status
 class Command(BaseCommand):
     help = "Accounts per chain and state, against the pool's low-water mark."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: str, **options: object) -> None:
         status = pool_status()
         if options["json"]:
             self.stdout.write(json.dumps(status, sort_keys=True))

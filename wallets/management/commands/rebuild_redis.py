@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import redis
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from exchange.cache_rebuild import rebuild_all
@@ -12,11 +12,11 @@ from exchange.cache_rebuild import rebuild_all
 class Command(BaseCommand):
     help = "Rewrite every Redis key of the seed's schema from the database (idempotent)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="count, write nothing")
         parser.add_argument("--json", action="store_true", help="print the counts as JSON")
 
-    def handle(self, *args, dry_run: bool, **options):
+    def handle(self, *args: str, dry_run: bool, **options: object) -> None:
         from exchange.redis import get_redis
         from operations.recovery import REDIS_SENTINEL
 

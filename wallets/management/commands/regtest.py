@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import json
+from typing import TypedDict, Unpack, cast
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from devtools.regtest import (
     regtest_customer_address,
@@ -18,10 +19,22 @@ from wallets.clients.base import NodeError
 CHAINS = ("bitcoin", "monero")
 
 
+class Options(TypedDict, total=False):
+    """What the subcommands' arguments give ``handle``, each only its own (Django's own
+    options come too, unread here)."""
+
+    json: bool
+    blocks: int
+    chain: str
+    address: str | None  # mine: --address, or None; pay: the positional address
+    amount: str
+    name: str
+
+
 class Command(BaseCommand):
     help = "Start, stop and drive the regtest stack (bcoin, monerod, master and customer wallets)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("up", help="start what is not running, create wallets, fund them")
         sub.add_parser("down", help="stop the processes this stack started")
@@ -39,7 +52,7 @@ class Command(BaseCommand):
         address.add_argument("--chain", choices=CHAINS, required=True)
         address.add_argument("--name", default="demo", help="the account (created on first use)")
 
-    def handle(self, *args, action: str, **opts):
+    def handle(self, *args: str, action: str, **opts: Unpack[Options]) -> None:
         try:
             if action == "up":
                 regtest_up(echo=self.stdout.write)
@@ -59,7 +72,9 @@ class Command(BaseCommand):
                 amount = opts["amount"]
                 if not amount.isdigit() or int(amount) <= 0:
                     raise CommandError("amount: a positive whole number of base units is required")
-                txid = regtest_pay(chain=opts["chain"], address=opts["address"], amount=int(amount))
+                # pay's address is a required positional argument: argparse gives a str.
+                address = cast(str, opts["address"])
+                txid = regtest_pay(chain=opts["chain"], address=address, amount=int(amount))
                 self.stdout.write(txid)
             elif action == "address":
                 self.stdout.write(regtest_customer_address(chain=opts["chain"], name=opts["name"]))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from wallets.clients.base import NodeError
 from wallets.locks import LockTimeout
@@ -13,12 +13,12 @@ from wallets.services import deposits_scan
 class Command(BaseCommand):
     help = "Scan a chain for deposits from a height (0: the whole chain). Idempotent."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--chain", choices=Chain.values, required=True)
         parser.add_argument("--from-height", type=int, default=0)
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, chain: str, from_height: int, **options):
+    def handle(self, *args: str, chain: str, from_height: int, **options: object) -> None:
         if from_height < 0:
             raise CommandError("--from-height: must be 0 or more")
         try:
