@@ -28,6 +28,8 @@ from funding.models import (
 )
 from funding.services.deposits import deposits_locked, funding_follow
 from funding.states import StateConflict, note, transition
+from staff.models import StaffAction
+from staff.services.authorize import staff_authorize
 from wallets.addresses import validate_address
 from wallets.models import (
     CHAIN_OF_CURRENCY,
@@ -92,8 +94,6 @@ def authorize(
     ``amount`` base units of ``currency`` (its deposits' unless said): with the action's
     permission and, where the move needs one, an approval given by someone else
     (``staff.services.authorize.staff_authorize``)."""
-    from staff.services.authorize import staff_authorize
-
     staff_authorize(
         actor=actor,
         action=action,
@@ -242,7 +242,6 @@ def retry_payout(
     retry payouts (holding an approval where the move needs one: a new address always
     does), and the payout is failed (``payout_retry``, which also needs the stored
     transaction proved absent from the chain before building one to a new address)."""
-    from staff.models import StaffAction
 
     if not (reason or "").strip():
         raise ApplicationError("a reason is required", field="reason")
