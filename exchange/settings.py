@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "orders",
     "rates",
     "swaps",
+    "stores",
     "staff",
     "operations",
     "webhooks",
