@@ -19,6 +19,7 @@ from exchange.dispatch import enqueue
 from exchange.redis import get_redis
 from exchange.single_flight import single_flight
 from funding.models import ADVANCE, APPLY_DEPOSITS, FundedOrder, FundingState, funded_models
+from invoices.models import PromptState
 from orders.models import OrderState
 from swaps.models import SwapState
 from wallets.models import (
@@ -179,6 +180,22 @@ def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
                 "waiting for the customer",
                 "the customer accepts or refunds; staff may refund",
             ),
+            FundingState.FAILED: (
+                "a payout was refused by the node",
+                "fix the cause, then `retry_payout ID`",
+            ),
+            FundingState.ON_HOLD: (
+                "a credited deposit vanished from the chain (reorg)",
+                "wait for it to confirm again; `reconcile` lists it",
+            ),
+        },
+        OwnerKind.PROMPT: {
+            FundingState.CONFIRMING: (
+                "an invoice's payment seen, not confirmed",
+                "wait for blocks, or `rescan`",
+            ),
+            PromptState.SETTLING: ("the store's payout not confirmed yet", "see the payout below"),
+            FundingState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
             FundingState.FAILED: (
                 "a payout was refused by the node",
                 "fix the cause, then `retry_payout ID`",
