@@ -124,14 +124,8 @@ class PaymentPrompt(FundedOrder):
     AMOUNT_DUE_FIELD = "due"
     PARTY_FIELDS = ("store_owner_id",)
     TRANSITIONS = PROMPT_TRANSITIONS
-    PAYING_STATE_OF_KIND = {
-        PayoutKind.SETTLE: PromptState.SETTLING,
-        PayoutKind.REFUND: FundingState.REFUNDING,
-    }
-    CONFIRMED_TO = {
-        PromptState.SETTLING: FundingState.COMPLETED,
-        FundingState.REFUNDING: FundingState.REFUNDED,
-    }
+    PAYING_STATE_OF_KIND = {PayoutKind.SETTLE: PromptState.SETTLING}
+    CONFIRMED_TO = {PromptState.SETTLING: FundingState.COMPLETED}
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="prompts")
     store_owner = models.ForeignKey(
