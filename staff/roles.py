@@ -24,6 +24,8 @@ VIEWABLE_APPS = (
     "ownership",
     "rates",
     "swaps",
+    "stores",
+    "invoices",
     "webhooks",
     "exchange",
     "operations",
