@@ -13,9 +13,19 @@ from stores.models import Store
 from tests.books import assert_books_clean, measured
 from tests.chain import CHAIN_OF, drive, mine, pay
 from tests.flows import CREDIT_BLOCKS
+from wallets.models import Payout
 
 # The price of each test's invoice, in the coin it is paid in.
-PRICE = {"BTC": "0.0005", "XMR": "0.05"}
+PRICE = {"BTC": "0.05", "XMR": "0.5"}
+
+
+def _payouts(prompt: PaymentPrompt) -> list:
+    """What the prompt's payouts are doing, for a test that waits on them."""
+    return list(
+        Payout.objects.filter(owner_kind="prompt", owner_id=prompt.id).values_list(
+            "kind", "state", "last_error"
+        )
+    ) + [PaymentPrompt.objects.get(id=prompt.id).state]
 
 
 def _status(invoice: Invoice) -> str:
@@ -40,7 +50,7 @@ def test_a_paid_invoice_is_settled_and_the_store_paid_once_on_chain(
     drive(
         chain,
         lambda: PaymentPrompt.objects.get(id=prompt.id).state == FundingState.COMPLETED,
-        what="the store's payout confirmed",
+        what=f"the store's payout confirmed ({_payouts(prompt)})",
         mine_each=1,
         timeout=180,
     )
