@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def snapshots(exchanges, refresh):
     exchanges.set("kucoin", "500")
-    exchanges.respond("bitfinex", 200, "[0.0035,1,0.0035,1,0,0,0.0035,1,0.0035,0.0035]")
+    exchanges.quote("bitfinex", "XMR/BTC", "0.0035")
     partial = refresh()
     for name in ("kraken", "coingecko"):
         exchanges.set(name, "garbage")
