@@ -39,9 +39,11 @@ def test_the_list_filters_on_ok_and_on_a_provider_not_used(admin_client, snapsho
     partial, failed = snapshots
     url = reverse("admin:rates_ratesnapshot_changelist")
 
-    ok_page = admin_client.get(url, {"ok__exact": "1"})
-    kraken_page = admin_client.get(url, {"provider_not_used": "kraken"})
-    kucoin_page = admin_client.get(url, {"provider_not_used": "kucoin"})
+    xmr_btc = {"pair": "XMR/BTC"}  # each refresh stores one snapshot per pair
+
+    ok_page = admin_client.get(url, {"ok__exact": "1", **xmr_btc})
+    kraken_page = admin_client.get(url, {"provider_not_used": "kraken", **xmr_btc})
+    kucoin_page = admin_client.get(url, {"provider_not_used": "kucoin", **xmr_btc})
 
     assert list(ok_page.context["cl"].result_list) == [partial]
     assert list(kraken_page.context["cl"].result_list) == [failed]
