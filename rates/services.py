@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 import redis
@@ -135,7 +136,9 @@ def rates_fetch(
 # --- refresh ------------------------------------------------------------------------
 
 
-def _store(pair: str, results: list[SourceResult], *, started_at, max_deviation) -> RateSnapshot:
+def _store(
+    pair: str, results: list[SourceResult], *, started_at: datetime, max_deviation: Decimal
+) -> RateSnapshot:
     aggregate = rates_aggregate(
         results, max_deviation=max_deviation, quorum=effective_quorum(len(results))
     )
