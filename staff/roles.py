@@ -24,6 +24,7 @@ VIEWABLE_APPS = (
     "ownership",
     "rates",
     "swaps",
+    "stores",
     "webhooks",
     "exchange",
     "operations",
