@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rates",
     "swaps",
     "stores",
+    "greenfield",
     "staff",
     "operations",
     "webhooks",
