@@ -223,9 +223,11 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey | None:
     if found is None or not found.owner.is_active:
         return None
     now = timezone.now()
-    ApiKey.objects.filter(pk=found.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)
-    ).update(last_used_at=now)
+    stale = now - LAST_USED_PRECISION
+    if found.last_used_at is None or found.last_used_at < stale:
+        ApiKey.objects.filter(pk=found.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)
+        ).update(last_used_at=now)
     return found
 
 
