@@ -96,6 +96,13 @@ SCHEDULES: list[Schedule] = [
         description="Asks every configured rate provider and stores the agreed XMR/BTC rate.",
     ),
     Schedule(
+        name="invoice expiry",
+        task="invoices.expire",
+        every_seconds=60,
+        queue="scheduled",
+        description="Expires unpaid invoices and those that did not confirm in their window.",
+    ),
+    Schedule(
         name="swap expiry",
         task="swaps.expire",
         every_seconds=60,

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "swaps",
     "stores",
     "greenfield",
+    "invoices",
     "staff",
     "operations",
     "webhooks",

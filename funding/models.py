@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.db import models
 
-from wallets.models import OwnerKind
+from wallets.models import OwnerKind, PayoutKind
 
 
 class FundingState(models.TextChoices):
@@ -85,7 +85,8 @@ class FundedOrder(models.Model):
     # funding.states.transition.
     TRANSITIONS: ClassVar[dict[str, set[str]]]
     # Following payouts: the paying state of each payout kind (where a failed order goes
-    # back to), and where a state goes once its payouts are relayed, or all confirmed.
+    # back to), and where a state goes once its payouts are relayed, or all confirmed; a
+    # refund's (from refunding, to refunded) is added to every model's.
     PAYING_STATE_OF_KIND: ClassVar[dict[str, str]]
     RELAYED_TO: ClassVar[dict[str, str]] = {}
     CONFIRMED_TO: ClassVar[dict[str, str]]
@@ -127,6 +128,12 @@ class FundedOrder(models.Model):
         super().__init_subclass__(**kwargs)
         if "TRANSITIONS" not in vars(cls):
             return
+        # Every funded order refunds the same way: from refunding, ending refunded.
+        cls.PAYING_STATE_OF_KIND = {
+            **cls.PAYING_STATE_OF_KIND,
+            PayoutKind.REFUND: FundingState.REFUNDING,
+        }
+        cls.CONFIRMED_TO = {**cls.CONFIRMED_TO, FundingState.REFUNDING: FundingState.REFUNDED}
         cls.HOLDABLE_STATES = frozenset(cls.TRANSITIONS[FundingState.ON_HOLD])
         kinds: dict[str, tuple[str, ...]] = {}
         for kind, state in cls.PAYING_STATE_OF_KIND.items():

@@ -19,6 +19,7 @@ from exchange.dispatch import enqueue
 from exchange.redis import get_redis
 from exchange.single_flight import single_flight
 from funding.models import ADVANCE, APPLY_DEPOSITS, FundedOrder, FundingState, funded_models
+from invoices.models import PromptState
 from orders.models import OrderState
 from swaps.models import SwapState
 from wallets.models import (
@@ -141,7 +142,19 @@ def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
             )
         )
 
-    reasons = {
+    # Why a funded order is stuck in a state every kind has, and then in its own.
+    shared = {
+        FundingState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
+        FundingState.FAILED: (
+            "a payout was refused by the node",
+            "fix the cause, then `retry_payout ID`",
+        ),
+        FundingState.ON_HOLD: (
+            "a credited deposit vanished from the chain (reorg)",
+            "wait for it to confirm again; `reconcile` lists it",
+        ),
+    }
+    own = {
         OwnerKind.ORDER: {
             FundingState.CONFIRMING: (
                 "deposits seen, not all confirmed",
@@ -155,17 +168,8 @@ def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
                 "release payout not confirmed yet",
                 "wait for a block; the sweep relays it again",
             ),
-            FundingState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
             OrderState.SPLITTING: ("split payouts not confirmed yet", "see the payouts below"),
-            FundingState.FAILED: (
-                "a payout was refused by the node",
-                "fix the cause, then `retry_payout ID`",
-            ),
             OrderState.DISPUTED: ("waiting for staff", "resolve it in the admin"),
-            FundingState.ON_HOLD: (
-                "a credited deposit vanished from the chain (reorg)",
-                "wait for it to confirm again; `reconcile` lists it",
-            ),
         },
         OwnerKind.SWAP: {
             FundingState.CONFIRMING: (
@@ -174,26 +178,23 @@ def stuck_items(*, older_than_minutes: int) -> list[StuckItem]:
             ),
             SwapState.EXCHANGING: ("exchange not finished", "the sweep retries it"),
             SwapState.SENDING: ("payout not confirmed yet", "see the payout below"),
-            FundingState.REFUNDING: ("refund payout not confirmed yet", "see the payout below"),
             SwapState.ACTION_REQUIRED: (
                 "waiting for the customer",
                 "the customer accepts or refunds; staff may refund",
             ),
-            FundingState.FAILED: (
-                "a payout was refused by the node",
-                "fix the cause, then `retry_payout ID`",
+        },
+        OwnerKind.PROMPT: {
+            FundingState.CONFIRMING: (
+                "an invoice's payment seen, not confirmed",
+                "wait for blocks, or `rescan`",
             ),
-            FundingState.ON_HOLD: (
-                "a credited deposit vanished from the chain (reorg)",
-                "wait for it to confirm again; `reconcile` lists it",
-            ),
+            PromptState.SETTLING: ("the store's payout not confirmed yet", "see the payout below"),
         },
     }
     for kind, model in funded_models().items():
-        for owner in model.objects.filter(state__in=reasons[kind], updated_at__lt=cutoff).order_by(
-            "id"
-        ):
-            add(kind, owner, *reasons[kind][owner.state])
+        reasons = {**shared, **own[kind]}
+        for owner in model.objects.filter(state__in=reasons, updated_at__lt=cutoff).order_by("id"):
+            add(kind, owner, *reasons[owner.state])
     payout_reasons = {
         PayoutState.PENDING: (
             "not built: the node was unreachable or funds locked",

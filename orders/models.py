@@ -89,7 +89,6 @@ class EscrowOrder(FundedOrder):
     TRANSITIONS = ORDER_TRANSITIONS
     PAYING_STATE_OF_KIND = {
         PayoutKind.RELEASE: OrderState.RELEASING,
-        PayoutKind.REFUND: FundingState.REFUNDING,
         PayoutKind.SPLIT_VENDOR: OrderState.SPLITTING,
         PayoutKind.SPLIT_BUYER: OrderState.SPLITTING,
     }
@@ -97,7 +96,6 @@ class EscrowOrder(FundedOrder):
     CONFIRMED_TO = {
         OrderState.RELEASING: FundingState.COMPLETED,
         OrderState.RELEASED: FundingState.COMPLETED,
-        FundingState.REFUNDING: FundingState.REFUNDED,
         OrderState.SPLITTING: FundingState.COMPLETED,
     }
 

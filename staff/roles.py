@@ -25,6 +25,7 @@ VIEWABLE_APPS = (
     "rates",
     "swaps",
     "stores",
+    "invoices",
     "webhooks",
     "exchange",
     "operations",

@@ -158,14 +158,8 @@ class SwapOrder(FundedOrder):
     AMOUNT_DUE_FIELD = "amount_from"
     PARTY_FIELDS = ("user_id",)
     TRANSITIONS = SWAP_TRANSITIONS
-    PAYING_STATE_OF_KIND = {
-        PayoutKind.SWAP: SwapState.SENDING,
-        PayoutKind.REFUND: FundingState.REFUNDING,
-    }
-    CONFIRMED_TO = {
-        SwapState.SENDING: FundingState.COMPLETED,
-        FundingState.REFUNDING: FundingState.REFUNDED,
-    }
+    PAYING_STATE_OF_KIND = {PayoutKind.SWAP: SwapState.SENDING}
+    CONFIRMED_TO = {SwapState.SENDING: FundingState.COMPLETED}
 
     public_id = models.UUIDField(
         default=uuid.uuid4, unique=True, editable=False, help_text="the capability to read it"

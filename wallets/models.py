@@ -27,6 +27,7 @@ class OwnerKind(models.TextChoices):
 
     ORDER = "order", "escrow order"
     SWAP = "swap", "swap"
+    PROMPT = "prompt", "an invoice's payment prompt"
     HOUSE = "house", "the house"
 
 
@@ -40,6 +41,7 @@ class PayoutKind(models.TextChoices):
     EXCESS = "excess", "what was paid beyond the amount due"
     LATE_REFUND = "late_refund", "a deposit that arrived too late"
     SWAP = "swap", "a swap's payout in the other currency"
+    SETTLE = "settle", "a settled invoice's money to its store"
 
 
 CURRENCY_OF_CHAIN = {c.chain: c.code for c in COINS}

@@ -7,11 +7,15 @@ from django.db import transaction
 from wallets.models import OwnerKind
 from webhooks.services import event_publish
 
-# How an event names the order or swap it is about: an order by its id, a swap by its
-# public id (the capability to read it).
+# How an event names the funded order it is about: an order by its id, a swap by its
+# public id (the capability to read it), an invoice's prompt by its invoice and coin.
 SUBJECT = {
     OwnerKind.ORDER: lambda owner: {"order": owner.pk},
     OwnerKind.SWAP: lambda owner: {"swap": str(owner.public_id)},
+    OwnerKind.PROMPT: lambda owner: {
+        "invoice": owner.invoice.public_id,
+        "currency": owner.currency,
+    },
 }
 
 

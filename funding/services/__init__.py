@@ -1,6 +1,6 @@
 """The funded-order core's services (escrow orders and swaps call them alike)."""
 
-from funding.services.books import hand_over, pay, post
+from funding.services.books import hand_over, pay, pay_share, post
 from funding.services.deposits import (
     confirmations_required,
     creditable,
@@ -41,6 +41,7 @@ __all__ = [
     "lock",
     "paid_in_time",
     "pay",
+    "pay_share",
     "post",
     "ready_batch",
     "retry_payout",

@@ -1,6 +1,6 @@
 """A funded order's money moves, named after it: ledger postings, ownership transfers of
 its deposit account, and payouts keyed by it (``{owner_kind}_{id}:{key}``, at most one
-per key)."""
+per key), and a share of what it holds paid to a party less the platform's fee."""
 
 from __future__ import annotations
 
@@ -91,5 +91,52 @@ def pay(
         owner_kind=owner.OWNER_KIND,
         owner_id=owner.id,
         ledger_from=ledger_from,
+        actor=actor,
+    )
+
+
+def pay_share(
+    owner: FundedOrder,
+    *,
+    currency: str,
+    holder: str,
+    share: int,
+    fee: int,
+    party: str,
+    who: str,
+    address: str,
+    key: str,
+    event_id: int,
+    kind: str = "",
+    actor: Actor = None,
+) -> Payout:
+    """``share`` of what ``holder`` holds for the owner goes to ``party`` less ``fee`` (the
+    platform's), in the books and the ownership trail, and is paid out to ``address`` as a
+    payout of ``kind`` (``key`` unless said) made once for ``key``."""
+    post(
+        owner,
+        currency=currency,
+        legs=[(holder, -share), (party, share - fee), ("platform:fees", fee)],
+        memo=f"{key} to the {who}",
+        actor=actor,
+    )
+    for to_party, amount in ((party, share - fee), ("platform:fees", fee)):
+        if amount:
+            hand_over(
+                owner,
+                currency=currency,
+                from_party=holder,
+                to_party=to_party,
+                amount=amount,
+                reason=key,
+                event_id=event_id,
+            )
+    return pay(
+        owner,
+        key,
+        address=address,
+        amount=share - fee,
+        kind=kind or key,
+        ledger_from=party,
         actor=actor,
     )

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchange.errors import ApplicationError, NotFoundError
-from funding.models import EventKind, FundedOrder, funded_model
+from funding.models import EventKind, FundedOrder, funded_model, funded_models
 from funding.services import address_checked, retry_payout
 from funding.states import StateConflict, note
 from orders.models import EscrowOrder
@@ -88,10 +88,16 @@ MOVES: dict[tuple[str, str], Move] = {
     (OwnerKind.ORDER, StaffAction.REFUND_ADDRESS): _move(
         escrow.order_set_refund_address, "order_id", "refund_address"
     ),
-    (OwnerKind.ORDER, StaffAction.RETRY_PAYOUT): _retry,
-    (OwnerKind.SWAP, StaffAction.RETRY_PAYOUT): _retry,
     (OwnerKind.SWAP, StaffAction.SWAP_REFUND): _move(swap_services.swap_refund, "swap_id"),
 }
+
+
+def _move_of(owner_kind: str, action: str) -> Move | None:
+    """The move of ``action`` on that kind of owner; a failed payout is retried alike on
+    every funded order."""
+    if action == StaffAction.RETRY_PAYOUT and owner_kind in funded_models():
+        return _retry
+    return MOVES.get((owner_kind, action))
 
 
 # The params that carry an address, checked like a customer's before anything is stored.
@@ -194,7 +200,7 @@ def approval_request(
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError("a reason is required", field="reason")
-    move = MOVES.get((owner_kind, action))
+    move = _move_of(owner_kind, action)
     if move is None:
         raise ApplicationError(f"{action} is not a move on a {owner_kind}", field="action")
     if not staff_may(actor, action):
@@ -287,7 +293,10 @@ def approval_decide(*, approval_id: int, actor: User, approve: bool, reason: str
             },
         )
         if approval.state == ApprovalState.EXECUTED:
-            MOVES[(approval.owner_kind, approval.action)](
+            move = _move_of(approval.owner_kind, approval.action)
+            if move is None:
+                raise ApplicationError(f"{approval.action} is no longer a move", field="action")
+            move(
                 approval.owner_id,
                 approval.requested_by,
                 approval.request_reason,

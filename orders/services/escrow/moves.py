@@ -11,7 +11,7 @@ from django.utils import timezone
 from exchange.errors import ApplicationError
 from funding.fees import platform_fee
 from funding.models import FundingState
-from funding.services import hand_over, pay, post
+from funding.services import pay_share
 from funding.states import StateConflict, transition
 from orders.models import HELD_STATES, EscrowOrder, OrderState
 from orders.selectors import vendor_payout_address
@@ -83,33 +83,17 @@ def _pay_out(
     event_id: int,
     actor: Person,
 ) -> None:
-    """``share`` of the escrow goes to ``party`` less ``fee`` (the platform's), in the
-    books and the ownership trail, and is paid out to ``address``."""
-    post(
+    pay_share(
         order,
         currency=order.currency,
-        legs=[(_escrow(order), -share), (party, share - fee), ("platform:fees", fee)],
-        memo=f"{key} to the {who}",
-        actor=actor,
-    )
-    for to_party, amount in ((party, share - fee), ("platform:fees", fee)):
-        if amount:
-            hand_over(
-                order,
-                currency=order.currency,
-                from_party=_escrow(order),
-                to_party=to_party,
-                amount=amount,
-                reason=key,
-                event_id=event_id,
-            )
-    pay(
-        order,
-        key,
+        holder=_escrow(order),
+        share=share,
+        fee=fee,
+        party=party,
+        who=who,
         address=address,
-        amount=share - fee,
-        kind=key,
-        ledger_from=party,
+        key=key,
+        event_id=event_id,
         actor=actor,
     )
 

@@ -192,7 +192,7 @@ def test_each_state_follows_the_payout_kinds_the_core_makes_from_the_declaration
         OrderState.RELEASED: (release,),
         FundingState.REFUNDING: (refund,),
         OrderState.SPLITTING: split,
-        FundingState.FAILED: (release, refund, *split),
+        FundingState.FAILED: (release, *split, refund),
     } == EscrowOrder.PAYOUT_KINDS
     assert {
         SwapState.SENDING: (PayoutKind.SWAP,),

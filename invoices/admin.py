@@ -1,0 +1,69 @@
+"""The admin of invoices: read-only pages, each prompt with its audit trail, deposits,
+payouts and ownership trail; staff retry a prompt's failed payout."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from funding.admin import FundedOrderAdmin, retry_payouts_action
+from invoices.models import Invoice, InvoiceEvent, PaymentPrompt
+
+
+class PromptInline(admin.TabularInline):
+    model = PaymentPrompt
+    fields = ("currency", "state", "rate", "due", "received_amount", "account")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = InvoiceEvent
+    fields = ("created_at", "type", "data")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = (
+        "public_id",
+        "store",
+        "status",
+        "additional_status",
+        "amount",
+        "currency",
+        "order_id",
+        "created_at",
+    )
+    list_filter = ("status", "additional_status", "currency")
+    search_fields = ("=public_id", "=order_id", "store__name", "=store__public_id")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Invoice._meta.fields]
+    inlines = [PromptInline, EventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        return False
+
+
+@admin.register(PaymentPrompt)
+class PaymentPromptAdmin(FundedOrderAdmin):
+    list_display = ("id", "invoice", "currency", "state", "due", "received_amount", "created_at")
+    list_filter = ("state", "currency")
+    search_fields = ("=id", "=invoice__public_id", "account__address")
+    readonly_fields = [f.name for f in PaymentPrompt._meta.fields] + list(
+        FundedOrderAdmin.funded_fields
+    )
+    actions = [retry_payouts_action]

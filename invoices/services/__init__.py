@@ -1,0 +1,21 @@
+"""Invoice actions: making one (``create``), its payments and settlement (``payments``)."""
+
+from invoices.services.create import invoice_create, method_id, prompt_activate
+from invoices.services.payments import (
+    invoice_mark,
+    invoice_refresh,
+    invoices_expire,
+    prompt_advance,
+    prompt_apply_deposits,
+)
+
+__all__ = [
+    "invoice_create",
+    "invoice_mark",
+    "invoice_refresh",
+    "invoices_expire",
+    "method_id",
+    "prompt_activate",
+    "prompt_advance",
+    "prompt_apply_deposits",
+]
