@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rates",
     "swaps",
     "stores",
+    "greenfield",
     "invoices",
     "staff",
     "operations",
@@ -326,6 +327,12 @@ KNOX_TOKEN_MODEL = api.KNOX_TOKEN_MODEL
 REST_KNOX = api.REST_KNOX
 SPECTACULAR_SETTINGS = api.SPECTACULAR_SETTINGS
 DATA_UPLOAD_MAX_MEMORY_SIZE = api.DATA_UPLOAD_MAX_MEMORY_SIZE
+# Stores and the Greenfield API under /api/v1/ (greenfield/): limits, what server/info says.
+STORES_PER_USER = api.STORES_PER_USER
+GREENFIELD_KEYS_PER_USER = api.GREENFIELD_KEYS_PER_USER
+GREENFIELD_SERVER_VERSION = api.GREENFIELD_SERVER_VERSION
+GREENFIELD_ONION = api.GREENFIELD_ONION
+GREENFIELD_SYNC_CACHE_SECONDS = api.GREENFIELD_SYNC_CACHE_SECONDS
 
 # --- Auth, i18n, static ---
 AUTH_PASSWORD_VALIDATORS = [
