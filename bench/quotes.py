@@ -69,8 +69,9 @@ from devtools.load.client import Req, cycle, fixed  # noqa: E402
 from devtools.load.loops import closed_loop, open_loop, saturate  # noqa: E402
 from devtools.processes import Process, descendants, pids_named  # noqa: E402
 from devtools.regtest_nodes import home  # noqa: E402
+from rates.cache import rate_cache_clear  # noqa: E402
 from rates.providers.base import _instances as provider_instances  # noqa: E402
-from rates.services import rate_cache_clear, rates_refresh  # noqa: E402
+from rates.services import rates_refresh  # noqa: E402
 from tests.rates.exchanges import FakeExchanges, Handler, Server  # noqa: E402
 from wallets.clients.base import node_calls_by_method  # noqa: E402
 

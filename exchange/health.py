@@ -134,6 +134,36 @@ def _recent_report() -> dict:
         return _recent["report"]
 
 
+_nodes_recent: dict = {"at": -1e9, "report": None}
+_nodes_lock = threading.Lock()
+
+
+def _nodes_report() -> dict[str, dict]:
+    from wallets.chains import COINS
+
+    futures = {c.chain: _pool.submit(_run, _node(c.chain)) for c in COINS}
+    concurrent.futures.wait(futures.values(), timeout=DEADLINE_SECONDS)
+    report = {}
+    for chain, future in futures.items():
+        if future.done():
+            report[chain] = {"reachable": False, **future.result()}
+        else:
+            report[chain] = {"reachable": False, "error": f"no answer within {DEADLINE_SECONDS} s"}
+    return report
+
+
+def nodes_status(*, max_age: float) -> dict[str, dict]:
+    """Each chain's node status (``ChainAdapter.node_status``: reachable, height, synced),
+    keyed by chain, at most ``max_age`` seconds old. Nodes are asked as /healthz asks
+    them, each in its own thread within the deadline, one refresh at a time: a caller
+    waits at most about DEADLINE_SECONDS, and a node that has not answered is unreachable."""
+    with _nodes_lock:
+        if time.monotonic() - _nodes_recent["at"] > max_age:
+            _nodes_recent["report"] = _nodes_report()
+            _nodes_recent["at"] = time.monotonic()
+        return _nodes_recent["report"]
+
+
 def healthz(request):
     if is_operator(request):
         report = health_report()

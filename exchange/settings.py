@@ -19,7 +19,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from exchange.config import api, cache, coins, logs, workers
-from exchange.config.env import BASE_DIR, VAR_DIR, env
+from exchange.config.env import BASE_DIR, VAR_DIR, env, environ_matching
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rates",
     "swaps",
     "stores",
+    "greenfield",
     "invoices",
     "staff",
     "operations",
@@ -259,8 +260,16 @@ RECOVERY_AFTER_SECONDS = env.int("RECOVERY_AFTER_SECONDS", default=60)
 # --- Rates ---
 # Providers in use, by name (rates/providers/<name>.py). ``static`` reads RATES_STATIC_*.
 RATES_PROVIDERS = env.list("RATES_PROVIDERS", default=["static"])
-# Price of 1 XMR in BTC for the static provider (regtest and demos).
+# Fiat currencies every coin is priced in (with the coin pairs): rates/pairs.py.
+RATES_FIAT_CURRENCIES = env.list("RATES_FIAT_CURRENCIES", default=["USD", "EUR"])
+# Fixed prices of the static provider (regtest and demos): 1 XMR in BTC, 1 BTC in USD and
+# EUR. Any other pair's is RATES_STATIC_<BASE>_<QUOTE> (RATES_STATIC_XMR_USD,
+# RATES_STATIC_BTC_GBP ...), a setting when its variable is set; without it a coin's fiat
+# price is derived through BTC (XMR/USD = XMR/BTC x BTC/USD).
 RATES_STATIC_XMR_BTC = env.str("RATES_STATIC_XMR_BTC", default="0.0028")
+RATES_STATIC_BTC_USD = env.str("RATES_STATIC_BTC_USD", default="60000")
+RATES_STATIC_BTC_EUR = env.str("RATES_STATIC_BTC_EUR", default="55000")
+globals().update(environ_matching(r"RATES_STATIC_[A-Z0-9]{2,10}_[A-Z0-9]{2,10}"))
 RATES_PROVIDER_TIMEOUT = env.float("RATES_PROVIDER_TIMEOUT", default=5.0)
 # A source further than this from the median (percent) is dropped.
 RATES_MAX_DEVIATION_PERCENT = env.str("RATES_MAX_DEVIATION_PERCENT", default="5")
@@ -318,6 +327,12 @@ KNOX_TOKEN_MODEL = api.KNOX_TOKEN_MODEL
 REST_KNOX = api.REST_KNOX
 SPECTACULAR_SETTINGS = api.SPECTACULAR_SETTINGS
 DATA_UPLOAD_MAX_MEMORY_SIZE = api.DATA_UPLOAD_MAX_MEMORY_SIZE
+# Stores and the Greenfield API under /api/v1/ (greenfield/): limits, what server/info says.
+STORES_PER_USER = api.STORES_PER_USER
+GREENFIELD_KEYS_PER_USER = api.GREENFIELD_KEYS_PER_USER
+GREENFIELD_SERVER_VERSION = api.GREENFIELD_SERVER_VERSION
+GREENFIELD_ONION = api.GREENFIELD_ONION
+GREENFIELD_SYNC_CACHE_SECONDS = api.GREENFIELD_SYNC_CACHE_SECONDS
 
 # --- Auth, i18n, static ---
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,4 +1,5 @@
-"""Staff view of the rate refreshes: every snapshot, read-only, with each provider's health."""
+"""Staff view of the rate refreshes: every snapshot of every pair, read-only, with each
+provider's health."""
 
 from __future__ import annotations
 
@@ -41,8 +42,16 @@ class ProviderProblemFilter(admin.SimpleListFilter):
 
 @admin.register(RateSnapshot)
 class RateSnapshotAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "rate", "ok", "sources_used", "provider_status", "error_short")
-    list_filter = ("ok", ProviderProblemFilter)
+    list_display = (
+        "created_at",
+        "pair",
+        "rate",
+        "ok",
+        "sources_used",
+        "provider_status",
+        "error_short",
+    )
+    list_filter = ("pair", "ok", ProviderProblemFilter)
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
     fields = ("created_at", "pair", "rate", "ok", "error", "provider_status", "sources_json")

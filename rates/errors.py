@@ -1,15 +1,16 @@
-"""Errors of the rates app that leave it: a refused quote (503) and a failed refresh (retried)."""
+"""Errors of the rates app that leave it: a refused quote (503), an unknown pair (400) and a
+failed refresh (retried)."""
 
 from __future__ import annotations
 
-from exchange.errors import ServiceUnavailable
+from exchange.errors import ApplicationError, ServiceUnavailable
 
 # Seconds a client should wait before asking again: long enough for an on-demand refresh.
 RETRY_AFTER_SECONDS = 30
 
 
 class RateUnavailable(ServiceUnavailable):
-    """No agreed XMR/BTC rate younger than RATES_MAX_AGE_SECONDS: quoting fails closed."""
+    """No agreed rate of a pair younger than RATES_MAX_AGE_SECONDS: quoting fails closed."""
 
     code = "rate_unavailable"
 
@@ -18,7 +19,9 @@ class RateUnavailable(ServiceUnavailable):
 
 
 class RateRefreshFailed(Exception):
-    """A refresh stored a snapshot without quorum; the task raises it so Celery retries.
+    """A refresh stored a snapshot without quorum (for one pair or more); the task raises
+    it so Celery retries. ``snapshot_id`` is the failed XMR/BTC snapshot, or else the first
+    failed pair's.
 
     Picklable with its snapshot id, as the prefork pool sends task errors between processes.
     """
@@ -29,3 +32,12 @@ class RateRefreshFailed(Exception):
 
     def __reduce__(self):
         return self.__class__, (str(self), self.snapshot_id)
+
+
+class UnknownPair(ApplicationError):
+    """A pair name that is malformed, or a pair the engine does not price (HTTP 400)."""
+
+    code = "unknown_pair"
+
+    def __init__(self, message: str, *, field: str = "pair"):
+        super().__init__(message, field=field)

@@ -1,43 +1,47 @@
-"""Refreshing the XMR/BTC rate: ask every provider at once, agree on one value, record it.
+"""Refreshing the rates of every pair: ask every provider at once, agree per pair, record.
 
-A refresh asks every configured provider in parallel and waits at most
-RATES_PROVIDER_TIMEOUT for them; a provider that has not answered by then is recorded as
-unavailable and left behind (its thread ends on its own socket timeout). The answers are
-aggregated: the median of the values, without the ones further than
-RATES_MAX_DEVIATION_PERCENT from it, if at least the quorum of providers agree. Every
-refresh is stored as a ``RateSnapshot``; an agreed one is also cached, after commit, in
-this process's memory and in Redis under ``rates:current`` (a cache the database
-rebuilds: a Redis failure is logged, never raised).
+A refresh asks every configured provider for the pairs it quotes of ``rates_pairs()``, in
+as few HTTP calls as its API allows (one for most), all calls in parallel, and waits at
+most RATES_PROVIDER_TIMEOUT for them; a call that has not answered by then is recorded as
+unavailable for its pairs and left behind (its thread ends on its own socket timeout).
+Each pair's answers are aggregated on their own (``rates.aggregation``: median, outliers,
+quorum) and stored as one ``RateSnapshot`` per pair; an agreed one is also cached, after
+commit, in this process's memory and in Redis (``rates.cache``). One pair's failure never
+stops another's.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import functools
-import json
 import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import redis
 from celery import current_app
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
 from exchange.dispatch import enqueue
 from exchange.redis import get_redis
+from rates.aggregation import (
+    SourceResult,
+    effective_quorum,
+    max_deviation_percent,
+    rates_aggregate,
+)
+from rates.cache import CachedRate, rate_cache_store
 from rates.models import RateSnapshot
-from rates.providers.base import Provider, ProviderError, configured_providers
+from rates.pairs import PAIR_XMR_BTC, rates_pairs
+from rates.providers.base import PairPrices, Provider, ProviderError, configured_providers
 
 logger = logging.getLogger(__name__)
 
-CACHE_KEY = "rates:current"
 REFRESH_REQUEST_KEY = "rates:refresh-requested"
 REFRESH_REQUEST_TTL_SECONDS = 30
 BROKER_TIMEOUT_SECONDS = 1
@@ -46,216 +50,111 @@ _BROKER_OPTIONS = {
     "socket_timeout": BROKER_TIMEOUT_SECONDS,
     "max_retries": 0,
 }
-# The stored precision of a rate (RateSnapshot.rate has 18 decimal places).
-RATE_QUANTUM = Decimal("1e-18")
+
+Batch = tuple[Provider, tuple[str, ...]]
 
 
-@dataclass(frozen=True)
-class SourceResult:
-    """One provider's answer to one refresh: a value, or the error it gave."""
-
-    provider: str
-    value: Decimal | None
-    error: str | None
-    latency_ms: int
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    """What the answers of one refresh add up to."""
-
-    rate: Decimal | None
-    ok: bool
-    error: str
-    sources: dict[str, dict]
-
-
-@dataclass(frozen=True)
-class CachedRate:
-    """An agreed rate as the caches hold it."""
-
-    rate: Decimal
-    fetched_at: datetime
-    sources: tuple[str, ...]
-    snapshot_id: int
-
-    @classmethod
-    def from_snapshot(cls, snapshot: RateSnapshot) -> CachedRate:
-        """The cache entry of an agreed snapshot."""
-        if not snapshot.ok or snapshot.rate is None:
-            raise ValueError(f"rate snapshot {snapshot.id} has no agreed rate")
-        used = tuple(name for name, entry in snapshot.sources.items() if entry.get("used"))
-        return cls(
-            rate=Decimal(snapshot.rate),
-            fetched_at=snapshot.created_at,
-            sources=used,
-            snapshot_id=snapshot.id,
-        )
-
-
-# --- settings ---------------------------------------------------------------------
-
-
-def effective_quorum(configured: int) -> int:
-    """RATES_QUORUM, lowered to the number of configured providers (and at least 1)."""
-    return max(1, min(int(settings.RATES_QUORUM), configured))
-
-
-def max_deviation_percent() -> Decimal:
-    """RATES_MAX_DEVIATION_PERCENT as a Decimal; a bad value raises ImproperlyConfigured."""
-    raw = settings.RATES_MAX_DEVIATION_PERCENT
-    try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value < 0:
-        raise ImproperlyConfigured(
-            f"RATES_MAX_DEVIATION_PERCENT must be a non-negative decimal, not {raw!r}"
-        )
-    return value
-
-
-# --- fetch and aggregate ----------------------------------------------------------
+# --- fetch --------------------------------------------------------------------------
 
 
 def _elapsed_ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
-def _fetch_one(provider: Provider) -> SourceResult:
+def _answer(provider: Provider, pair: str, answers: PairPrices, latency: int) -> SourceResult:
+    value = answers.get(pair)
+    if isinstance(value, ProviderError):
+        logger.warning("rates: %s: %s: %s: %s", provider.name, pair, value.kind, value.message)
+        return SourceResult(provider.name, None, f"{value.kind}: {value.message}", latency)
+    if not isinstance(value, Decimal):
+        what = "no price" if value is None else f"a {type(value).__name__}, not a Decimal"
+        logger.error("rates: %s answered %s for %s", provider.name, what, pair)
+        return SourceResult(provider.name, None, f"unexpected: {what} for {pair}", latency)
+    return SourceResult(provider.name, value, None, latency)
+
+
+def _fetch_batch(provider: Provider, pairs: tuple[str, ...]) -> dict[str, SourceResult]:
     started = time.monotonic()
     try:
-        value = provider.fetch()
-        if not isinstance(value, Decimal):
-            raise TypeError(f"{provider!r}.fetch() returned {type(value).__name__}, not Decimal")
+        answers = provider.fetch_pairs(pairs)
     except ProviderError as exc:
         logger.warning("rates: %s: %s: %s", provider.name, exc.kind, exc.message)
-        return SourceResult(provider.name, None, f"{exc.kind}: {exc.message}", _elapsed_ms(started))
+        error = f"{exc.kind}: {exc.message}"
+        return {
+            pair: SourceResult(provider.name, None, error, _elapsed_ms(started)) for pair in pairs
+        }
     except Exception as exc:  # noqa: BLE001 - one broken adapter must not stop the others
         logger.exception("rates: %s failed unexpectedly", provider.name)
-        return SourceResult(
-            provider.name, None, f"unexpected {exc.__class__.__name__}: {exc}", _elapsed_ms(started)
-        )
-    return SourceResult(provider.name, value, None, _elapsed_ms(started))
+        error = f"unexpected {exc.__class__.__name__}: {exc}"
+        return {
+            pair: SourceResult(provider.name, None, error, _elapsed_ms(started)) for pair in pairs
+        }
+    latency = _elapsed_ms(started)
+    return {pair: _answer(provider, pair, answers, latency) for pair in pairs}
 
 
-def rates_fetch(*, providers: Sequence[Provider], timeout: float) -> list[SourceResult]:
-    """Ask every provider at once; return within ``timeout`` seconds, whatever happens.
+def rates_fetch(
+    *, providers: Sequence[Provider], pairs: Sequence[str], timeout: float
+) -> dict[str, list[SourceResult]]:
+    """Ask every provider for the pairs it quotes, all calls at once; return within
+    ``timeout`` seconds, whatever happens. Each pair gets one result per provider quoting
+    it (none from a provider that does not), in the providers' order.
 
-    A provider still running at the deadline is recorded as unavailable and abandoned:
-    nothing waits on its thread, which ends by its own socket timeout.
+    A call still running at the deadline is recorded as unavailable for its pairs and
+    abandoned: nothing waits on its thread, which ends by its own socket timeout.
     """
+    batches: list[Batch] = [
+        (provider, batch)
+        for provider in providers
+        for batch in provider.batches(provider.quoted(pairs))
+    ]
+    results: dict[str, list[SourceResult]] = {pair: [] for pair in pairs}
+    if not batches:
+        return results
     executor = concurrent.futures.ThreadPoolExecutor(
-        max_workers=max(1, len(providers)), thread_name_prefix="rates-fetch"
+        max_workers=len(batches), thread_name_prefix="rates-fetch"
     )
     started = time.monotonic()
     try:
-        futures = [executor.submit(_fetch_one, provider) for provider in providers]
+        futures = [executor.submit(_fetch_batch, provider, batch) for provider, batch in batches]
         concurrent.futures.wait(futures, timeout=timeout)
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
-    results = []
-    for provider, future in zip(providers, futures, strict=True):
+    for (provider, batch), future in zip(batches, futures, strict=True):
         if future.done() and not future.cancelled():
-            results.append(future.result())
+            answered = future.result()
         else:
             logger.warning("rates: %s gave no answer within %g s", provider.name, timeout)
-            results.append(
-                SourceResult(
-                    provider.name,
-                    None,
-                    f"unavailable: no answer within {timeout:g} s",
-                    _elapsed_ms(started),
-                )
-            )
+            error = f"unavailable: no answer within {timeout:g} s"
+            latency = _elapsed_ms(started)
+            answered = {pair: SourceResult(provider.name, None, error, latency) for pair in batch}
+        for pair in batch:
+            results[pair].append(answered[pair])
     return results
 
 
-def _median(values: Sequence[Decimal]) -> Decimal:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
+# --- refresh ------------------------------------------------------------------------
 
 
-def _problems(sources: dict[str, dict]) -> str:
-    parts = []
-    for name, entry in sources.items():
-        if entry["error"]:
-            parts.append(f"{name}: {entry['error']}")
-        elif entry["dropped_reason"]:
-            parts.append(f"{name}: dropped, {entry['dropped_reason']}")
-    return "; ".join(parts)
-
-
-def rates_aggregate(
-    results: Sequence[SourceResult], *, max_deviation: Decimal, quorum: int
-) -> Aggregate:
-    """The median of the answers, without outliers, if at least ``quorum`` of them agree.
-
-    Outliers are values more than ``max_deviation`` percent from the median of all
-    answers; the rate is the median of the values kept, rounded to 18 decimal places.
-    """
-    sources: dict[str, dict] = {
-        r.provider: {
-            "value": None if r.value is None else str(r.value),
-            "error": r.error,
-            "latency_ms": r.latency_ms,
-            "used": False,
-            "dropped_reason": None,
-        }
-        for r in results
-    }
-    answered = [(r.provider, r.value) for r in results if r.value is not None]
-    if not answered:
-        return Aggregate(None, False, f"no provider answered: {_problems(sources)}", sources)
-    center = _median([value for _, value in answered])
-    kept = []
-    for name, value in answered:
-        deviation = abs(value - center) / center * 100
-        if deviation > max_deviation:
-            sources[name]["dropped_reason"] = (
-                f"{deviation:.2f}% from the median {center} (max {max_deviation}%)"
-            )
-        else:
-            kept.append((name, value))
-    if len(kept) < quorum:
-        return Aggregate(
-            None,
-            False,
-            f"quorum not met: {len(kept)} of {quorum} required sources agree; {_problems(sources)}",
-            sources,
-        )
-    for name, _ in kept:
-        sources[name]["used"] = True
-    rate = _median([value for _, value in kept]).quantize(RATE_QUANTUM)
-    return Aggregate(rate, True, "", sources)
-
-
-def rates_refresh() -> RateSnapshot:
-    """Fetch every configured provider, aggregate, store a snapshot; cache it if agreed.
-
-    Finishes within RATES_PROVIDER_TIMEOUT (plus a database write) even if a provider
-    hangs. Safe to run twice: each run stores its own snapshot and the newest agreed one
-    wins the cache. A bad RATES_* setting raises ImproperlyConfigured.
-    """
-    providers = configured_providers()
-    quorum = effective_quorum(len(providers))
-    max_deviation = max_deviation_percent()
-    started_at = timezone.now()
-    results = rates_fetch(providers=providers, timeout=float(settings.RATES_PROVIDER_TIMEOUT))
-    aggregate = rates_aggregate(results, max_deviation=max_deviation, quorum=quorum)
-    snapshot = RateSnapshot.objects.create(
-        created_at=started_at,
-        rate=aggregate.rate,
-        sources=aggregate.sources,
-        ok=aggregate.ok,
-        error=aggregate.error,
+def _store(
+    pair: str, results: list[SourceResult], *, started_at: datetime, max_deviation: Decimal
+) -> RateSnapshot:
+    aggregate = rates_aggregate(
+        results, max_deviation=max_deviation, quorum=effective_quorum(len(results))
     )
+    with transaction.atomic():
+        snapshot = RateSnapshot.objects.create(
+            created_at=started_at,
+            pair=pair,
+            rate=aggregate.rate,
+            sources=aggregate.sources,
+            ok=aggregate.ok,
+            error=aggregate.error,
+        )
     if snapshot.ok:
         logger.info(
-            "rates: XMR/BTC %s from %d source(s) (snapshot %s)",
+            "rates: %s %s from %d source(s) (snapshot %s)",
+            pair,
             snapshot.rate,
             snapshot.sources_used,
             snapshot.id,
@@ -264,92 +163,51 @@ def rates_refresh() -> RateSnapshot:
             functools.partial(rate_cache_store, CachedRate.from_snapshot(snapshot))
         )
     else:
-        logger.warning("rates: refresh failed (snapshot %s): %s", snapshot.id, snapshot.error)
+        logger.warning(
+            "rates: %s refresh failed (snapshot %s): %s", pair, snapshot.id, snapshot.error
+        )
     return snapshot
 
 
-# --- cache: process memory and Redis ----------------------------------------------
+def rates_refresh_pairs(*, pairs: Sequence[str] | None = None) -> dict[str, RateSnapshot]:
+    """Fetch every configured provider, aggregate per pair, store one snapshot per pair
+    (``pairs``, default every pair of ``rates_pairs()``); cache the agreed ones.
 
-_memory: CachedRate | None = None
-_memory_lock = threading.Lock()
-
-
-def rate_cache_store(entry: CachedRate, *, memory_only: bool = False) -> None:
-    """Cache an agreed rate in memory (unless a newer one is there) and, unless
-    ``memory_only``, in Redis.
-
-    The Redis key expires when the rate becomes too old to use. A Redis failure is logged.
+    Finishes within RATES_PROVIDER_TIMEOUT (plus the database writes) even if a provider
+    hangs. Safe to run twice: each run stores its own snapshots and the newest agreed one
+    of a pair wins its cache. A pair whose snapshot cannot be written does not stop the
+    others; the first such error is raised once they are all written. A bad RATES_*
+    setting raises ImproperlyConfigured.
     """
-    global _memory
-    with _memory_lock:
-        if _memory is None or entry.fetched_at >= _memory.fetched_at:
-            _memory = entry
-    if memory_only:
-        return
-    age = (timezone.now() - entry.fetched_at).total_seconds()
-    ttl = int(settings.RATES_MAX_AGE_SECONDS - age)
-    if ttl <= 0:
-        return
-    blob = json.dumps(
-        {
-            "rate": str(entry.rate),
-            "fetched_at": entry.fetched_at.isoformat(),
-            "sources": list(entry.sources),
-            "snapshot_id": entry.snapshot_id,
-        }
+    providers = configured_providers()
+    max_deviation = max_deviation_percent()
+    wanted = list(rates_pairs() if pairs is None else pairs)
+    started_at = timezone.now()
+    fetched = rates_fetch(
+        providers=providers, pairs=wanted, timeout=float(settings.RATES_PROVIDER_TIMEOUT)
     )
-    try:
-        get_redis().set(CACHE_KEY, blob, ex=ttl)
-    except redis.RedisError as exc:
-        logger.warning("rates: cannot write %s to Redis: %s", CACHE_KEY, exc)
+    snapshots: dict[str, RateSnapshot] = {}
+    failure: Exception | None = None
+    for pair in wanted:
+        try:
+            snapshots[pair] = _store(
+                pair, fetched[pair], started_at=started_at, max_deviation=max_deviation
+            )
+        except Exception as exc:  # noqa: BLE001 - one pair must not stop the others
+            logger.exception("rates: cannot store the %s snapshot", pair)
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return snapshots
 
 
-def rate_cache_memory() -> CachedRate | None:
-    """The agreed rate this process last cached, if any (however old)."""
-    with _memory_lock:
-        return _memory
+def rates_refresh() -> RateSnapshot:
+    """Refresh every pair (``rates_refresh_pairs``) and return the XMR/BTC snapshot, the
+    pair swaps trade."""
+    return rates_refresh_pairs()[PAIR_XMR_BTC]
 
 
-def rate_cache_redis() -> CachedRate | None:
-    """The agreed rate cached in Redis, if any; a Redis failure or a bad entry gives None."""
-    try:
-        blob = get_redis().get(CACHE_KEY)
-    except redis.RedisError as exc:
-        logger.warning("rates: cannot read %s from Redis: %s", CACHE_KEY, exc)
-        return None
-    if not blob:
-        return None
-    try:
-        data = json.loads(blob)
-        entry = CachedRate(
-            rate=Decimal(data["rate"]),
-            fetched_at=datetime.fromisoformat(data["fetched_at"]),
-            sources=tuple(str(name) for name in data["sources"]),
-            snapshot_id=int(data["snapshot_id"]),
-        )
-    except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
-        logger.warning("rates: ignoring a malformed %s in Redis: %s", CACHE_KEY, exc)
-        return None
-    if not entry.rate.is_finite() or entry.rate <= 0 or timezone.is_naive(entry.fetched_at):
-        logger.warning("rates: ignoring a malformed %s in Redis: %r", CACHE_KEY, blob)
-        return None
-    return entry
-
-
-def rate_cache_clear(*, memory_only: bool = False) -> None:
-    """Forget the cached rate in this process and in Redis (the database keeps it)."""
-    global _memory
-    with _memory_lock:
-        _memory = None
-    if memory_only:
-        return
-    try:
-        get_redis().delete(CACHE_KEY)
-    except redis.RedisError as exc:
-        logger.warning("rates: cannot delete %s from Redis: %s", CACHE_KEY, exc)
-
-
-# --- on-demand refresh ------------------------------------------------------------
+# --- on-demand refresh --------------------------------------------------------------
 
 _local_request_at: float | None = None
 _local_request_lock = threading.Lock()
@@ -367,7 +225,8 @@ def _local_request_allowed() -> bool:
 
 
 def rates_refresh_request() -> bool:
-    """Enqueue a refresh now, at most once per 30 s across processes; never raises.
+    """Enqueue a refresh of every pair now, at most once per 30 s across processes; never
+    raises.
 
     It is enqueued at once, not on commit: it depends on no row of the caller's
     transaction, and the caller is usually about to fail (and roll back) for want of a

@@ -83,3 +83,41 @@ class Store(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.public_id})"
+
+
+class ApiKey(models.Model):
+    """A Greenfield API key (``Authorization: token <key>``) of a merchant.
+
+    The key is 40 random hex characters, as BTCPay's are, shown once when it is made;
+    only its SHA-256 digest is kept, and its first characters to find the row by.
+    ``permissions`` are Greenfield permission strings (``stores.permissions``), each for
+    one of the owner's stores or, unscoped, for all of them. Revoking sets ``revoked_at``;
+    a revoked key never works again.
+    """
+
+    PREFIX_LENGTH = 8
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="greenfield_keys"
+    )
+    label = models.CharField(max_length=100)
+    prefix = models.CharField(
+        max_length=PREFIX_LENGTH, db_index=True, help_text="the key's first characters"
+    )
+    key_hash = models.CharField(
+        max_length=64, unique=True, help_text="SHA-256 of the key, hex; the key is not kept"
+    )
+    permissions = models.JSONField(default=list, help_text="Greenfield permission strings")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Greenfield API key"
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.prefix}…) of {self.owner_id}"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -10,6 +10,19 @@ def node_status(*, chain: str, timeout: float) -> dict:
     return adapter(chain).node_status(timeout=timeout)
 
 
+def scanned_height(*, chain: str) -> int | None:
+    """The height the deposit scans of ``chain`` have reached in every active master wallet
+    (the lowest of them); None while there is none."""
+    from django.db.models import Min
+
+    from wallets.models import MasterWallet
+
+    lowest = MasterWallet.objects.filter(chain=chain, is_active=True).aggregate(
+        lowest=Min("scanned_height")
+    )["lowest"]
+    return int(lowest) if lowest is not None else None
+
+
 def expected_balances(*, master_wallet_id: int) -> dict[int, int]:
     """What the books say each deposit account of a wallet holds on the node, base units:
     deposits the node still reports (those in the mempool only where the node's balance

@@ -1,5 +1,5 @@
-"""Forms of the order and token pages. Amounts are typed in whole units and leave as base
-units."""
+"""Forms of the order, token and store pages. Amounts are typed in whole units and leave
+as base units."""
 
 from __future__ import annotations
 
@@ -12,6 +12,16 @@ from django.conf import settings
 from exchange.models import ApiTokenScope
 from exchange.money import DECIMALS
 from orders.models import Currency
+from stores.models import PAYMENT_METHODS, Settlement, SpeedPolicy
+from stores.permissions import (
+    CAN_CREATE_INVOICE,
+    CAN_CREATE_NON_APPROVED_PULL_PAYMENTS,
+    CAN_MODIFY_INVOICES,
+    CAN_MODIFY_WEBHOOKS,
+    CAN_VIEW_INVOICES,
+    CAN_VIEW_STORE_SETTINGS,
+    POLICIES,
+)
 
 _WHOLE_UNITS = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,12})?$")
 
@@ -100,3 +110,73 @@ class ApiTokenCreateForm(forms.Form):
         initial=settings.API_TOKEN_TTL_DAYS,
         label="Expires after (days)",
     )
+
+
+class StoreCreateForm(forms.Form):
+    """A new store: what it is called, what its invoices are priced in and paid with."""
+
+    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    default_currency = forms.CharField(
+        max_length=8,
+        initial="USD",
+        label="Default currency",
+        help_text="What invoices are priced in unless they say, e.g. USD, EUR or BTC.",
+    )
+    speed_policy = forms.ChoiceField(
+        choices=SpeedPolicy.choices,
+        initial=SpeedPolicy.MEDIUM,
+        label="Confirmations before an invoice is settled",
+    )
+    payment_methods = forms.MultipleChoiceField(
+        choices=[(m, m) for m in PAYMENT_METHODS],
+        initial=list(PAYMENT_METHODS),
+        widget=forms.CheckboxSelectMultiple,
+        label="Payment methods",
+    )
+    settlement = forms.ChoiceField(
+        choices=Settlement.choices, initial=Settlement.PAYOUT, widget=forms.RadioSelect
+    )
+
+
+class ApiKeyCreateForm(forms.Form):
+    """A new Greenfield API key: for which store (or all), allowed to do what. The initial
+    permissions are those the WooCommerce plugin asks for."""
+
+    label = forms.CharField(
+        max_length=100,
+        help_text="What uses it, e.g. “WooCommerce shop”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    store = forms.ChoiceField(
+        required=False,
+        label="Store",
+        help_text="A key for one store is what shop plugins expect.",
+    )
+    policies = forms.MultipleChoiceField(
+        choices=list(POLICIES.items()),
+        initial=[
+            CAN_VIEW_INVOICES,
+            CAN_CREATE_INVOICE,
+            CAN_MODIFY_INVOICES,
+            CAN_VIEW_STORE_SETTINGS,
+            CAN_MODIFY_WEBHOOKS,
+            CAN_CREATE_NON_APPROVED_PULL_PAYMENTS,
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        label="Permissions",
+    )
+
+    def __init__(self, *args, stores=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", "All my stores")] + [
+            (store.public_id, f"{store.name} ({store.public_id})") for store in stores
+        ]
+        if stores:
+            self.fields["store"].initial = stores[0].public_id
+
+    def permissions(self) -> list[str]:
+        """Greenfield permission strings, each for the chosen store (or unscoped), in the
+        order of ``POLICIES``."""
+        store = self.cleaned_data["store"]
+        chosen = [p for p in POLICIES if p in self.cleaned_data["policies"]]
+        return [f"{p}:{store}" if store else p for p in chosen]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import views
+from web import merchant, views
 
 app_name = "web"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("swaps/<uuid:public_id>/status.json", views.swap_status_json, name="swap-status"),
     path("account/tokens/", views.token_list, name="tokens"),
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+    path("account/stores/", merchant.store_list, name="stores"),
+    path("account/stores/keys/", merchant.key_create, name="store-key-create"),
+    path("account/stores/keys/<int:key_id>/revoke/", merchant.key_revoke, name="store-key-revoke"),
     path("orders/", views.order_list, name="orders"),
     path("orders/new/", views.order_new, name="order-new"),
     path("orders/<int:order_id>/", views.order_detail, name="order"),

@@ -59,3 +59,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"CurrencyEnum": "orders.models.Currency.choices"},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=262_144)
+
+# Shops (stores) and their Greenfield API keys (``Authorization: token <key>``, /api/v1/).
+STORES_PER_USER = env.int("STORES_PER_USER", default=20)
+GREENFIELD_KEYS_PER_USER = env.int("GREENFIELD_KEYS_PER_USER", default=50)
+# What GET /api/v1/server/info says: the BTCPay Server version whose Greenfield API this
+# engine answers like (plugins enable refunds from 1.7.6; payment method ids are 2.x's
+# "BTC-CHAIN"), and the Tor hostname the operator serves it on, if any.
+GREENFIELD_SERVER_VERSION = env.str("GREENFIELD_SERVER_VERSION", default="2.0.0")
+GREENFIELD_ONION = env.str("GREENFIELD_ONION", default="")
+# Node sync as /api/v1/server/info and /api/v1/health report it is at most this old.
+GREENFIELD_SYNC_CACHE_SECONDS = env.float("GREENFIELD_SYNC_CACHE_SECONDS", default=5.0)

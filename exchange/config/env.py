@@ -1,13 +1,16 @@
 """The environment every setting is read from, the project's paths, and value parsers.
 
 ``env`` reads the process environment, after loading ``.env`` beside manage.py if it is
-there (real environment variables win). ``confirmation_table`` parses the
+there (real environment variables win). ``environ_matching`` finds variables by the shape
+of their names (settings named by pattern). ``confirmation_table`` parses the
 ``LIMIT:CONFIRMATIONS`` tables of the coins' blocks and refuses, at start-up, one that
 could credit a deposit too early.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import environ
@@ -18,6 +21,11 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
+
+
+def environ_matching(pattern: str) -> dict[str, str]:
+    """Every environment variable (``.env`` included) whose whole name matches ``pattern``."""
+    return {name: value for name, value in os.environ.items() if re.fullmatch(pattern, name)}
 
 
 def confirmation_table(name: str, default: str) -> list[tuple[int | None, int]]:

@@ -1,15 +1,13 @@
 """What an invoice asks in each coin: the rate of its pricing currency to the coin,
 locked when the prompt is made, and the price at that rate in base units, rounded up so
-the store is never paid less than its price."""
+the store is never paid less than its price (rates.selectors.rate_convert)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
-from exchange.errors import ApplicationError
-from rates.errors import RateUnavailable
-from rates.selectors import rate_current
+from rates.selectors import rate_convert
 from wallets.chains.registry import Coin, coin
 
 
@@ -20,27 +18,10 @@ class Price:
 
 
 def price_in(target: Coin, *, amount: Decimal, currency: str) -> Price:
-    """``amount`` of ``currency`` asked in ``target``: 503 while there is no fresh rate, 422
-    naming ``currency`` when no rate of it exists."""
-    rate = rate_of(currency, target.code)
-    due = (amount / rate * 10**target.decimals).to_integral_value(rounding=ROUND_CEILING)
-    return Price(rate=rate, due=max(1, int(due)))
-
-
-def rate_of(currency: str, coin_code: str) -> Decimal:
-    """Units of ``currency`` one whole coin ``coin_code`` is worth now."""
-    if currency == coin_code:
-        return Decimal(1)
-    market = {"XMR/BTC": rate_current}
-    pair, inverse = f"{coin_code}/{currency}", f"{currency}/{coin_code}"
-    try:
-        if pair in market:
-            return market[pair]().rate
-        if inverse in market:
-            return Decimal(1) / market[inverse]().rate
-    except RateUnavailable:
-        raise
-    raise ApplicationError(f"no rate of {currency} to {coin_code}", field="currency")
+    """``amount`` of ``currency`` asked in ``target``: 503 while there is no fresh rate, a
+    4xx naming ``currency`` when it is not priced here."""
+    conversion = rate_convert(price=amount, currency=currency, coin=target.code)
+    return Price(rate=conversion.rate, due=max(1, conversion.amount))
 
 
 def amount_of(base_units: int, *, coin_code: str, rate: Decimal) -> Decimal:

@@ -1,4 +1,4 @@
-"""Market data providers: one module per source, all answering the price of 1 XMR in BTC."""
+"""Market data providers: one module per source, each pricing the pairs it quotes."""
 
 from rates.providers.base import (
     Provider,

@@ -1,11 +1,17 @@
 """What every market data provider shares: typed errors, the timed session, the registry.
 
-A provider answers one question: the price of 1 XMR in BTC, as a ``Decimal``. Its errors
-say what went wrong:
+A provider prices pairs (``rates.pairs``): each declares the pairs it quotes and its own
+symbol for each (``symbol``), groups the pairs it is asked for into as few HTTP calls as
+its API allows (``batches``: one for most) and answers a call with a price per pair
+(``fetch_pairs``), as a ``Decimal``. A pair it does not quote is never asked of it. Its
+errors say what went wrong:
 - ``ProviderUnavailable``: refused connection, timeout, HTTP 5xx, HTTP 429, or an error the
   provider itself calls temporary (rate limit, maintenance). Asking again later may work.
 - ``ProviderBadResponse``: an answer we cannot trust: not JSON, an unexpected shape, an
-  unknown pair, a price that is not positive or not plausible. Asking again will not help.
+  unknown pair, a price that is not positive or not plausible for its pair. Asking again
+  will not help.
+An error of the whole call is raised; an answer that prices some pairs and not others
+gives the error in place of each missing price.
 
 Prices are parsed from JSON with ``parse_float=Decimal`` and never pass through float.
 Providers are named in RATES_PROVIDERS; ``configured_providers()`` resolves the names and
@@ -17,6 +23,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -27,6 +34,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from requests.adapters import HTTPAdapter
 
+from rates.pairs import PAIR_XMR_BTC, plausible_range
+
 # Provider name -> class. Each module parses that provider's public API format.
 PROVIDER_CLASSES: dict[str, str] = {
     "bitfinex": "rates.providers.bitfinex.BitfinexProvider",
@@ -36,9 +45,6 @@ PROVIDER_CLASSES: dict[str, str] = {
     "static": "rates.providers.static.StaticProvider",
 }
 
-# An XMR/BTC price outside this range is a broken answer, not a market move.
-PLAUSIBLE_MIN = Decimal("1e-12")
-PLAUSIBLE_MAX = Decimal("1e6")
 # A ticker answer is a few hundred bytes; anything this big is not one.
 MAX_BODY_BYTES = 256 * 1024
 USER_AGENT = "exchange-engine-rates/1.0"
@@ -88,8 +94,9 @@ def decode_json(body: bytes, *, provider: str) -> Any:
         ) from exc
 
 
-def to_price(value: Any, *, provider: str, field: str) -> Decimal:
-    """A positive, finite, plausible XMR/BTC price from a JSON string, integer or decimal."""
+def to_price(value: Any, *, provider: str, field: str, pair: str = PAIR_XMR_BTC) -> Decimal:
+    """A positive, finite price from a JSON string, integer or decimal, in the plausible
+    range of ``pair``'s kind (``rates.pairs.plausible_range``)."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ProviderBadResponse(f"{field} is {value!r}, not a price", provider=provider)
     try:
@@ -98,9 +105,10 @@ def to_price(value: Any, *, provider: str, field: str) -> Decimal:
         raise ProviderBadResponse(f"{field} is {value!r}, not a price", provider=provider) from exc
     if not price.is_finite() or price <= 0:
         raise ProviderBadResponse(f"{field} {value!r} is not a positive price", provider=provider)
-    if not PLAUSIBLE_MIN <= price < PLAUSIBLE_MAX:
+    low, high = plausible_range(pair)
+    if not low <= price < high:
         raise ProviderBadResponse(
-            f"{field} {value!r} is outside the plausible XMR/BTC range", provider=provider
+            f"{field} {value!r} is outside the plausible {pair} range", provider=provider
         )
     return price
 
@@ -112,17 +120,57 @@ def mid_price(*, bid: Decimal, ask: Decimal, provider: str) -> Decimal:
     return (bid + ask) / 2
 
 
+# One call's answer: a price, or the error in its place, per pair asked.
+PairPrices = dict[str, Decimal | ProviderError]
+
+
+def prices_each(pairs: Iterable[str], price: Callable[[str], Decimal]) -> PairPrices:
+    """``price(pair)`` for every pair, a ``ProviderError`` it raises kept in its place."""
+    answers: PairPrices = {}
+    for pair in pairs:
+        try:
+            answers[pair] = price(pair)
+        except ProviderError as exc:
+            answers[pair] = exc
+    return answers
+
+
 class Provider:
-    """A source of the XMR/BTC price. Subclasses set ``name`` and implement ``fetch``."""
+    """A source of prices. Subclasses set ``name`` and implement ``symbol`` and
+    ``fetch_pairs``."""
 
     name: ClassVar[str] = ""
 
     def check(self) -> None:
         """Raise ``ImproperlyConfigured`` if the settings this provider needs are missing."""
 
-    def fetch(self) -> Decimal:
-        """The current price of 1 XMR in BTC, or a ``ProviderError``."""
+    def symbol(self, pair: str) -> str | None:
+        """The provider's own name for ``pair``, or None when it does not quote it."""
         raise NotImplementedError
+
+    def quoted(self, pairs: Iterable[str]) -> list[str]:
+        """The pairs of ``pairs`` this provider quotes, in order."""
+        return [pair for pair in pairs if self.symbol(pair) is not None]
+
+    def batches(self, pairs: Sequence[str]) -> list[tuple[str, ...]]:
+        """The calls that answer ``pairs`` (all quoted by it): one call, unless its API
+        prices fewer pairs at a time."""
+        return [tuple(pairs)] if pairs else []
+
+    def fetch_pairs(self, pairs: Sequence[str]) -> PairPrices:
+        """One call's prices of ``pairs`` (one batch), or a ``ProviderError`` for the call."""
+        raise NotImplementedError
+
+    def fetch(self, pair: str = PAIR_XMR_BTC) -> Decimal:
+        """The current price of one pair (1 XMR in BTC by default), or a ``ProviderError``."""
+        if self.symbol(pair) is None:
+            raise ProviderBadResponse(f"does not quote {pair}", provider=self.name)
+        answer = self.fetch_pairs([pair]).get(pair)
+        if isinstance(answer, ProviderError):
+            raise answer
+        if answer is None:
+            raise ProviderBadResponse(f"no price for {pair} in the answer", provider=self.name)
+        return answer
 
     def __repr__(self) -> str:
         return f"<{self.__class__.__name__} {self.name}>"
@@ -142,12 +190,10 @@ def new_session() -> requests.Session:
 
 
 class HttpProvider(Provider):
-    """A provider behind one HTTP GET: its own session, the (connect, read) timeouts from
-    RATES_PROVIDER_TIMEOUT on every call, and a total deadline on reading the body, so a
-    server that trickles bytes cannot hold the call past the timeout either."""
-
-    path: ClassVar[str] = ""
-    params: ClassVar[dict[str, str]] = {}
+    """A provider behind HTTP GETs, one per batch: its own session, the (connect, read)
+    timeouts from RATES_PROVIDER_TIMEOUT on every call, and a total deadline on reading the
+    body, so a server that trickles bytes cannot hold the call past the timeout either.
+    Subclasses say what to ask (``request``) and read the answer (``parse``)."""
 
     def __init__(self) -> None:
         self.session = new_session()
@@ -167,12 +213,18 @@ class HttpProvider(Provider):
         """Extra request headers (an API key, for instance)."""
         return {}
 
-    def fetch(self) -> Decimal:
-        return self.parse(self.get_json())
-
-    def parse(self, payload: Any) -> Decimal:
-        """The price in a decoded, successful answer, or a ``ProviderError``."""
+    def request(self, pairs: Sequence[str]) -> tuple[str, dict[str, str]]:
+        """The path and query parameters of the call that prices ``pairs``."""
         raise NotImplementedError
+
+    def parse(self, payload: Any, pairs: Sequence[str]) -> PairPrices:
+        """The price of each pair in a decoded, successful answer; a ``ProviderError``
+        raised for the whole answer or kept in place of one pair's price."""
+        raise NotImplementedError
+
+    def fetch_pairs(self, pairs: Sequence[str]) -> PairPrices:
+        path, params = self.request(pairs)
+        return self.parse(self.get_json(path, params), pairs)
 
     def error_for_status(self, status: int, body: bytes) -> ProviderError | None:
         """The error an HTTP status means, or None for a success."""
@@ -183,14 +235,14 @@ class HttpProvider(Provider):
             return ProviderUnavailable(message, provider=self.name)
         return ProviderBadResponse(message, provider=self.name)
 
-    def get_json(self) -> Any:
-        """GET the provider's endpoint and decode its JSON answer."""
+    def get_json(self, path: str, params: dict[str, str]) -> Any:
+        """GET one of the provider's endpoints and decode its JSON answer."""
         timeout = float(settings.RATES_PROVIDER_TIMEOUT)
         deadline = time.monotonic() + timeout
         try:
             with self.session.get(
-                self.base_url + self.path,
-                params=self.params,
+                self.base_url + path,
+                params=params,
                 headers=self.headers(),
                 timeout=(timeout, timeout),
                 stream=True,

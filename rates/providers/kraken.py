@@ -1,20 +1,26 @@
-"""Kraken: GET /0/public/Ticker?pair=XMRXBT.
+"""Kraken: GET /0/public/Ticker?pair=XMRXBT,XBTUSD,... (every pair in one call).
 
 Answer: ``{"error": [], "result": {"XXMRXXBT": {"a": [ask, whole lot volume, lot volume],
-"b": [bid, ...], "c": [last, volume], ...}}}``; prices are strings. Errors come as
-HTTP 200 with a non-empty ``error`` list, e.g. ``["EQuery:Unknown asset pair"]``.
+"b": [bid, ...], "c": [last, volume], ...}, "XXBTZUSD": {...}}}``; prices are strings.
+A pair is asked by its altname (XBTUSD) and keyed in the answer by its full name
+(XXBTZUSD; pairs listed since 2019 have no X/Z prefixes, XBTCHF stays XBTCHF). Errors
+come as HTTP 200 with a non-empty ``error`` list, e.g. ``["EQuery:Unknown asset pair"]``,
+for the whole call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from rates.providers.base import (
     HttpProvider,
+    PairPrices,
     ProviderBadResponse,
     ProviderUnavailable,
     mid_price,
+    prices_each,
     to_price,
 )
 
@@ -26,14 +32,32 @@ TRANSIENT_ERRORS = (
     "EGeneral:Internal error",
 )
 
+# Pair -> (the altname asked for, the key of its ticker in the answer).
+SYMBOLS: dict[str, tuple[str, str]] = {
+    "XMR/BTC": ("XMRXBT", "XXMRXXBT"),
+    "XMR/USD": ("XMRUSD", "XXMRZUSD"),
+    "XMR/EUR": ("XMREUR", "XXMRZEUR"),
+    "BTC/USD": ("XBTUSD", "XXBTZUSD"),
+    "BTC/EUR": ("XBTEUR", "XXBTZEUR"),
+    "BTC/GBP": ("XBTGBP", "XXBTZGBP"),
+    "BTC/CAD": ("XBTCAD", "XXBTZCAD"),
+    "BTC/JPY": ("XBTJPY", "XXBTZJPY"),
+    "BTC/CHF": ("XBTCHF", "XBTCHF"),
+    "BTC/AUD": ("XBTAUD", "XBTAUD"),
+}
+
 
 class KrakenProvider(HttpProvider):
     name = "kraken"
-    path = "/0/public/Ticker"
-    params = {"pair": "XMRXBT"}
-    result_key = "XXMRXXBT"
 
-    def parse(self, payload: Any) -> Decimal:
+    def symbol(self, pair: str) -> str | None:
+        entry = SYMBOLS.get(pair)
+        return entry[0] if entry else None
+
+    def request(self, pairs: Sequence[str]) -> tuple[str, dict[str, str]]:
+        return "/0/public/Ticker", {"pair": ",".join(SYMBOLS[pair][0] for pair in pairs)}
+
+    def parse(self, payload: Any, pairs: Sequence[str]) -> PairPrices:
         if not isinstance(payload, dict) or not isinstance(payload.get("error"), list):
             raise ProviderBadResponse("expected an object with an error list", provider=self.name)
         errors = [str(error) for error in payload["error"]]
@@ -44,13 +68,17 @@ class KrakenProvider(HttpProvider):
         result = payload.get("result")
         if not isinstance(result, dict):
             raise ProviderBadResponse("no result object", provider=self.name)
-        ticker = result.get(self.result_key)
-        if ticker is None and len(result) == 1:
+        return prices_each(pairs, lambda pair: self._price(result, pair, alone=len(pairs) == 1))
+
+    def _price(self, result: dict, pair: str, *, alone: bool) -> Decimal:
+        altname, key = SYMBOLS[pair]
+        ticker = result.get(key, result.get(altname))
+        if ticker is None and alone and len(result) == 1:
             ticker = next(iter(result.values()))
         if not isinstance(ticker, dict):
-            raise ProviderBadResponse(f"no {self.result_key} ticker in result", provider=self.name)
-        ask = to_price(self._first(ticker, "a"), provider=self.name, field="ask")
-        bid = to_price(self._first(ticker, "b"), provider=self.name, field="bid")
+            raise ProviderBadResponse(f"no {key} ticker in result", provider=self.name)
+        ask = to_price(self._first(ticker, "a"), provider=self.name, field="ask", pair=pair)
+        bid = to_price(self._first(ticker, "b"), provider=self.name, field="bid", pair=pair)
         return mid_price(bid=bid, ask=ask, provider=self.name)
 
     def _first(self, ticker: dict, key: str) -> Any:

@@ -83,7 +83,13 @@ class FakeChain:
         return {"name": f"fake-{self.chain}", "network": "regtest", "endpoint": "fake"}
 
     def node_status(self, *, timeout: float) -> dict:
-        return {"reachable": True, "height": self.height}
+        return {
+            "reachable": True,
+            "height": self.height,
+            "headers": self.height,
+            "progress": 1.0,
+            "synced": True,
+        }
 
     def validate_address(self, address: str) -> AddressCheck:
         return address_check(

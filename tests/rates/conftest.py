@@ -39,7 +39,8 @@ def _rates_isolation(fake_exchanges):
     """Every test starts with good routes, no cached rate, no pending refresh request, and
     leaves the broker's ``rates`` queue as it found it."""
     from exchange.redis import get_redis
-    from rates.services import REFRESH_REQUEST_KEY, rate_cache_clear
+    from rates.cache import rate_cache_clear
+    from rates.services import REFRESH_REQUEST_KEY
 
     r = get_redis()
     fake_exchanges.reset()

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def snapshots(exchanges, refresh):
     exchanges.set("kucoin", "500")
-    exchanges.respond("bitfinex", 200, "[0.0035,1,0.0035,1,0,0,0.0035,1,0.0035,0.0035]")
+    exchanges.quote("bitfinex", "XMR/BTC", "0.0035")
     partial = refresh()
     for name in ("kraken", "coingecko"):
         exchanges.set(name, "garbage")
@@ -39,9 +39,11 @@ def test_the_list_filters_on_ok_and_on_a_provider_not_used(admin_client, snapsho
     partial, failed = snapshots
     url = reverse("admin:rates_ratesnapshot_changelist")
 
-    ok_page = admin_client.get(url, {"ok__exact": "1"})
-    kraken_page = admin_client.get(url, {"provider_not_used": "kraken"})
-    kucoin_page = admin_client.get(url, {"provider_not_used": "kucoin"})
+    xmr_btc = {"pair": "XMR/BTC"}  # each refresh stores one snapshot per pair
+
+    ok_page = admin_client.get(url, {"ok__exact": "1", **xmr_btc})
+    kraken_page = admin_client.get(url, {"provider_not_used": "kraken", **xmr_btc})
+    kucoin_page = admin_client.get(url, {"provider_not_used": "kucoin", **xmr_btc})
 
     assert list(ok_page.context["cl"].result_list) == [partial]
     assert list(kraken_page.context["cl"].result_list) == [failed]

@@ -94,7 +94,8 @@ def test_temporary_provider_errors_are_unavailable(exchanges, name, status, body
         ("coingecko", 200, '{"monero":{"btc":true}}', "not a price"),
         ("coingecko", 200, '{"monero":{"btc":5000000}}', "plausible"),
         ("bitfinex", 200, "[]", "empty ticker"),
-        ("bitfinex", 200, "[0.002789,95.1,0.002791]", "3 fields"),
+        ("bitfinex", 200, '[["tXMRBTC",0.002789,95.1,0.002791]]', "3 fields"),
+        ("bitfinex", 200, "[0.002789,95.1,0.002791]", "list of ticker arrays"),
         ("bitfinex", 500, '["error",10020,"symbol: invalid"]', "10020"),
         ("kraken", 200, '{"error":[],"result":{}}', "no XXMRXXBT ticker"),
         ("kraken", 200, '{"result":{}}', "error list"),
@@ -119,7 +120,7 @@ def test_a_crossed_book_is_refused(exchanges):
 
 def test_prices_never_pass_through_float(exchanges):
     exchanges.respond("coingecko", 200, '{"monero":{"btc":0.00280512345678901234}}')
-    exchanges.respond("bitfinex", 200, "[0.1,1,0.2,1,0,0,0.15,1,0.2,0.1]")
+    exchanges.respond("bitfinex", 200, '[["tXMRBTC",0.1,1,0.2,1,0,0,0.15,1,0.2,0.1]]')
 
     coingecko = get_provider("coingecko").fetch()
     bitfinex = get_provider("bitfinex").fetch()

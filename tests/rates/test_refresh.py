@@ -11,15 +11,11 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from exchange.redis import get_redis
+from rates.aggregation import SourceResult, rates_aggregate
+from rates.cache import CACHE_KEY, rate_cache_memory
 from rates.errors import RateUnavailable
 from rates.models import RateSnapshot
 from rates.selectors import rate_current
-from rates.services import (
-    CACHE_KEY,
-    SourceResult,
-    rate_cache_memory,
-    rates_aggregate,
-)
 from tests.rates.exchanges import GOOD_VALUES, kucoin_level1
 
 pytestmark = pytest.mark.django_db

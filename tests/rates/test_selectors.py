@@ -14,16 +14,11 @@ from django.utils import timezone
 
 from exchange.errors import ServiceUnavailable
 from exchange.redis import get_redis
+from rates.cache import CACHE_KEY, rate_cache_clear, rate_cache_memory
 from rates.errors import RateUnavailable
 from rates.models import RateSnapshot
 from rates.selectors import CurrentRate, rate_current
-from rates.services import (
-    CACHE_KEY,
-    REFRESH_REQUEST_KEY,
-    rate_cache_clear,
-    rate_cache_memory,
-    rates_refresh_request,
-)
+from rates.services import REFRESH_REQUEST_KEY, rates_refresh_request
 from tests.processes import launcher
 from tests.testenv import ROOT
 

@@ -79,7 +79,9 @@ class ChainAdapter(Protocol):
         """The first master wallet as the settings name it: name, network, endpoint."""
 
     def node_status(self, *, timeout: float) -> dict[str, Any]:
-        """``{"reachable": True, "height": n}`` or ``{"reachable": False, "error": …}``."""
+        """``{"reachable": True, "height": n, "headers": h, "progress": p, "synced": b}``
+        (the chain's height, the best height the node knows of, 0.0-1.0 of the way there,
+        and whether the node says it has caught up) or ``{"reachable": False, "error": …}``."""
 
     def validate_address(self, address: str) -> AddressCheck:
         """Is ``address`` payable on the configured network?"""

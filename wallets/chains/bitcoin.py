@@ -46,6 +46,9 @@ BASE58_VERSIONS = {
 BECH32_PREFIXES = {"bc": "mainnet", "tb": "testnet", "rb": "regtest"}
 # The witness programs with a defined meaning (BIP 141, BIP 341): (version, length).
 WITNESS_TYPES = {(0, 20): "p2wpkh", (0, 32): "p2wsh", (1, 32): "p2tr"}
+# A node this close to the present (bcoin's chain progress) is synced: on mainnet its tip
+# is at most about 15 hours old.
+SYNCED_PROGRESS = 0.9999
 
 
 def parse_address(address: str) -> AddressCheck:
@@ -123,7 +126,18 @@ class BitcoinChain:
             info = self._default_client().node_info(timeout=timeout)
         except NodeError as exc:
             return {"reachable": False, "error": str(exc)}
-        return {"reachable": True, "height": int(info["chain"]["height"])}
+        height = int(info["chain"]["height"])
+        # bcoin's progress is how close the tip's time is to now (1.0 within 40 minutes);
+        # a regtest chain has nothing to catch up with, however old its last block.
+        progress = float(info["chain"].get("progress") or 0)
+        synced = self.coin.network == "regtest" or progress >= SYNCED_PROGRESS
+        return {
+            "reachable": True,
+            "height": height,
+            "headers": height,
+            "progress": progress,
+            "synced": synced,
+        }
 
     def validate_address(self, address: str) -> AddressCheck:
         return address_check(

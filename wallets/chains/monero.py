@@ -96,7 +96,16 @@ class MoneroChain:
             client.wallet_version(timeout=timeout)
         except NodeError as exc:
             return {"reachable": False, "error": str(exc)}
-        return {"reachable": True, "height": int(info["height"])}
+        height = int(info["height"])
+        # target_height is what the daemon's peers are at, 0 once it has caught up.
+        headers = max(height, int(info.get("target_height") or 0))
+        return {
+            "reachable": True,
+            "height": height,
+            "headers": headers,
+            "progress": height / headers if headers else 1.0,
+            "synced": bool(info.get("synchronized")) and height >= headers,
+        }
 
     def validate_address(self, address: str) -> AddressCheck:
         configured = self.coin.network

@@ -18,6 +18,8 @@ PACKAGES = (
     "rates",
     "swaps",
     "staff",
+    "stores",
+    "greenfield",
     "ownership",
     "operations",
     "webhooks",

@@ -224,3 +224,14 @@ def test_a_method_the_merchant_has_no_payout_address_for_is_refused(chain, store
     store.refresh_from_db()
     with pytest.raises(ApplicationError, match="no XMR payout address"):
         invoice_create(store=store, amount=Decimal("1"), currency="BTC")
+
+
+def test_a_fiat_price_is_asked_in_base_units_at_the_current_rate_rounded_up(chain, store):
+    from rates.models import RateSnapshot
+
+    RateSnapshot.objects.create(pair="BTC/USD", rate=Decimal("60000"), ok=True)
+    invoice = invoice_create(store=store, amount="30.01", currency="usd")
+    prompt = _prompt(invoice)
+
+    # 30.01 / 60000 BTC is 50016.66… satoshi: the store is never asked less.
+    assert (invoice.currency, prompt.rate, prompt.due) == ("USD", Decimal("60000"), 50_017)

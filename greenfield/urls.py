@@ -1,0 +1,38 @@
+"""The Greenfield routes, under /api/v1/ (mounted at the site root by exchange/urls.py).
+
+Each route answers with and without a trailing slash and never redirects: a redirect
+loses a POST's body, and Greenfield clients write both forms. ``endpoint`` builds the
+pattern; invoice and webhook routes are added to ``urlpatterns`` the same way.
+exchange/urls.py answers every other /api/v1/ path with Greenfield's 404.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.urls import URLPattern, re_path
+
+from greenfield import views
+
+app_name = "greenfield"
+
+
+def endpoint(route: str, view: Any, *, name: str) -> URLPattern:
+    """``"stores/<store_id>"`` → ``^api/v1/stores/(?P<store_id>[^/]+)/?$``."""
+    pattern = re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", route)
+    return re_path(rf"^api/v1/{pattern}/?$", view, name=name)
+
+
+urlpatterns = [
+    endpoint("server/info", views.ServerInfoApi.as_view(), name="server-info"),
+    endpoint("health", views.HealthApi.as_view(), name="health"),
+    endpoint("api-keys/current", views.CurrentApiKeyApi.as_view(), name="api-key-current"),
+    endpoint("stores", views.StoreListApi.as_view(), name="stores"),
+    endpoint("stores/<store_id>", views.StoreDetailApi.as_view(), name="store"),
+    endpoint(
+        "stores/<store_id>/payment-methods",
+        views.StorePaymentMethodsApi.as_view(),
+        name="store-payment-methods",
+    ),
+]
