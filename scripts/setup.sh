@@ -76,11 +76,12 @@ if [ ! -x .venv/bin/python ]; then
   say "creating the virtualenv"
   python3 -m venv .venv
 fi
-if [ ! -f "$stamp_dir/pip-$req_sum" ]; then
+# The stamp lives in the virtualenv it describes: a new virtualenv is always installed.
+if [ ! -f ".venv/requirements-$req_sum" ]; then
   say "installing Python requirements"
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
-  rm -f "$stamp_dir"/pip-*
-  touch "$stamp_dir/pip-$req_sum"
+  rm -f .venv/requirements-* "$stamp_dir"/pip-*
+  touch ".venv/requirements-$req_sum"
 fi
 
 # --- .env with generated secrets (never committed); missing keys are added -----------------
