@@ -224,3 +224,16 @@ def test_a_method_the_merchant_has_no_payout_address_for_is_refused(chain, store
     store.refresh_from_db()
     with pytest.raises(ApplicationError, match="no XMR payout address"):
         invoice_create(store=store, amount=Decimal("1"), currency="BTC")
+
+
+def test_a_prompt_activated_from_a_stale_row_keeps_the_address_it_was_given(chain, store):
+    Store.objects.filter(id=store.id).update(lazy_payment_methods=True)
+    store.refresh_from_db()
+    invoice = _invoice(store)
+    stale = _prompt(invoice)  # read before anyone chose the coin
+
+    first = prompt_activate(prompt=_prompt(invoice))
+    second = prompt_activate(prompt=stale)
+
+    assert second.account_id == first.account_id == _prompt(invoice).account_id
+    assert stale.account_id == first.account_id
