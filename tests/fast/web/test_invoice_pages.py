@@ -122,7 +122,8 @@ def test_a_chosen_coin_shows_its_amount_address_countdown_and_payment_uri_qr(sto
         assert "1 XMR = " in page  # priced in BTC: the rate it was locked at
 
 
-def test_a_lazy_prompt_is_activated_once_by_a_post_with_the_csrf_token(store):
+def test_a_lazy_prompt_is_activated_once_by_a_post_with_the_csrf_token(chains, store):
+    btc, _ = chains
     invoice = _invoice(_lazy(store))
     url = f"/i/{invoice.public_id}/BTC"
     client = Client(enforce_csrf_checks=True)
@@ -134,6 +135,7 @@ def test_a_lazy_prompt_is_activated_once_by_a_post_with_the_csrf_token(store):
     assert _prompt(invoice).account_id is None
 
     token = client.cookies["csrftoken"].value
+    calls = len(btc.calls)
     chosen = client.post(url, {"csrfmiddlewaretoken": token})
     assert (chosen.status_code, chosen["Location"]) == (302, url)
     account = _prompt(invoice).account
@@ -142,6 +144,7 @@ def test_a_lazy_prompt_is_activated_once_by_a_post_with_the_csrf_token(store):
     assert (again.status_code, again["Location"]) == (302, url)
     assert _prompt(invoice).account_id == account.id
     assert _prompt(invoice, "XMR").account_id is None
+    assert len(btc.calls) == calls  # the address came from the pool, not the node
     assert f">{account.address}</code>" in client.get(url).content.decode()
 
 
@@ -211,7 +214,7 @@ def test_a_settled_invoice_links_back_to_the_shop_and_redirects_when_asked(store
     assert f'<a class="button primary" id="return-link" href="{escaped}">' in linked
     assert "Return to Corner &amp; Co shop</a>" in linked
     assert 'http-equiv="refresh"' not in linked
-    assert 'id="status-return" hidden' not in linked
+    assert 'id="status-return" data-redirect-seconds="3">' in linked
 
     redirected = settled_page(redirect_url=SHOP, redirect_automatically=True)
     assert f'<meta http-equiv="refresh" content="3; url={escaped}">' in redirected
@@ -227,7 +230,7 @@ def test_a_settled_invoice_links_back_to_the_shop_and_redirects_when_asked(store
 def test_an_open_invoice_keeps_its_way_back_hidden_until_it_is_settled(store):
     invoice = _invoice(store, redirect_url=SHOP)
     page = Client().get(f"/i/{invoice.public_id}/BTC").content.decode()
-    assert '<p class="status-return" id="status-return" hidden>' in page
+    assert '<p class="status-return" id="status-return" data-redirect-seconds="3" hidden>' in page
 
 
 def test_an_expired_invoice_says_so_and_offers_nothing_to_pay(store):

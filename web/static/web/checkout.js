@@ -21,7 +21,6 @@ document.addEventListener("DOMContentLoaded", () => {
   const qrBox = document.getElementById("qr-box");
   const back = document.getElementById("status-return");
   const initialState = box.dataset.state;
-  const REDIRECT_MS = 3000;
   let deadline = null;
   let leaving = false;
 
@@ -83,7 +82,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (back) back.hidden = !status.return_url;
     if (status.return_url && status.redirect_automatically && !leaving) {
       leaving = true;
-      setTimeout(() => window.location.assign(status.return_url), REDIRECT_MS);
+      const seconds = Number((back && back.dataset.redirectSeconds) || 0);
+      setTimeout(() => window.location.assign(status.return_url), seconds * 1000);
     }
   }
 
