@@ -1,7 +1,9 @@
 """The live status of a swap or an escrow order, as its checkout page shows it and polls it.
 
 Built from the order selectors only (payments, payouts); nothing here writes. Amounts are
-base units (strings) with their display form beside them, as in the API.
+base units (strings) with their display form beside them, as in the API. Every kind's
+status (an invoice's too, web.invoice_status) has the keys of ``status_fields``, which the
+status box and checkout.js read.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ ORDER_FINAL_STATES = frozenset(
     {FundingState.COMPLETED, FundingState.REFUNDED, OrderState.CANCELLED}
 )
 SENT_STATES = frozenset({PayoutState.RELAYED, PayoutState.CONFIRMED})
-# Awaiting a deposit past the deadline (the sweep has not expired it yet): (label,
-# detail, tone, step).
-OVERDUE = (
+# What a status says: (label, detail, tone, step).
+Words = tuple[str, str, str, int]
+# Awaiting a deposit past the deadline (the sweep has not expired it yet).
+OVERDUE: Words = (
     "Expired",
     "The time to pay has passed: do not send anything to this address.",
     "error",
@@ -42,11 +45,11 @@ def confirmations_needed(currency: str, required: int) -> int:
     return max(required, coin(currency).unlock_blocks)
 
 
-def _seconds_left(expires_at: datetime, now: datetime) -> int:
+def seconds_left(expires_at: datetime, now: datetime) -> int:
     return max(0, int((expires_at - now).total_seconds()))
 
 
-def _money(amount: int, currency: str) -> str:
+def money(amount: int, currency: str) -> str:
     return f"{to_display(amount, currency)} {currency}"
 
 
@@ -65,7 +68,7 @@ def _payout_rows(payouts: list[Payout], currency: str) -> list[dict]:
     ]
 
 
-def _confirming(confirmations: int, needed: int) -> tuple[str, str]:
+def confirming(confirmations: int, needed: int) -> tuple[str, str]:
     if confirmations == 0:
         return "Seen in the mempool", f"Confirmations 0/{needed}: waiting for the next block."
     return "Confirming", f"Confirmations {confirmations}/{needed}."
@@ -105,29 +108,67 @@ PAYOUT_CURRENCY = {
 }
 
 
-def _status(owner: FundedOrder, basis: _Basis, words: tuple[str, str, str, int], **extra) -> dict:
-    """The keys every status has, and ``extra``'s; ``words`` are (label, detail, tone,
-    step)."""
+def status_fields(
+    *,
+    kind: str,
+    state: str,
+    words: Words,
+    confirmations: int,
+    needed: int,
+    seen: int,
+    seen_currency: str,
+    expires_in: int | None,
+    expired: bool,
+    final: bool,
+    payable: bool,
+    closed: bool,
+    payouts: list[dict],
+    **extra,
+) -> dict:
+    """The keys every status has, and ``extra``'s. ``payable``: the page shows the QR
+    code and asks for a payment; ``closed``: nothing more may be paid to the address."""
     label, detail, tone, step = words
-    currency = owner.deposit_currency
-    waiting = owner.state == FundingState.AWAITING_DEPOSIT
     return {
-        "kind": owner.OWNER_KIND,
-        "state": owner.state,
+        "kind": kind,
+        "state": state,
         "label": label,
         "detail": detail,
         "tone": tone,
         "step": step,
-        "confirmations": basis.confirmations,
-        "confirmations_required": basis.needed,
-        "seen": str(basis.paid.seen),
-        "seen_display": to_display(basis.paid.seen, currency),
+        "confirmations": confirmations,
+        "confirmations_required": needed,
+        "seen": str(seen),
+        "seen_display": to_display(seen, seen_currency),
         **extra,
-        "expires_in": _seconds_left(owner.expires_at, basis.now) if waiting else None,
-        "expired": basis.overdue or owner.state == FundingState.EXPIRED,
-        "final": owner.state in FINAL_STATES[owner.OWNER_KIND],
-        "payouts": _payout_rows(basis.payouts, PAYOUT_CURRENCY[owner.OWNER_KIND](owner)),
+        "expires_in": expires_in,
+        "expired": expired,
+        "final": final,
+        "payable": payable,
+        "closed": closed,
+        "payouts": payouts,
     }
+
+
+def _status(owner: FundedOrder, basis: _Basis, words: Words, **extra) -> dict:
+    """A swap's or an order's status: it can be paid while it awaits its deposit."""
+    waiting = owner.state == FundingState.AWAITING_DEPOSIT
+    expired = basis.overdue or owner.state == FundingState.EXPIRED
+    return status_fields(
+        kind=owner.OWNER_KIND,
+        state=owner.state,
+        words=words,
+        confirmations=basis.confirmations,
+        needed=basis.needed,
+        seen=basis.paid.seen,
+        seen_currency=owner.deposit_currency,
+        **extra,
+        expires_in=seconds_left(owner.expires_at, basis.now) if waiting else None,
+        expired=expired,
+        final=owner.state in FINAL_STATES[owner.OWNER_KIND],
+        payable=waiting and not expired,
+        closed=expired,
+        payouts=_payout_rows(basis.payouts, PAYOUT_CURRENCY[owner.OWNER_KIND](owner)),
+    )
 
 
 # What the page says in each state whose words depend on nothing else:
@@ -228,16 +269,16 @@ def swap_status(swap: SwapOrder, *, now: datetime | None = None) -> dict:
     basis = _basis(swap, now)
     payout = next((p for p in basis.payouts if p.kind == PayoutKind.SWAP), None)
     refund = next((p for p in basis.payouts if p.kind == PayoutKind.REFUND), None)
-    receive = _money(swap_amount_to(swap), swap.to_currency)
+    receive = money(swap_amount_to(swap), swap.to_currency)
     state = swap.state
 
     if basis.overdue:
         words = OVERDUE
     elif state == FundingState.AWAITING_DEPOSIT:
-        sent = _money(swap.amount_from, swap.from_currency)
+        sent = money(swap.amount_from, swap.from_currency)
         words = ("Waiting for your deposit", f"Send exactly {sent} to the address.", "waiting", 0)
     elif state == FundingState.CONFIRMING:
-        words = (*_confirming(basis.confirmations, basis.needed), "progress", 1)
+        words = (*confirming(basis.confirmations, basis.needed), "progress", 1)
     elif state == SwapState.SENDING and payout and payout.state in SENT_STATES:
         detail = f"{receive} sent in transaction {payout.txid}; waiting for it to confirm."
         words = ("Sent", detail, "progress", 3)
@@ -277,13 +318,13 @@ def order_status(order: EscrowOrder, *, now: datetime | None = None) -> dict:
     if basis.overdue:
         words = OVERDUE
     elif state == FundingState.AWAITING_DEPOSIT and paid.seen:
-        detail = f"{_money(paid.missing, order.currency)} still missing."
+        detail = f"{money(paid.missing, order.currency)} still missing."
         words = ("Partly paid", detail, "warning", 0)
     elif state == FundingState.AWAITING_DEPOSIT:
-        due = _money(order.amount, order.currency)
+        due = money(order.amount, order.currency)
         words = ("Waiting for payment", f"Send exactly {due} to the address.", "waiting", 0)
     elif state == FundingState.CONFIRMING:
-        words = (*_confirming(basis.confirmations, basis.needed), "progress", 1)
+        words = (*confirming(basis.confirmations, basis.needed), "progress", 1)
     elif state == OrderState.DISPUTED:
         detail = f"Staff will decide. Reason given: {order.dispute_reason}"
         words = ("Disputed", detail, "warning", 2)

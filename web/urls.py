@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import merchant, views
+from web import invoices, merchant, views
 
 app_name = "web"
 
@@ -10,6 +10,10 @@ urlpatterns = [
     path("", views.swap_page, name="swap"),
     path("swaps/<uuid:public_id>/", views.swap_checkout, name="swap-checkout"),
     path("swaps/<uuid:public_id>/status.json", views.swap_status_json, name="swap-status"),
+    # An invoice's checkout, where Greenfield clients send the customer (checkoutLink).
+    path("i/<str:invoice_id>", invoices.invoice_checkout, name="invoice"),
+    path("i/<str:invoice_id>/status", invoices.invoice_status_json, name="invoice-status"),
+    path("i/<str:invoice_id>/<str:method>", invoices.invoice_method, name="invoice-method"),
     path("account/tokens/", views.token_list, name="tokens"),
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
     path("account/stores/", merchant.store_list, name="stores"),

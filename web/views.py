@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -127,6 +128,7 @@ def swap_checkout(request: HttpRequest, public_id: UUID) -> HttpResponse:
             ),
             "status": swap_status(swap),
             "steps": SWAP_STEPS,
+            "status_url": reverse("web:swap-status", args=[swap.public_id]),
         },
     )
 
@@ -218,6 +220,7 @@ def _order_page(
             "role": "buyer" if is_buyer else "vendor" if is_vendor else "staff",
             "status": order_status(order),
             "steps": ORDER_STEPS,
+            "status_url": reverse("web:order-status", args=[order.id]),
             "payment": order_payment(order),
             "history": history_of(order),
             "actions": actions,
@@ -285,6 +288,7 @@ def order_checkout(request: HttpRequest, order_id: int) -> HttpResponse:
             ),
             "status": order_status(order),
             "steps": ORDER_STEPS,
+            "status_url": reverse("web:order-status", args=[order.id]),
         },
     )
 

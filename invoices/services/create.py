@@ -91,13 +91,21 @@ def invoice_create(
 
 
 def prompt_activate(*, prompt: PaymentPrompt) -> PaymentPrompt:
-    """Give the prompt its deposit account, once (a second call changes nothing)."""
+    """Give the prompt its deposit account, once (a second call changes nothing). The
+    check is made under the invoice's and the prompt's row locks, in that order: two
+    customers choosing the coin at once, or a caller holding a stale row, get the one
+    address, never a second that replaces the first."""
     if prompt.account_id is not None:
         return prompt
-    if prompt.invoice.status != InvoiceStatus.NEW:
-        raise StateConflict(f"invoice {prompt.invoice.public_id} is {prompt.invoice.status}")
-    account_assign(prompt, activated_at=timezone.now())
-    note(prompt, kind=EventKind.CREATED, data={"invoice": prompt.invoice.public_id})
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(id=prompt.invoice_id)
+        locked = PaymentPrompt.objects.select_for_update().get(id=prompt.id)
+        if locked.account_id is None:
+            if invoice.status != InvoiceStatus.NEW:
+                raise StateConflict(f"invoice {invoice.public_id} is {invoice.status}")
+            account_assign(locked, activated_at=timezone.now())
+            note(locked, kind=EventKind.CREATED, data={"invoice": invoice.public_id})
+    prompt.account, prompt.activated_at = locked.account, locked.activated_at
     return prompt
 
 

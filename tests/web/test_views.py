@@ -83,6 +83,7 @@ def test_the_status_json_reads_the_order(buyer, vendor):
     assert 890 <= body["expires_in"] <= 900
     assert body["missing"] == "5000000"
     assert body["final"] is False
+    assert (body["payable"], body["closed"]) == (True, False)
 
 
 @pytest.mark.parametrize("action", ["release", "refund", "dispute"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from exchange.money import to_display
+from exchange.money import DECIMALS, to_display
 from web.qr import qr_svg
 
 register = template.Library()
@@ -59,3 +61,14 @@ def clock(seconds: int | None) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def price(value: Decimal, currency: str) -> str:
+    """A price in a pricing currency, as shops write it: a fiat one with its cents
+    (``Decimal("12.5"), "USD"`` → ``12.50 USD``), a coin with the digits it has
+    (``Decimal("0.000500000000"), "BTC"`` → ``0.0005 BTC``)."""
+    amount = Decimal(value).normalize()
+    if currency not in DECIMALS and amount.as_tuple().exponent > -2:
+        amount = amount.quantize(Decimal("0.01"))
+    return f"{amount:f} {currency}"

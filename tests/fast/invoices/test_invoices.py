@@ -235,3 +235,16 @@ def test_a_fiat_price_is_asked_in_base_units_at_the_current_rate_rounded_up(chai
 
     # 30.01 / 60000 BTC is 50016.66… satoshi: the store is never asked less.
     assert (invoice.currency, prompt.rate, prompt.due) == ("USD", Decimal("60000"), 50_017)
+
+
+def test_a_prompt_activated_from_a_stale_row_keeps_the_address_it_was_given(chain, store):
+    Store.objects.filter(id=store.id).update(lazy_payment_methods=True)
+    store.refresh_from_db()
+    invoice = _invoice(store)
+    stale = _prompt(invoice)  # read before anyone chose the coin
+
+    first = prompt_activate(prompt=_prompt(invoice))
+    second = prompt_activate(prompt=stale)
+
+    assert second.account_id == first.account_id == _prompt(invoice).account_id
+    assert stale.account_id == first.account_id

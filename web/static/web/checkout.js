@@ -1,5 +1,7 @@
-/* Checkout and order pages: the status polled from the page's status.json every few
-   seconds, the countdown to expiry, and the swap's two choices when action is required. */
+/* Checkout, order and invoice pages: the status polled from the page's status URL every
+   few seconds, the countdown to expiry, the swap's two choices when action is required,
+   a fresh page when what is due changes (a new amount and QR code), and the way back to
+   the shop once an invoice is settled. */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -17,8 +19,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const payBox = document.getElementById("pay");
   const payClosed = document.getElementById("pay-closed");
   const qrBox = document.getElementById("qr-box");
+  const back = document.getElementById("status-return");
   const initialState = box.dataset.state;
   let deadline = null;
+  let leaving = false;
 
   function clock(seconds) {
     const hours = Math.floor(seconds / 3600);
@@ -32,7 +36,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (payBox) {
       payBox.classList.add("is-closed");
       payClosed.hidden = false;
-      qrBox.hidden = true;
+      if (qrBox) qrBox.hidden = true;
     }
     countdown.hidden = false;
     countdown.classList.add("is-expired");
@@ -70,16 +74,32 @@ document.addEventListener("DOMContentLoaded", () => {
     setCountdown(status);
     if (actions) actions.hidden = !status.action_required;
     if (payBox) {
-      payBox.classList.toggle("is-closed", status.expired);
-      payClosed.hidden = !status.expired;
-      qrBox.hidden = status.state !== "awaiting_deposit" || status.expired;
+      payBox.classList.toggle("is-closed", status.closed);
+      payClosed.hidden = !status.closed;
+      if (qrBox) qrBox.hidden = !status.payable;
     }
     if (changed) changed.hidden = status.state === initialState;
+    if (back) back.hidden = !status.return_url;
+    if (status.return_url && status.redirect_automatically && !leaving) {
+      leaving = true;
+      const seconds = Number((back && back.dataset.redirectSeconds) || 0);
+      setTimeout(() => window.location.assign(status.return_url), seconds * 1000);
+    }
+  }
+
+  /* The page's amount and QR code are the server's: when what is due changes (a part
+     paid), the page is fetched again rather than drawn here. */
+  function dueChanged(status) {
+    return Boolean(payBox) && status.due !== undefined && status.due !== null && String(status.due) !== payBox.dataset.due;
   }
 
   async function poll() {
     try {
       const status = await X.getJSON(box.dataset.url);
+      if (dueChanged(status)) {
+        window.location.reload();
+        return;
+      }
       render(status);
       if (status.final) return;
     } catch (error) {
