@@ -1,4 +1,4 @@
-"""Fee policy of funded orders, in one place: the platform fee of escrow, the estimated
+"""Fee policy of funded orders, in one place: the platform fee of escrow and invoices, the estimated
 network fee of a payout, and the spread and reserve margin of swaps.
 
 Amounts are integers in base units; a share in basis points is rounded down, so the
@@ -7,6 +7,8 @@ platform never takes more than its rate and a reserve never exceeds its margin."
 from __future__ import annotations
 
 from django.conf import settings
+
+from wallets.chains.registry import coin
 
 BPS = 10_000
 
@@ -21,9 +23,16 @@ def platform_fee_bps() -> int:
     return settings.PLATFORM_FEE_BPS
 
 
-def platform_fee(amount: int, bps: int) -> int:
-    """The platform fee on ``amount`` at the order's ``bps`` (paid by the vendor's share)."""
-    return bps_of(amount, bps)
+def platform_fee(amount: int, bps: int, currency: str | None = None) -> int:
+    """The platform fee on ``amount`` at the order's ``bps`` (paid by the payee's share).
+
+    With ``currency``: a fee too small to stay behind in the deposit account as change of
+    the payout (below the coin's dust) is not taken, since the chain would give it to the
+    payee or the network while the books kept it as the platform's."""
+    fee = bps_of(amount, bps)
+    if currency is not None and fee < coin(currency).dust:
+        return 0
+    return fee
 
 
 def network_fee_estimate(currency: str) -> int:

@@ -282,7 +282,7 @@ def _pay_store(
         currency=prompt.currency,
         holder=_payer(prompt),
         share=amount,
-        fee=platform_fee(amount, prompt.fee_bps),
+        fee=platform_fee(amount, prompt.fee_bps, prompt.currency),
         party=_merchant(prompt),
         who="store",
         address=address,

@@ -33,6 +33,9 @@ class Coin:
     api_path: str  # the chain's public endpoints under /api/ ("bitcoin")
     settings_block: str  # its block in exchange.config.coins, and its env variables' prefix
     adapter_path: str  # "module:Class" of the adapter (wallets.chains.<coin>)
+    # The smallest amount a transaction may leave in an output (change included); less is
+    # not relayed, and the wallet gives it to another output or the network.
+    dust: int = 0
 
     @property
     def conf(self) -> dict[str, Any]:
@@ -92,6 +95,7 @@ COINS: tuple[Coin, ...] = (
         api_path="bitcoin",
         settings_block="BITCOIN",
         adapter_path="wallets.chains.bitcoin:BitcoinChain",
+        dust=546,
     ),
     Coin(
         code="XMR",

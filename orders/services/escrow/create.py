@@ -84,7 +84,7 @@ def order_create(
             currency=currency,
             amount=amount,
             fee_bps=fee_bps,
-            fee_amount=platform_fee(amount, fee_bps),
+            fee_amount=platform_fee(amount, fee_bps, currency),
             description=description,
             refund_address=refund_address,
             confirmations_required=confirmations_required(currency=currency, amount=amount),

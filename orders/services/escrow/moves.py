@@ -64,7 +64,7 @@ def order_release(
 def _pay_vendor(
     order: EscrowOrder, share: int, address: str, *, key: str, event_id: int, actor: Person
 ) -> None:
-    fee = platform_fee(share, order.fee_bps)
+    fee = platform_fee(share, order.fee_bps, order.currency)
     _pay_out(order, share, fee, _vendor(order), "vendor", address, key, event_id, actor)
 
 
