@@ -1,5 +1,5 @@
 """The books checked against the chain after every money test (used by tests/orders,
-tests/faults and tests/webhooks)."""
+tests/faults, tests/invoices and tests/webhooks)."""
 
 from __future__ import annotations
 

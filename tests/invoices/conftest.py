@@ -1,0 +1,1 @@
+from tests.money_conftest import books_checked  # noqa: F401
