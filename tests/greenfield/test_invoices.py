@@ -142,11 +142,13 @@ def test_an_invoice_is_made_with_200_and_answered_as_greenfield_has_it(api, stor
     assert invoice.order_id == "A-1"
 
 
-def test_nulls_unknown_fields_numbers_and_legacy_method_ids_are_taken(api, merchant, fresh_rates):
-    store = make_store(merchant, default_currency="BTC")
+def test_nulls_unknown_fields_numbers_and_legacy_method_ids_are_taken(
+    api, store, merchant, fresh_rates
+):
+    both = make_store(merchant, default_currency="BTC")
     body = made(
-        api_with(store, p.CAN_CREATE_INVOICE),
-        store,
+        api_with(both, p.CAN_CREATE_INVOICE),
+        both,
         amount=Decimal("0.5"),  # sent as a JSON number
         currency=None,
         metadata=None,
@@ -154,10 +156,17 @@ def test_nulls_unknown_fields_numbers_and_legacy_method_ids_are_taken(api, merch
         somethingNew={"a": 1},
     )
     assert body["amount"] == "0.5"
+    # A JSON number of 18 significant digits, as written: a float would have lost some.
+    precise = api.post(
+        f"/api/v1/stores/{store.public_id}/invoices",
+        '{"amount": 123456.123456789012, "currency": "BTC"}',
+        content_type="application/json",
+    )
+    assert precise.json()["amount"] == "123456.123456789012"
     assert body["currency"] == "BTC"
     assert body["metadata"] == {}
     assert body["checkout"]["paymentMethods"] == ["BTC-CHAIN", "XMR-CHAIN"]
-    assert body["checkout"]["speedPolicy"] == store.speed_policy
+    assert body["checkout"]["speedPolicy"] == both.speed_policy
 
 
 @pytest.mark.parametrize(
