@@ -191,6 +191,14 @@ def test_a_bad_request_is_422_with_the_field_path(api, store, body, path):
     assert not Invoice.objects.filter(store=store).exists()
 
 
+def test_a_price_beyond_what_a_coin_can_be_asked_is_422_not_a_crash(merchant, fresh_rates):
+    store = make_store(merchant, payment_methods=["XMR-CHAIN"], default_currency="BTC")
+    response = create(api_with(store, p.CAN_CREATE_INVOICE), store, amount="900000000")
+    assert response.status_code == 422, response.content
+    assert [e["path"] for e in response.json()] == ["amount"]
+    assert not Invoice.objects.filter(store=store).exists()
+
+
 def test_a_body_that_is_not_json_is_422(api, store):
     response = api.post(
         f"/api/v1/stores/{store.public_id}/invoices", "{nope", content_type="application/json"
