@@ -264,7 +264,7 @@ class InvoiceUnarchiveApi(InvoiceView):
     def post(self, request: Request, invoice_id: str, store_id: str | None = None) -> Response:
         if not services.invoice_archive_set(invoice_id=self.invoice.id, archived=False):
             raise GreenfieldError(400, "already-unarchived", "Invoice is already unarchived")
-        return self.answer(Invoice.objects.select_related("store").get(id=self.invoice.id))
+        return self.answer(selectors.invoice_get(id=self.invoice.id))
 
 
 class InvoiceStatusApi(InvoiceView):
@@ -281,7 +281,7 @@ class InvoiceStatusApi(InvoiceView):
         invoice = services.invoice_mark(
             invoice_id=self.invoice.id, status=body.validated_data["status"]
         )
-        return self.answer(Invoice.objects.select_related("store").get(id=invoice.id))
+        return self.answer(selectors.invoice_get(id=invoice.id))
 
 
 class InvoicePaymentMethodsApi(InvoiceView):

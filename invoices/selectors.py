@@ -46,6 +46,11 @@ def invoice_of_store(*, store: Store, invoice_id: str) -> Invoice | None:
     return Invoice.objects.filter(store=store, public_id=invoice_id).select_related("store").first()
 
 
+def invoice_get(*, id: int) -> Invoice:
+    """The invoice as it is now (after a service changed it)."""
+    return Invoice.objects.select_related("store").get(id=id)
+
+
 def invoice_by_id(*, invoice_id: str) -> Invoice | None:
     """Any store's invoice: the caller checks who may see it."""
     return Invoice.objects.filter(public_id=invoice_id).select_related("store").first()
