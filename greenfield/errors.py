@@ -17,7 +17,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from exchange.errors import ApplicationError
+from exchange.errors import ApplicationError, ServiceUnavailable
 
 
 class GreenfieldError(exceptions.APIException):
@@ -105,7 +105,10 @@ def _answer(exc: Exception) -> Response | None:
         if exc.status_code == status.HTTP_400_BAD_REQUEST:
             path = camel(exc.field) if exc.field else ""
             return Response([{"path": path, "message": exc.message}], status=422)
-        response = _error(exc.status_code, _dashed(exc.code), exc.message)
+        # A transient refusal (no fresh rate, no pooled address) keeps the code the rest
+        # of the engine answers it with (``rate_unavailable``): clients retry on it.
+        code = exc.code if isinstance(exc, ServiceUnavailable) else _dashed(exc.code)
+        response = _error(exc.status_code, code, exc.message)
         for name, value in exc.headers.items():
             response[name] = value
         return response

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.urls import URLPattern, re_path
 
+from greenfield import invoices as invoice_api
 from greenfield import views
 
 app_name = "greenfield"
@@ -34,5 +35,31 @@ urlpatterns = [
         "stores/<store_id>/payment-methods",
         views.StorePaymentMethodsApi.as_view(),
         name="store-payment-methods",
+    ),
+]
+
+# --- invoices (greenfield/invoices.py): each route in the store's form and BTCPay's
+# store-less one, where the store is the invoice's.
+INVOICE = "invoices/<invoice_id>"
+INVOICE_ROUTES = [
+    ("", invoice_api.InvoiceDetailApi, "invoice"),
+    ("/status", invoice_api.InvoiceStatusApi, "invoice-status"),
+    ("/unarchive", invoice_api.InvoiceUnarchiveApi, "invoice-unarchive"),
+    ("/payment-methods", invoice_api.InvoicePaymentMethodsApi, "invoice-payment-methods"),
+    (
+        "/payment-methods/<payment_method>/activate",
+        invoice_api.InvoicePaymentMethodActivateApi,
+        "invoice-payment-method-activate",
+    ),
+]
+urlpatterns += [
+    endpoint("stores/<store_id>/invoices", invoice_api.InvoiceListApi.as_view(), name="invoices"),
+    *(
+        endpoint(f"stores/<store_id>/{INVOICE}{tail}", view.as_view(), name=name)
+        for tail, view, name in INVOICE_ROUTES
+    ),
+    *(
+        endpoint(f"{INVOICE}{tail}", view.as_view(), name=f"{name}-any-store")
+        for tail, view, name in INVOICE_ROUTES
     ),
 ]

@@ -1,19 +1,157 @@
-"""Reads of an invoice: its prompts, what reached each, and what is still due in each coin.
-Nothing here writes or calls a node."""
+"""Reads of invoices: one invoice or a store's list, with what each prompt was paid (its
+deposits, read in one query for a whole page of invoices, never one per prompt), and what
+is still due in each coin. Nothing here writes or calls a node."""
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
 
 from funding.selectors import payment
-from invoices.models import Invoice, PaymentPrompt
+from invoices.models import AdditionalStatus, Invoice, InvoiceStatus, PaymentPrompt
 from invoices.services.status import PromptFigures, share
+from stores.models import Store
+from wallets.models import Deposit
+
+# Greenfield's status filter accepts BTCPay's older names too (InvoiceRepository).
+STATUS_NAMES = {
+    "new": InvoiceStatus.NEW,
+    "paid": InvoiceStatus.PROCESSING,
+    "processing": InvoiceStatus.PROCESSING,
+    "complete": InvoiceStatus.SETTLED,
+    "confirmed": InvoiceStatus.SETTLED,
+    "settled": InvoiceStatus.SETTLED,
+    "expired": InvoiceStatus.EXPIRED,
+    "invalid": InvoiceStatus.INVALID,
+}
+TEXT_SEARCH_MAX = 512
 
 
-def invoice_by_public_id(public_id: str) -> Invoice | None:
-    """The invoice of this id (its store with it), or None."""
-    return Invoice.objects.select_related("store").filter(public_id=public_id).first()
+@dataclass(frozen=True)
+class PromptPaid:
+    """A prompt and its account's deposits (dropped ones included), oldest first."""
+
+    prompt: PaymentPrompt
+    deposits: list[Deposit]
+
+    @property
+    def figures(self) -> PromptFigures:
+        seen = sum(d.amount for d in self.deposits if not d.dropped)
+        return PromptFigures(due=self.prompt.due, seen=seen, credited=self.prompt.received_amount)
+
+
+def invoice_of_store(*, store: Store, invoice_id: str) -> Invoice | None:
+    return Invoice.objects.filter(store=store, public_id=invoice_id).select_related("store").first()
+
+
+def invoice_get(*, id: int) -> Invoice:
+    """The invoice as it is now (after a service changed it)."""
+    return Invoice.objects.select_related("store").get(id=id)
+
+
+def invoice_by_id(*, invoice_id: str) -> Invoice | None:
+    """Any store's invoice: the caller checks who may see it."""
+    return Invoice.objects.filter(public_id=invoice_id).select_related("store").first()
+
+
+def invoices_paid(invoices: Sequence[Invoice]) -> dict[int, list[PromptPaid]]:
+    """Each invoice's prompts (in the order they were made) with their deposits: two
+    queries whatever the number of invoices."""
+    prompts = list(
+        PaymentPrompt.objects.filter(invoice__in=[i.id for i in invoices])
+        .select_related("account")
+        .order_by("id")
+    )
+    deposits: dict[int, list[Deposit]] = defaultdict(list)
+    accounts = [p.account_id for p in prompts if p.account_id is not None]
+    for deposit in Deposit.objects.filter(account_id__in=accounts).order_by("id"):
+        deposits[deposit.account_id].append(deposit)
+    paid: dict[int, list[PromptPaid]] = {i.id: [] for i in invoices}
+    for prompt in prompts:
+        paid[prompt.invoice_id].append(
+            PromptPaid(prompt, deposits.get(prompt.account_id, []) if prompt.account_id else [])
+        )
+    return paid
+
+
+def invoice_paid(invoice: Invoice) -> list[PromptPaid]:
+    return invoices_paid([invoice])[invoice.id]
+
+
+def invoice_statuses(names: Sequence[str]) -> list[str]:
+    """Greenfield's status filter values (any case, BTCPay's older names too); the ones no
+    status has are left out, as BTCPay does."""
+    statuses = (STATUS_NAMES.get(name.strip().lower()) for name in names)
+    return list(dict.fromkeys(s for s in statuses if s is not None))
+
+
+def invoices_of_store(
+    *,
+    store: Store,
+    order_ids: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    text: str = "",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    include_archived: bool = False,
+    skip: int = 0,
+    take: int | None = None,
+) -> QuerySet[Invoice]:
+    """The store's invoices as Greenfield lists them: newest first, archived ones only if
+    asked, ``text`` matching the start of the id, the order id, the buyer's email or a
+    deposit address (BTCPay's search terms)."""
+    invoices = Invoice.objects.filter(store=store).select_related("store")
+    if not include_archived:
+        invoices = invoices.filter(archived=False)
+    if order_ids:
+        invoices = invoices.filter(order_id__in=list(order_ids))
+    if statuses:
+        wanted = invoice_statuses(statuses)
+        invoices = invoices.filter(status__in=wanted) if wanted else invoices
+    if start is not None:
+        invoices = invoices.filter(created_at__gte=start)
+    if end is not None:
+        invoices = invoices.filter(created_at__lte=end)
+    text = text.strip()[:TEXT_SEARCH_MAX]
+    if text:
+        addressed = PaymentPrompt.objects.filter(account__address__startswith=text).values(
+            "invoice_id"
+        )
+        invoices = invoices.filter(
+            Q(public_id__startswith=text)
+            | Q(order_id__startswith=text)
+            | Q(metadata__buyerEmail__startswith=text)
+            | Q(id__in=addressed)
+        )
+    invoices = invoices.order_by("-created_at", "-id")
+    if take is not None:
+        return invoices[skip : skip + take]
+    return invoices[skip:] if skip else invoices
+
+
+def manual_marking(*, status: str, additional: str) -> list[str]:
+    """``availableStatusesForManualMarking`` as BTCPay computes it (InvoiceState's
+    CanMarkComplete, CanMarkInvalid), less the one move this engine refuses: a settled
+    invoice has paid its store and cannot be made invalid (invoice_mark)."""
+    marked = additional == AdditionalStatus.MARKED
+    statuses = []
+    if status in (
+        InvoiceStatus.NEW,
+        InvoiceStatus.PROCESSING,
+        InvoiceStatus.EXPIRED,
+        InvoiceStatus.INVALID,
+    ) or (marked and status != InvoiceStatus.SETTLED):
+        statuses.append(InvoiceStatus.SETTLED.value)
+    if status in (InvoiceStatus.NEW, InvoiceStatus.PROCESSING, InvoiceStatus.EXPIRED) or (
+        marked and status not in (InvoiceStatus.INVALID, InvoiceStatus.SETTLED)
+    ):
+        statuses.append(InvoiceStatus.INVALID.value)
+    return statuses
 
 
 def invoice_prompts(invoice: Invoice) -> list[PaymentPrompt]:

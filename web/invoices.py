@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from exchange.errors import ApplicationError
 from invoices.models import Invoice, InvoiceStatus, PaymentPrompt
-from invoices.selectors import invoice_by_public_id, invoice_prompts
+from invoices.selectors import invoice_by_id, invoice_prompts
 from invoices.services import method_id, prompt_activate
 from wallets.chains.registry import coin
 from web.invoice_status import INVOICE_STEPS, Paying, invoice_status, paying, shop_url
@@ -29,7 +29,7 @@ REDIRECT_SECONDS = 3
 
 
 def _invoice_or_404(invoice_id: str) -> Invoice:
-    invoice = invoice_by_public_id(invoice_id)
+    invoice = invoice_by_id(invoice_id=invoice_id)
     if invoice is None:
         raise Http404
     return invoice

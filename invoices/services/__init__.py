@@ -1,6 +1,11 @@
 """Invoice actions: making one (``create``), its payments and settlement (``payments``)."""
 
 from invoices.services.create import invoice_create, method_id, prompt_activate
+from invoices.services.edit import (
+    invoice_archive_set,
+    invoice_metadata_update,
+    invoice_method_activate,
+)
 from invoices.services.payments import (
     invoice_mark,
     invoice_refresh,
@@ -10,6 +15,9 @@ from invoices.services.payments import (
 )
 
 __all__ = [
+    "invoice_archive_set",
+    "invoice_metadata_update",
+    "invoice_method_activate",
     "invoice_create",
     "invoice_mark",
     "invoice_refresh",

@@ -24,6 +24,10 @@ from orders.selectors import vendor_payout_address
 from stores.models import CONFIRMATIONS_OF_SPEED, PAYMENT_METHODS, Settlement, SpeedPolicy, Store
 from wallets.chains.registry import coin
 
+# The most base units a prompt may ask (its ``due`` column is a signed-safe BIGINT): more
+# than any coin's supply, so only an absurd price reaches it.
+MAX_DUE = 2**63 - 1
+
 # Greenfield's older names of the on-chain methods.
 METHOD_ALIASES = {
     alias: f"{code}-CHAIN" for code in ("BTC", "XMR") for alias in (code, f"{code}_CHAIN")
@@ -112,6 +116,10 @@ def prompt_activate(*, prompt: PaymentPrompt) -> PaymentPrompt:
 def _prompt(invoice: Invoice, method: str, now: Any) -> PaymentPrompt:
     target = coin(method.split("-")[0])
     price = price_in(target, amount=invoice.amount, currency=invoice.currency)
+    if price.due > MAX_DUE:
+        raise ApplicationError(
+            f"the amount is more than can be asked in {target.code}", field="amount"
+        )
     return PaymentPrompt.objects.create(
         invoice=invoice,
         store_owner_id=invoice.store.owner_id,

@@ -60,8 +60,8 @@ def test_a_post_is_never_redirected(shop, route):
         "/api/v1",
         "/api/v1/",
         "/api/v1/nothing",
-        "/api/v1/stores/{store}/invoices",
-        "/api/v1/stores/{store}/invoices/",
+        "/api/v1/stores/{store}/invoices/x/nothing",
+        "/api/v1/stores/{store}/invoices/x/nothing/",
         "/api/v1/stores/{store}/webhooks",
     ],
 )

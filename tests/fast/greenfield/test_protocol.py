@@ -15,6 +15,7 @@ from exchange.errors import ApplicationError, NotFoundError
 from exchange.health import DEADLINE_SECONDS, nodes_status
 from greenfield.errors import camel, exception_handler, missing_permission, validation_errors
 from greenfield.serializers import GreenfieldInput, sync_status
+from rates.errors import RateUnavailable
 from tests.fast.fake_chain import fake_chain
 
 
@@ -81,6 +82,10 @@ def test_domain_errors_keep_their_status_in_greenfield_shapes():
         422,
         [{"path": "invoiceAmount", "message": "too small"}],
     )
+    unavailable = exception_handler(RateUnavailable("no fresh BTC/USD rate"), {})
+    assert unavailable.status_code == 503
+    assert unavailable.data == {"code": "rate_unavailable", "message": "no fresh BTC/USD rate"}
+    assert unavailable["Retry-After"]
     missing = exception_handler(NotFoundError("no such invoice", code="invoice_not_found"), {})
     assert missing.status_code == 404
     assert missing.data == {"code": "invoice-not-found", "message": "no such invoice"}
@@ -95,6 +100,25 @@ def test_domain_errors_keep_their_status_in_greenfield_shapes():
         ("/api/v1/stores", "stores", {}),
         ("/api/v1/stores/AbC", "store", {"store_id": "AbC"}),
         ("/api/v1/stores/AbC/payment-methods", "store-payment-methods", {"store_id": "AbC"}),
+        ("/api/v1/stores/AbC/invoices", "invoices", {"store_id": "AbC"}),
+        ("/api/v1/stores/AbC/invoices/I1", "invoice", {"store_id": "AbC", "invoice_id": "I1"}),
+        ("/api/v1/invoices/I1", "invoice-any-store", {"invoice_id": "I1"}),
+        (
+            "/api/v1/stores/AbC/invoices/I1/status",
+            "invoice-status",
+            {"store_id": "AbC", "invoice_id": "I1"},
+        ),
+        ("/api/v1/invoices/I1/unarchive", "invoice-unarchive-any-store", {"invoice_id": "I1"}),
+        (
+            "/api/v1/stores/AbC/invoices/I1/payment-methods",
+            "invoice-payment-methods",
+            {"store_id": "AbC", "invoice_id": "I1"},
+        ),
+        (
+            "/api/v1/invoices/I1/payment-methods/BTC-CHAIN/activate",
+            "invoice-payment-method-activate-any-store",
+            {"invoice_id": "I1", "payment_method": "BTC-CHAIN"},
+        ),
     ],
 )
 def test_every_route_resolves_with_and_without_a_trailing_slash(path, name, kwargs):
@@ -106,7 +130,7 @@ def test_every_route_resolves_with_and_without_a_trailing_slash(path, name, kwar
 
 def test_no_path_under_api_v1_is_left_unresolved():
     """Django's APPEND_SLASH redirects only a path that does not resolve."""
-    for path in ("/api/v1", "/api/v1/", "/api/v1/nothing/here", "/api/v1/stores/A/invoices"):
+    for path in ("/api/v1", "/api/v1/", "/api/v1/nothing/here", "/api/v1/stores/A/invoices/B/x"):
         assert resolve(path).func.__name__ == "not_found", path
     with pytest.raises(Resolver404):
         resolve("/api/v1x")
