@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('funding', '0002_order_and_swap_events'),
+        ("funding", "0002_order_and_swap_events"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='fundingevent',
-            name='owner_kind',
-            field=models.CharField(choices=[('order', 'escrow order'), ('swap', 'swap'), ('prompt', "an invoice's payment prompt"), ('house', 'the house')], max_length=8),
+            model_name="fundingevent",
+            name="owner_kind",
+            field=models.CharField(
+                choices=[
+                    ("order", "escrow order"),
+                    ("swap", "swap"),
+                    ("prompt", "an invoice's payment prompt"),
+                    ("house", "the house"),
+                ],
+                max_length=8,
+            ),
         ),
     ]
