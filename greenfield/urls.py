@@ -14,6 +14,7 @@ from typing import Any
 from django.urls import URLPattern, re_path
 
 from greenfield import views
+from greenfield import webhooks as store_webhooks
 
 app_name = "greenfield"
 
@@ -34,5 +35,36 @@ urlpatterns = [
         "stores/<store_id>/payment-methods",
         views.StorePaymentMethodsApi.as_view(),
         name="store-payment-methods",
+    ),
+]
+
+# --- a store's webhooks (greenfield/webhooks.py) ----------------------------------------
+_HOOK = "stores/<store_id>/webhooks/<webhook_id>"
+urlpatterns += [
+    endpoint(
+        "stores/<store_id>/webhooks",
+        store_webhooks.StoreWebhookListApi.as_view(),
+        name="store-webhooks",
+    ),
+    endpoint(_HOOK, store_webhooks.StoreWebhookDetailApi.as_view(), name="store-webhook"),
+    endpoint(
+        f"{_HOOK}/deliveries",
+        store_webhooks.StoreWebhookDeliveriesApi.as_view(),
+        name="store-webhook-deliveries",
+    ),
+    endpoint(
+        f"{_HOOK}/deliveries/<delivery_id>",
+        store_webhooks.StoreWebhookDeliveryApi.as_view(),
+        name="store-webhook-delivery",
+    ),
+    endpoint(
+        f"{_HOOK}/deliveries/<delivery_id>/request",
+        store_webhooks.StoreWebhookDeliveryRequestApi.as_view(),
+        name="store-webhook-delivery-request",
+    ),
+    endpoint(
+        f"{_HOOK}/deliveries/<delivery_id>/redeliver",
+        store_webhooks.StoreWebhookRedeliverApi.as_view(),
+        name="store-webhook-redeliver",
     ),
 ]
