@@ -103,6 +103,23 @@ def _body(event: WebhookEvent) -> bytes:
     ).encode()
 
 
+# How long a Greenfield delivery waits for an earlier one's first attempt to end.
+ORDER_WAIT_SECONDS = 1
+
+
+def _first_attempt_waiting(delivery: WebhookDelivery) -> bool:
+    """Is an earlier delivery to the same Greenfield webhook still before the end of its
+    first attempt? Then this one waits, so first attempts reach a webhook in the order the
+    events happened, as BTCPay sends them. Only first attempts are waited for: a delivery
+    that failed is retried on its own schedule and holds nothing back."""
+    return WebhookDelivery.objects.filter(
+        endpoint_id=delivery.endpoint_id,
+        state=DeliveryState.PENDING,
+        attempts=0,
+        id__lt=delivery.id,
+    ).exists()
+
+
 def _request(delivery: WebhookDelivery) -> tuple[bytes, dict[str, str]]:
     """The body and headers of a delivery, by its endpoint's kind: the engine's own body
     and ``X-Exchange-Signature``, or the Greenfield body kept on the delivery (the bytes
@@ -136,6 +153,10 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(id=delivery_id)
+    if delivery.endpoint.kind == EndpointKind.GREENFIELD and _first_attempt_waiting(delivery):
+        WebhookDelivery.objects.filter(id=delivery.id).update(claimed_until=None)
+        enqueue("webhooks.deliver", delivery.id, countdown=ORDER_WAIT_SECONDS)
+        return None
     body, headers = _request(delivery)
     started = time.monotonic()
     status, excerpt, error = None, "", ""

@@ -4,12 +4,13 @@ each enabled webhook that wants its type, on the engine's webhook machinery
 and the SSRF checks at registration and at every attempt).
 
 Order: an invoice's events are recorded in order, in the transaction that changes the
-invoice; each one's deliveries are written in that transaction and enqueued on commit,
-so first attempts start in event order per webhook. Each delivery is tried on its own
-(a failing one is retried on its own schedule and never holds the next one back), so a
-receiver can see a retry after a later event, and with several worker processes two
-first attempts can cross: ``timestamp`` and the event order of ``deliveryId``s in the
-delivery list tell them apart.
+invoice; each one's deliveries are written in that transaction and enqueued on commit.
+A delivery to a webhook is not sent while an earlier delivery to the same webhook is
+still before the end of its first attempt (``webhooks.services._first_attempt_waiting``),
+so first attempts reach each webhook one after another in event order (across the
+store's invoices too), as BTCPay sends them. A delivery that failed is retried on its
+own schedule and holds nothing back, so a retry can arrive after later events; a lost
+first attempt holds the next ones until the sweep sends it again (``deliveries_due``).
 """
 
 from __future__ import annotations

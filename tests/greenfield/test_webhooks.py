@@ -12,11 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from devtools.processes import wait_until
+from invoices.models import Invoice, InvoiceStatus, PaymentPrompt
 from invoices.services import invoice_create, invoice_mark, invoice_refresh
 from stores import permissions as p
+from tests.chain import CHAIN_OF, drive, mine, pay
+from tests.flows import CREDIT_BLOCKS
 from tests.merchants import key_for, make_merchant, make_store
 from tests.testenv import WEBHOOK_RECEIVER_PORTS
-from webhooks.models import DeliveryState, WebhookDelivery
+from webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint
 
 PORT = WEBHOOK_RECEIVER_PORTS[1]
 URL = f"http://127.0.0.1:{PORT}/btcpay"
@@ -141,6 +144,80 @@ def test_invoice_events_arrive_in_order_signed_with_greenfields_body(
     sent = api.get(f"{base}/{created['deliveryId']}/request")
     assert sent.status_code == 200
     assert sent.content == receiver.received[0][1]
+
+
+def test_a_paid_invoices_events_carry_the_payment_in_greenfields_order(
+    vendor, celery_worker, receiver
+):
+    store, api = _shop(vendor)
+    hook = _register(api, store)
+    invoice = invoice_create(
+        store=store, amount="0.05", currency="BTC", metadata={"orderId": "paid-1"}
+    )
+    prompt = PaymentPrompt.objects.select_related("account").get(invoice=invoice)
+    chain = CHAIN_OF["BTC"]
+
+    txid = pay(chain, prompt.account.address, prompt.due)
+    drive(
+        chain,
+        lambda: Invoice.objects.get(id=invoice.id).status == InvoiceStatus.PROCESSING,
+        what="processing",
+    )
+    mine(chain, CREDIT_BLOCKS["BTC"])
+    drive(
+        chain,
+        lambda: Invoice.objects.get(id=invoice.id).status == InvoiceStatus.SETTLED,
+        what="settled",
+    )
+    _delivered(hook["id"], 5)
+
+    events = receiver.bodies()
+    assert [e["type"] for e in events] == [
+        "InvoiceCreated",
+        "InvoiceReceivedPayment",
+        "InvoiceProcessing",
+        "InvoicePaymentSettled",
+        "InvoiceSettled",
+    ]
+    for headers, body in receiver.received:
+        assert php_check(body, hook["secret"], headers["BTCPay-Sig"])
+    seen, settled_payment = events[1], events[3]
+    for event, status in ((seen, "Processing"), (settled_payment, "Settled")):
+        assert event["afterExpiration"] is False
+        assert event["paymentMethodId"] == "BTC-CHAIN"
+        assert event["payment"]["id"].startswith(txid)
+        assert event["payment"]["status"] == status
+        assert event["payment"]["destination"] == prompt.account.address
+        assert event["metadata"] == {"orderId": "paid-1"}
+    assert events[2]["overPaid"] is False
+    assert events[4]["manuallyMarked"] is False
+    assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
+
+
+def test_an_internal_target_is_refused_at_delivery_too(vendor, celery_worker, receiver):
+    """A webhook whose address became internal after it was registered (DNS changed: here
+    the row is changed under it) is refused at each attempt, logged as refused."""
+    store, api = _shop(vendor)
+    hook = _register(api, store, automaticRedelivery=False)
+    WebhookEndpoint.objects.filter(public_id=hook["id"]).update(url="http://10.1.2.3/hook")
+
+    invoice_create(store=store, amount="0.001", currency="BTC")
+    delivery = wait_until(
+        lambda: WebhookDelivery.objects.filter(
+            endpoint__public_id=hook["id"], state=DeliveryState.FAILED
+        ).first(),
+        timeout=30,
+        what="the refused delivery",
+    )
+    (attempt,) = delivery.log.all()
+    assert attempt.error.startswith("refused:")
+    assert "10.1.2.3" in attempt.error
+    assert receiver.received == []
+    base = f"/api/v1/stores/{store.public_id}/webhooks/{hook['id']}/deliveries"
+    shown = api.get(f"{base}/{delivery.public_id}").json()
+    assert shown["status"] == "Failed"
+    assert shown["httpCode"] is None
+    assert shown["errorMessage"].startswith("refused:")
 
 
 def test_an_invalid_invoice_and_webhooks_that_want_other_events(vendor, celery_worker, receiver):
