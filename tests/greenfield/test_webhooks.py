@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -33,21 +34,28 @@ def php_check(body: bytes, secret: str, header: str) -> bool:
 
 
 class Receiver:
-    """A shop's webhook endpoint: keeps every request (raw body) and answers 500 to the
-    event types in ``failing``, 200 to the others."""
+    """A shop's webhook endpoint: keeps every request (raw body) as it arrives, answers
+    500 to the event types in ``failing``, 200 to the others, and takes ``slow[type]``
+    seconds to answer that type. ``times[deliveryId]`` is (arrived, answered)."""
 
-    def __init__(self, failing: tuple[str, ...] = ()):
+    def __init__(self, failing: tuple[str, ...] = (), slow: dict[str, float] | None = None):
         self.failing = failing
+        self.slow = slow or {}
         self.received: list[tuple[dict, bytes]] = []
+        self.times: dict[str, tuple[float, float]] = {}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
+                arrived = time.monotonic()
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((dict(self.headers), body))
-                status = 500 if json.loads(body)["type"] in receiver.failing else 200
+                event = json.loads(body)
+                time.sleep(receiver.slow.get(event["type"], 0))
+                status = 500 if event["type"] in receiver.failing else 200
                 self.send_response(status)
                 self.end_headers()
+                receiver.times[event["deliveryId"]] = (arrived, time.monotonic())
 
             def log_message(self, *args):
                 pass
@@ -66,6 +74,13 @@ class Receiver:
 @pytest.fixture
 def receiver():
     r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def receiver_slow_on_created():
+    r = Receiver(slow={"InvoiceCreated": 1.5})
     yield r
     r.close()
 
@@ -105,8 +120,9 @@ def _delivered(webhook_id: str, n: int):
 
 
 def test_invoice_events_arrive_in_order_signed_with_greenfields_body(
-    vendor, celery_worker, receiver
+    vendor, celery_worker, receiver_slow_on_created
 ):
+    receiver = receiver_slow_on_created
     store, api = _shop(vendor)
     hook = _register(api, store, secret="the-shops-own-secret-1234567890ab")
 
@@ -134,6 +150,9 @@ def test_invoice_events_arrive_in_order_signed_with_greenfields_body(
     assert settled["manuallyMarked"] is True
     assert settled["overPaid"] is False
     assert created["timestamp"] <= settled["timestamp"]
+    # The worker runs two deliveries at once; the settled one still waited for the slow
+    # answer to the created one before it was sent.
+    assert receiver.times[settled["deliveryId"]][0] >= receiver.times[created["deliveryId"]][1]
 
     # The delivery log, newest first, and the exact body each one sent.
     base = f"/api/v1/stores/{store.public_id}/webhooks/{hook['id']}/deliveries"
