@@ -8,7 +8,9 @@ import json
 
 import pytest
 
+from greenfield.webhooks import WebhookInput, delivery_status
 from webhooks import btcpay
+from webhooks.models import WebhookDelivery
 
 SECRET = "s3cr3t-of-the-shop"
 
@@ -124,3 +126,38 @@ def test_a_payment_event_carries_the_payment(type, status):  # noqa: A002
         "status": status,
         "destination": "bcrt1qdest",
     }
+
+
+@pytest.mark.parametrize(
+    ("state", "last_status", "status"),
+    [
+        ("delivered", 200, "HttpSuccess"),
+        ("pending", 500, "HttpError"),
+        ("failed", 404, "HttpError"),
+        ("failed", None, "Failed"),
+        ("pending", None, "Failed"),
+    ],
+)
+def test_a_delivery_status_is_btcpays(state, last_status, status):
+    assert delivery_status(WebhookDelivery(state=state, last_status=last_status)) == status
+
+
+def test_a_webhook_request_takes_btcpays_defaults_and_ignores_unknown_fields():
+    given = WebhookInput(
+        data={"url": "https://shop.example/hook", "secret": None, "authorizedEvents": None, "x": 1}
+    )
+    assert given.is_valid(), given.errors
+    assert given.service_arguments() == {
+        "url": "https://shop.example/hook",
+        "secret": "",
+        "enabled": True,
+        "automatic_redelivery": True,
+        "everything": True,
+        "specific_events": [],
+    }
+    partial = WebhookInput(
+        data={"url": "https://shop.example/hook", "authorizedEvents": {"everything": False}}
+    )
+    assert partial.is_valid(), partial.errors
+    assert partial.service_arguments()["everything"] is False
+    assert partial.service_arguments()["specific_events"] == []
