@@ -247,6 +247,8 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 WEBHOOK_EXCERPT_BYTES = env.int("WEBHOOK_EXCERPT_BYTES", default=500)
 # Endpoints one user may register.
 WEBHOOK_MAX_ENDPOINTS_PER_USER = env.int("WEBHOOK_MAX_ENDPOINTS_PER_USER", default=10)
+# Greenfield webhooks one store may register (stores/{storeId}/webhooks).
+GREENFIELD_MAX_WEBHOOKS_PER_STORE = env.int("GREENFIELD_MAX_WEBHOOKS_PER_STORE", default=10)
 # Internal destinations the operator allows (``host`` or ``host:port``); every other
 # destination must resolve to public addresses only (webhooks/outbound.py).
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])

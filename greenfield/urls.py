@@ -15,6 +15,7 @@ from django.urls import URLPattern, re_path
 
 from greenfield import invoices as invoice_api
 from greenfield import views
+from greenfield import webhooks as store_webhooks
 
 app_name = "greenfield"
 
@@ -61,5 +62,36 @@ urlpatterns += [
     *(
         endpoint(f"{INVOICE}{tail}", view.as_view(), name=f"{name}-any-store")
         for tail, view, name in INVOICE_ROUTES
+    ),
+]
+
+# --- a store's webhooks (greenfield/webhooks.py) ----------------------------------------
+_HOOK = "stores/<store_id>/webhooks/<webhook_id>"
+urlpatterns += [
+    endpoint(
+        "stores/<store_id>/webhooks",
+        store_webhooks.StoreWebhookListApi.as_view(),
+        name="store-webhooks",
+    ),
+    endpoint(_HOOK, store_webhooks.StoreWebhookDetailApi.as_view(), name="store-webhook"),
+    endpoint(
+        f"{_HOOK}/deliveries",
+        store_webhooks.StoreWebhookDeliveriesApi.as_view(),
+        name="store-webhook-deliveries",
+    ),
+    endpoint(
+        f"{_HOOK}/deliveries/<delivery_id>",
+        store_webhooks.StoreWebhookDeliveryApi.as_view(),
+        name="store-webhook-delivery",
+    ),
+    endpoint(
+        f"{_HOOK}/deliveries/<delivery_id>/request",
+        store_webhooks.StoreWebhookDeliveryRequestApi.as_view(),
+        name="store-webhook-delivery-request",
+    ),
+    endpoint(
+        f"{_HOOK}/deliveries/<delivery_id>/redeliver",
+        store_webhooks.StoreWebhookRedeliverApi.as_view(),
+        name="store-webhook-redeliver",
     ),
 ]

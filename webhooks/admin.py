@@ -6,8 +6,8 @@ from webhooks.services import delivery_redeliver, endpoint_create
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ("id", "url", "owner", "events", "is_active", "created_at")
-    list_filter = ("is_active",)
+    list_display = ("id", "kind", "url", "owner", "store", "events", "is_active", "created_at")
+    list_filter = ("kind", "is_active")
     search_fields = ("url", "owner__username")
     fields = ("owner", "url", "events", "description", "is_active")
 

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.idempotency import idempotent
-from webhooks.models import EVENT_TYPES, WebhookEndpoint
+from webhooks.models import EVENT_TYPES, EndpointKind, WebhookEndpoint
 from webhooks.services import endpoint_create
 
 
@@ -41,7 +41,9 @@ class WebhookListCreateApi(APIView):
 
     @extend_schema(responses=EndpointSerializer(many=True))
     def get(self, request):
-        endpoints = WebhookEndpoint.objects.filter(owner=request.user).order_by("id")
+        endpoints = WebhookEndpoint.objects.filter(
+            owner=request.user, kind=EndpointKind.ENGINE
+        ).order_by("id")
         return Response(EndpointSerializer(endpoints, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: EndpointCreatedSerializer})
@@ -56,10 +58,14 @@ class WebhookListCreateApi(APIView):
 class WebhookDetailApi(APIView):
     @extend_schema(responses=EndpointSerializer)
     def get(self, request, endpoint_id: int):
-        endpoint = get_object_or_404(WebhookEndpoint, id=endpoint_id, owner=request.user)
+        endpoint = get_object_or_404(
+            WebhookEndpoint, id=endpoint_id, owner=request.user, kind=EndpointKind.ENGINE
+        )
         return Response(EndpointSerializer(endpoint).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, endpoint_id: int):
-        get_object_or_404(WebhookEndpoint, id=endpoint_id, owner=request.user).delete()
+        get_object_or_404(
+            WebhookEndpoint, id=endpoint_id, owner=request.user, kind=EndpointKind.ENGINE
+        ).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -17,9 +17,11 @@ from django.utils import timezone
 
 from exchange.dispatch import enqueue
 from exchange.errors import ApplicationError, ConflictError
+from webhooks import btcpay
 from webhooks.models import (
     EVENT_TYPES,
     DeliveryState,
+    EndpointKind,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -43,7 +45,7 @@ def endpoint_create(
             f"unknown event types {unknown}; known: {list(EVENT_TYPES)}", field="events"
         )
     limit = settings.WEBHOOK_MAX_ENDPOINTS_PER_USER
-    if WebhookEndpoint.objects.filter(owner=owner).count() >= limit:
+    if WebhookEndpoint.objects.filter(owner=owner, kind=EndpointKind.ENGINE).count() >= limit:
         raise ConflictError(
             f"at most {limit} webhook endpoints per user: delete one first",
             code="too_many_endpoints",
@@ -63,7 +65,7 @@ def event_publish(*, type: str, data: dict, parties: list[int]) -> WebhookEvent 
     commit."""
     endpoints = [
         e
-        for e in WebhookEndpoint.objects.filter(is_active=True)
+        for e in WebhookEndpoint.objects.filter(is_active=True, kind=EndpointKind.ENGINE)
         .filter(Q(owner_id__in=parties) | Q(owner__is_staff=True))
         .select_related("owner")
         if e.wants(type)
@@ -101,6 +103,44 @@ def _body(event: WebhookEvent) -> bytes:
     ).encode()
 
 
+# How long a Greenfield delivery waits for an earlier one's first attempt to end.
+ORDER_WAIT_SECONDS = 1
+
+
+def _first_attempt_waiting(delivery: WebhookDelivery) -> bool:
+    """Is an earlier delivery to the same Greenfield webhook still before the end of its
+    first attempt? Then this one waits, so first attempts reach a webhook in the order the
+    events happened, as BTCPay sends them. Only first attempts are waited for: a delivery
+    that failed is retried on its own schedule and holds nothing back."""
+    return WebhookDelivery.objects.filter(
+        endpoint_id=delivery.endpoint_id,
+        state=DeliveryState.PENDING,
+        attempts=0,
+        id__lt=delivery.id,
+    ).exists()
+
+
+def _request(delivery: WebhookDelivery) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a delivery, by its endpoint's kind: the engine's own body
+    and ``X-Exchange-Signature``, or the Greenfield body kept on the delivery (the bytes
+    signed are the bytes sent) and ``BTCPay-Sig``."""
+    if delivery.endpoint.kind == EndpointKind.GREENFIELD:
+        body = (delivery.body or "").encode("ascii")
+        return body, {
+            "Content-Type": "application/json",
+            "User-Agent": "exchange-engine-webhooks/1",
+            btcpay.HEADER: btcpay.signature(secret=delivery.endpoint.secret, body=body),
+        }
+    body = _body(delivery.event)
+    return body, {
+        "Content-Type": "application/json",
+        "User-Agent": "exchange-engine-webhooks/1",
+        "X-Exchange-Event-Id": str(delivery.event.event_id),
+        "X-Exchange-Event-Type": delivery.event.type,
+        HEADER: sign(secret=delivery.endpoint.secret, body=body),
+    }
+
+
 def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     """POST one delivery if it is due and nobody else is sending it; log the attempt and
     schedule the next one on failure. Returns None when there was nothing to do."""
@@ -113,14 +153,11 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(id=delivery_id)
-    body = _body(delivery.event)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "exchange-engine-webhooks/1",
-        "X-Exchange-Event-Id": str(delivery.event.event_id),
-        "X-Exchange-Event-Type": delivery.event.type,
-        HEADER: sign(secret=delivery.endpoint.secret, body=body),
-    }
+    if delivery.endpoint.kind == EndpointKind.GREENFIELD and _first_attempt_waiting(delivery):
+        WebhookDelivery.objects.filter(id=delivery.id).update(claimed_until=None)
+        enqueue("webhooks.deliver", delivery.id, countdown=ORDER_WAIT_SECONDS)
+        return None
+    body, headers = _request(delivery)
     started = time.monotonic()
     status, excerpt, error = None, "", ""
     try:
@@ -142,7 +179,7 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
             error=error,
         )
         fields = {"attempts": number, "last_status": status, "claimed_until": None}
-        delays = settings.WEBHOOK_RETRY_DELAYS
+        delays = settings.WEBHOOK_RETRY_DELAYS if delivery.endpoint.automatic_redelivery else []
         if status is not None and 200 <= status < 300:
             fields.update(state=DeliveryState.DELIVERED, delivered_at=timezone.now())
         elif number > len(delays):

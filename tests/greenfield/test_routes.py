@@ -62,7 +62,6 @@ def test_a_post_is_never_redirected(shop, route):
         "/api/v1/nothing",
         "/api/v1/stores/{store}/invoices/x/nothing",
         "/api/v1/stores/{store}/invoices/x/nothing/",
-        "/api/v1/stores/{store}/webhooks",
     ],
 )
 def test_a_path_not_served_yet_is_greenfields_404_for_every_method(shop, path):
