@@ -1,5 +1,6 @@
 """The admin of invoices: read-only pages, each prompt with its audit trail, deposits,
-payouts and ownership trail; staff retry a prompt's failed payout."""
+payouts and ownership trail; staff retry a prompt's failed payout. Refunds are listed
+here; a claim that waits for approval is decided in the staff approvals."""
 
 from __future__ import annotations
 
@@ -7,12 +8,24 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from funding.admin import FundedOrderAdmin, retry_payouts_action
-from invoices.models import Invoice, InvoiceEvent, PaymentPrompt
+from invoices.models import Invoice, InvoiceEvent, PaymentPrompt, Refund
 
 
 class PromptInline(admin.TabularInline):
     model = PaymentPrompt
     fields = ("currency", "state", "rate", "due", "received_amount", "account")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        return False
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    fields = ("public_id", "currency", "amount", "state", "address", "payout", "approval")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -49,7 +62,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_fields = ("=public_id", "=order_id", "store__name", "=store__public_id")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Invoice._meta.fields]
-    inlines = [PromptInline, EventInline]
+    inlines = [PromptInline, RefundInline, EventInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -67,3 +80,18 @@ class PaymentPromptAdmin(FundedOrderAdmin):
         FundedOrderAdmin.funded_fields
     )
     actions = [retry_payouts_action]
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "invoice", "currency", "amount", "state", "variant", "created_at")
+    list_filter = ("state", "currency", "variant")
+    search_fields = ("=public_id", "=invoice__public_id", "address")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Refund._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Refund | None = None) -> bool:
+        return False

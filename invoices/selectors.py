@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from funding.selectors import payment
-from invoices.models import AdditionalStatus, Invoice, InvoiceStatus, PaymentPrompt
+from invoices.models import AdditionalStatus, Invoice, InvoiceStatus, PaymentPrompt, Refund
 from invoices.services.status import PromptFigures, share
 from stores.models import Store
 from wallets.models import Deposit
@@ -173,3 +173,13 @@ def still_due(prompt: PaymentPrompt, figures: Sequence[PromptFigures]) -> int:
     coin alone, it is the prompt's due less what was seen."""
     left = 1 - share(figures)
     return math.ceil(left * prompt.due) if left > 0 else 0
+
+
+def refund_by_id(*, refund_id: str) -> Refund | None:
+    """A refund by its public id (anyone holding it may see and claim it), with its
+    invoice, store and payout."""
+    return (
+        Refund.objects.filter(public_id=refund_id)
+        .select_related("invoice__store", "payout")
+        .first()
+    )

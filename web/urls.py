@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import invoices, merchant, views
+from web import invoices, merchant, refunds, views
 
 app_name = "web"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("i/<str:invoice_id>", invoices.invoice_checkout, name="invoice"),
     path("i/<str:invoice_id>/status", invoices.invoice_status_json, name="invoice-status"),
     path("i/<str:invoice_id>/<str:method>", invoices.invoice_method, name="invoice-method"),
+    # A refund's claim page, where Greenfield clients send the customer (viewLink).
+    path("refunds/<str:refund_id>", refunds.refund_page, name="refund"),
     path("account/tokens/", views.token_list, name="tokens"),
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
     path("account/stores/", merchant.store_list, name="stores"),

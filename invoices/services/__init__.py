@@ -1,4 +1,5 @@
-"""Invoice actions: making one (``create``), its payments and settlement (``payments``)."""
+"""Invoice actions: making one (``create``), its payments and settlement (``payments``),
+its refunds (``refunds``)."""
 
 from invoices.services.create import invoice_create, method_id, prompt_activate
 from invoices.services.edit import (
@@ -13,6 +14,7 @@ from invoices.services.payments import (
     prompt_advance,
     prompt_apply_deposits,
 )
+from invoices.services.refunds import RefundAsk, refund_claim, refund_create
 
 __all__ = [
     "invoice_archive_set",
@@ -26,4 +28,7 @@ __all__ = [
     "prompt_activate",
     "prompt_advance",
     "prompt_apply_deposits",
+    "refund_claim",
+    "refund_create",
+    "RefundAsk",
 ]
