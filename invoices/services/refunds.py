@@ -192,16 +192,15 @@ def _source(prompt: PaymentPrompt, settlement: str) -> tuple[str, int]:
 
 
 def _prompt_of(prompts: list[PaymentPrompt], payment_method: str) -> PaymentPrompt:
-    """The prompt of ``payment_method``; without one, the first that was paid."""
-    if payment_method:
-        code = method_id(payment_method).removesuffix("-CHAIN")
-        for prompt in prompts:
-            if prompt.currency == code:
-                return prompt
-    else:
-        for prompt in prompts:
-            if prompt.received_amount:
-                return prompt
+    """The prompt of ``payment_method``; without one, the first that was paid (or the
+    first of all, when none was)."""
+    if not payment_method:
+        paid = [prompt for prompt in prompts if prompt.received_amount]
+        return (paid or prompts)[0]
+    code = method_id(payment_method).removesuffix("-CHAIN")
+    for prompt in prompts:
+        if prompt.currency == code:
+            return prompt
     raise ApplicationError(
         "Please select one of the payment methods which were available for the original invoice",
         field="payoutMethodId",

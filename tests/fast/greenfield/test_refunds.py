@@ -1,0 +1,186 @@
+"""Refunds through Greenfield, as a shop's plugin asks for them: ``POST …/refund`` in both
+route forms answers ``PullPaymentData`` with the claim page's ``viewLink``, behind the
+pull-payment permission; an invoice that cannot be refunded is 400 ``non-refundable``; a
+bad request is 422 naming its field; ``GET pull-payments/{id}`` is anonymous."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from invoices.models import Refund
+from invoices.services import invoice_create
+from orders.services.vendors import vendor_payout_address_set
+from stores import permissions as p
+from tests.fast.fake_chain import fake_chain
+from tests.fast.invoice_flows import partly_paid
+from tests.merchants import key_for, make_merchant, make_store
+from wallets.services.pool import pool_refill
+
+pytestmark = pytest.mark.django_db
+
+PULL_PAYMENT_FIELDS = {
+    "id",
+    "name",
+    "description",
+    "currency",
+    "amount",
+    "period",
+    "BOLT11Expiration",
+    "autoApproveClaims",
+    "archived",
+    "viewLink",
+    "startsAt",
+    "expiresAt",
+}
+
+
+@pytest.fixture
+def chain(settings):
+    settings.CONFIRMATIONS_REQUIRED = {**settings.CONFIRMATIONS_REQUIRED, "bitcoin": [(None, 1)]}
+    settings.STAFF_APPROVAL_ABOVE = {**settings.STAFF_APPROVAL_ABOVE, "BTC": 1_000_000}
+    with fake_chain("bitcoin") as fake:
+        pool_refill(chain="bitcoin", batch_size=4, target=4)
+        yield fake
+
+
+@pytest.fixture
+def store(chain):
+    merchant = make_merchant()
+    vendor_payout_address_set(user=merchant, currency="BTC", address="fake1merchant")
+    return make_store(merchant, payment_methods=["BTC-CHAIN"], default_currency="BTC")
+
+
+def api_with(store, *policies):
+    return key_for(store.owner, *(f"{policy}:{store.public_id}" for policy in policies))[1]
+
+
+@pytest.fixture
+def api(store):
+    return api_with(store, p.CAN_CREATE_NON_APPROVED_PULL_PAYMENTS)
+
+
+def refund_path(store, invoice, *, store_less=False):
+    if store_less:
+        return f"/api/v1/invoices/{invoice.public_id}/refund"
+    return f"/api/v1/stores/{store.public_id}/invoices/{invoice.public_id}/refund"
+
+
+def test_a_refund_is_answered_as_a_pull_payment_with_its_claim_page(api, store, chain):
+    invoice = partly_paid(chain, store, 60_000)
+
+    response = api.post(
+        refund_path(store, invoice),
+        {
+            "refundVariant": "RateThen",
+            "paymentMethod": "BTC",
+            "name": "Sorry",
+            "description": "Out of stock",
+            "customAmount": None,
+            "unknownField": 1,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    refund = Refund.objects.get(public_id=body["id"])
+    assert set(body) == PULL_PAYMENT_FIELDS
+    assert body == {
+        **body,
+        "name": "Sorry",
+        "description": "Out of stock",
+        "currency": "BTC",
+        "amount": "0.00060000",
+        "autoApproveClaims": True,
+        "archived": False,
+        "viewLink": f"http://testserver/refunds/{refund.public_id}",
+        "startsAt": int(refund.created_at.timestamp()),
+    }
+    assert len(body["id"]) == 22
+    # Anyone holding the id reads it, as BTCPay's pull payments.
+    anonymous = APIClient().get(f"/api/v1/pull-payments/{refund.public_id}")
+    assert anonymous.status_code == 200
+    assert anonymous.json() == body
+    missing = APIClient().get("/api/v1/pull-payments/nothing")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "pullpayment-not-found"
+
+
+def test_the_store_less_route_with_a_slash_and_a_custom_amount_in_part(api, store, chain):
+    invoice = partly_paid(chain, store, 60_000)
+
+    response = api.post(
+        refund_path(store, invoice, store_less=True) + "/",
+        {
+            "refundVariant": "Custom",
+            "customAmount": 0.0002,
+            "customCurrency": "BTC",
+            "subtractPercentage": "10",
+            "payoutMethods": ["BTC-CHAIN"],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["amount"] == "0.00018000"
+    assert response.json()["name"] == f"Refund {invoice.public_id}"
+
+
+def test_above_the_approval_threshold_claims_are_not_approved_automatically(api, store, chain):
+    invoice = partly_paid(chain, store, 1_000_001, price="0.02")
+
+    response = api.post(refund_path(store, invoice), {"refundVariant": "RateThen"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["autoApproveClaims"] is False
+
+
+def test_the_pull_payment_permission_is_needed_or_a_policy_that_includes_it(store, chain):
+    invoice = partly_paid(chain, store, 60_000)
+    body = {"refundVariant": "RateThen"}
+
+    refused = api_with(store, p.CAN_MODIFY_INVOICES).post(
+        refund_path(store, invoice), body, format="json"
+    )
+    allowed = api_with(store, p.CAN_MODIFY_STORE_SETTINGS).post(
+        refund_path(store, invoice, store_less=True), body, format="json"
+    )
+
+    assert refused.status_code == 403
+    assert refused.json()["missingPermission"] == p.CAN_CREATE_NON_APPROVED_PULL_PAYMENTS
+    assert allowed.status_code == 200, allowed.content
+    assert Refund.objects.filter(invoice=invoice).count() == 1
+
+
+def test_an_invoice_that_cannot_be_refunded_is_400_non_refundable(api, store, chain):
+    unpaid = invoice_create(store=store, amount="0.001", currency="BTC")
+
+    response = api.post(refund_path(store, unpaid), {"refundVariant": "RateThen"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"code": "non-refundable", "message": "Cannot refund this invoice"}
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({}, "refundVariant"),
+        ({"refundVariant": "Fiat"}, "refundVariant"),
+        ({"refundVariant": "OverpaidAmount"}, "refundVariant"),
+        ({"refundVariant": "RateThen", "subtractPercentage": "ten"}, "subtractPercentage"),
+        ({"refundVariant": "RateThen", "subtractPercentage": 150}, "subtractPercentage"),
+        ({"refundVariant": "RateThen", "payoutMethods": ["LTC-CHAIN"]}, "payoutMethods"),
+        ({"refundVariant": "RateThen", "customAmount": "1"}, "customAmount"),
+        ({"refundVariant": "Custom", "customCurrency": "BTC"}, "customAmount"),
+        ({"refundVariant": "Custom", "customAmount": "1", "customCurrency": "BTC"}, "customAmount"),
+    ],
+)
+def test_a_bad_request_is_422_naming_its_field_and_writes_nothing(api, store, chain, body, path):
+    invoice = partly_paid(chain, store, 60_000)
+
+    response = api.post(refund_path(store, invoice), body, format="json")
+
+    assert response.status_code == 422, response.content
+    assert [error["path"] for error in response.json()] == [path]
+    assert not Refund.objects.filter(invoice=invoice).exists()
