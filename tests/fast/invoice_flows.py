@@ -1,10 +1,12 @@
 """Invoices moved on against the in-memory chain (tests.fast.fake_chain): a step of the
-workers, an expiry, and an invoice paid in part and then expired."""
+workers, an expiry, and an invoice paid in part and then expired; the ``chain`` and
+``store`` fixtures of the refund tests (imported by name where they are used)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from invoices.models import Invoice, PaymentPrompt
@@ -14,7 +16,36 @@ from invoices.services import (
     invoices_expire,
     prompt_apply_deposits,
 )
+from orders.services.vendors import vendor_payout_address_set
+from tests.fast.fake_chain import fake_chain
+from tests.merchants import make_merchant, make_store
 from wallets.services import deposits_scan
+from wallets.services.pool import pool_refill
+
+# STAFF_APPROVAL_ABOVE for BTC under the ``chain`` fixture.
+APPROVAL_ABOVE = 1_000_000
+
+
+@pytest.fixture
+def chain(settings):
+    """The in-memory bitcoin chain: one confirmation credits, a 1 % platform fee, staff
+    approval above APPROVAL_ABOVE."""
+    settings.CONFIRMATIONS_REQUIRED = {**settings.CONFIRMATIONS_REQUIRED, "bitcoin": [(None, 1)]}
+    settings.PLATFORM_FEE_BPS = 100
+    settings.STAFF_APPROVAL_ABOVE = {**settings.STAFF_APPROVAL_ABOVE, "BTC": APPROVAL_ABOVE}
+    with fake_chain("bitcoin") as fake:
+        pool_refill(chain="bitcoin", batch_size=4, target=4)
+        yield fake
+
+
+@pytest.fixture
+def store(chain):
+    """A store taking bitcoin, its owner paid at ``fake1merchant``."""
+    merchant = make_merchant()
+    vendor_payout_address_set(user=merchant, currency="BTC", address="fake1merchant")
+    return make_store(
+        merchant, name="Corner & Co", payment_methods=["BTC-CHAIN"], default_currency="BTC"
+    )
 
 
 def prompt_of(invoice: Invoice, currency: str = "BTC") -> PaymentPrompt:

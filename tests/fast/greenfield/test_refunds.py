@@ -10,14 +10,15 @@ from rest_framework.test import APIClient
 
 from invoices.models import Refund
 from invoices.services import invoice_create
-from orders.services.vendors import vendor_payout_address_set
 from stores import permissions as p
-from tests.fast.fake_chain import fake_chain
+from tests.fast import invoice_flows
 from tests.fast.invoice_flows import partly_paid
-from tests.merchants import key_for, make_merchant, make_store
-from wallets.services.pool import pool_refill
+from tests.merchants import key_for
 
 pytestmark = pytest.mark.django_db
+
+# The in-memory bitcoin chain and a store taking it (tests.fast.invoice_flows).
+chain, store = invoice_flows.chain, invoice_flows.store
 
 PULL_PAYMENT_FIELDS = {
     "id",
@@ -33,22 +34,6 @@ PULL_PAYMENT_FIELDS = {
     "startsAt",
     "expiresAt",
 }
-
-
-@pytest.fixture
-def chain(settings):
-    settings.CONFIRMATIONS_REQUIRED = {**settings.CONFIRMATIONS_REQUIRED, "bitcoin": [(None, 1)]}
-    settings.STAFF_APPROVAL_ABOVE = {**settings.STAFF_APPROVAL_ABOVE, "BTC": 1_000_000}
-    with fake_chain("bitcoin") as fake:
-        pool_refill(chain="bitcoin", batch_size=4, target=4)
-        yield fake
-
-
-@pytest.fixture
-def store(chain):
-    merchant = make_merchant()
-    vendor_payout_address_set(user=merchant, currency="BTC", address="fake1merchant")
-    return make_store(merchant, payment_methods=["BTC-CHAIN"], default_currency="BTC")
 
 
 def api_with(store, *policies):

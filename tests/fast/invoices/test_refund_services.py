@@ -22,38 +22,22 @@ from invoices.services import (
     refund_create,
 )
 from invoices.services.refunds import NonRefundable
-from orders.services.vendors import vendor_payout_address_set
 from ownership.models import LedgerBalance
 from staff.models import ApprovalState
 from staff.services.approvals import approval_decide
 from staff.services.authorize import StaffPermissionDenied
 from stores.models import Settlement, Store
-from tests.fast.fake_chain import fake_chain
-from tests.fast.invoice_flows import expire, partly_paid, prompt_of, step
+from tests.fast import invoice_flows
+from tests.fast.invoice_flows import APPROVAL_ABOVE, expire, partly_paid, prompt_of, step
 from wallets.models import Payout
-from wallets.services.pool import pool_refill
 
 pytestmark = pytest.mark.django_db
 
+# The in-memory bitcoin chain and a store taking it (tests.fast.invoice_flows).
+chain, store = invoice_flows.chain, invoice_flows.store
+
 CUSTOMER = "fake1customer"
-ABOVE = 1_000_000  # STAFF_APPROVAL_ABOVE for BTC in these tests
-
-
-@pytest.fixture
-def chain(settings):
-    settings.CONFIRMATIONS_REQUIRED = {**settings.CONFIRMATIONS_REQUIRED, "bitcoin": [(None, 1)]}
-    settings.PLATFORM_FEE_BPS = 100
-    settings.STAFF_APPROVAL_ABOVE = {**settings.STAFF_APPROVAL_ABOVE, "BTC": ABOVE}
-    with fake_chain("bitcoin") as fake:
-        pool_refill(chain="bitcoin", batch_size=4, target=4)
-        yield fake
-
-
-@pytest.fixture
-def store(chain):
-    merchant = get_user_model().objects.create_user(username="merchant", password=None)
-    vendor_payout_address_set(user=merchant, currency="BTC", address="fake1merchant")
-    return Store.objects.create(owner=merchant, name="shop", payment_methods=["BTC-CHAIN"])
+ABOVE = APPROVAL_ABOVE
 
 
 def _held(account: str) -> int:

@@ -6,35 +6,18 @@ approval; a second claim is refused; any other id is a plain 404; no node is cal
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from invoices.models import RefundState
 from invoices.services import RefundAsk, refund_create
-from orders.services.vendors import vendor_payout_address_set
-from stores.models import Store
-from tests.fast.fake_chain import fake_chain
+from tests.fast import invoice_flows
 from tests.fast.invoice_flows import partly_paid
 from wallets.models import Payout
-from wallets.services.pool import pool_refill
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def chain(settings):
-    settings.CONFIRMATIONS_REQUIRED = {**settings.CONFIRMATIONS_REQUIRED, "bitcoin": [(None, 1)]}
-    settings.STAFF_APPROVAL_ABOVE = {**settings.STAFF_APPROVAL_ABOVE, "BTC": 1_000_000}
-    with fake_chain("bitcoin") as fake:
-        pool_refill(chain="bitcoin", batch_size=4, target=4)
-        yield fake
-
-
-@pytest.fixture
-def store(chain):
-    merchant = get_user_model().objects.create_user(username="merchant", password=None)
-    vendor_payout_address_set(user=merchant, currency="BTC", address="fake1merchant")
-    return Store.objects.create(owner=merchant, name="Corner & Co", payment_methods=["BTC-CHAIN"])
+# The in-memory bitcoin chain and a store taking it (tests.fast.invoice_flows).
+chain, store = invoice_flows.chain, invoice_flows.store
 
 
 def _refund(chain, store, paid=60_000, price="0.001"):
