@@ -1,14 +1,27 @@
 """The admin of invoices: read-only pages, each prompt with its audit trail, deposits,
-payouts and ownership trail; staff retry a prompt's failed payout. Refunds are listed
-here; a claim that waits for approval is decided in the staff approvals."""
+payouts and ownership trail; staff retry a prompt's failed payout. Refunds and merchants'
+withdrawals are listed here (their payouts are the prompts'); a refund's claim that waits
+for approval is decided in the staff approvals."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
 from funding.admin import FundedOrderAdmin, retry_payouts_action
-from invoices.models import Invoice, InvoiceEvent, PaymentPrompt, Refund
+from invoices.models import Invoice, InvoiceEvent, PaymentPrompt, Refund, Withdrawal
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows only the services write: staff read them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class PromptInline(admin.TabularInline):
@@ -47,7 +60,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ReadOnlyAdmin):
     list_display = (
         "public_id",
         "store",
@@ -64,12 +77,6 @@ class InvoiceAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Invoice._meta.fields]
     inlines = [PromptInline, RefundInline, EventInline]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
-        return False
-
 
 @admin.register(PaymentPrompt)
 class PaymentPromptAdmin(FundedOrderAdmin):
@@ -83,15 +90,18 @@ class PaymentPromptAdmin(FundedOrderAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     list_display = ("public_id", "invoice", "currency", "amount", "state", "variant", "created_at")
     list_filter = ("state", "currency", "variant")
     search_fields = ("=public_id", "=invoice__public_id", "address")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Refund._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Refund | None = None) -> bool:
-        return False
+@admin.register(Withdrawal)
+class WithdrawalAdmin(ReadOnlyAdmin):
+    list_display = ("id", "owner", "currency", "amount", "payouts", "address", "created_at")
+    list_filter = ("currency",)
+    search_fields = ("=id", "owner__username", "address")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Withdrawal._meta.fields]

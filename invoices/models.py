@@ -259,3 +259,27 @@ class Refund(models.Model):
     def holder(self) -> str:
         """The ledger account its amount is held in until it is paid or rejected."""
         return f"customer:refund:{self.id}"
+
+
+class Withdrawal(models.Model):
+    """A merchant's balance taken out to their payout address: one payout from each deposit
+    account whose invoice credited the balance (``prompt_{id}:withdrawal:{id}``), each
+    made once."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals"
+    )
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    amount = models.PositiveBigIntegerField(help_text="base units, all its payouts together")
+    address = models.CharField(max_length=128)
+    payouts = models.PositiveIntegerField(help_text="how many payouts it was paid in")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-created_at"], name="withdrawal_owner")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawal {self.id}: {self.amount} {self.currency} to {self.address}"

@@ -21,6 +21,11 @@ urlpatterns = [
     path("account/stores/", merchant.store_list, name="stores"),
     path("account/stores/keys/", merchant.key_create, name="store-key-create"),
     path("account/stores/keys/<int:key_id>/revoke/", merchant.key_revoke, name="store-key-revoke"),
+    path(
+        "account/stores/withdraw/<str:currency>/",
+        merchant.balance_withdrawal,
+        name="balance-withdraw",
+    ),
     path("orders/", views.order_list, name="orders"),
     path("orders/new/", views.order_new, name="order-new"),
     path("orders/<int:order_id>/", views.order_detail, name="order"),

@@ -1,6 +1,7 @@
 """Invoice actions: making one (``create``), its payments and settlement (``payments``),
-its refunds (``refunds``)."""
+its refunds (``refunds``), and the withdrawal of a merchant's balance (``balances``)."""
 
+from invoices.services.balances import balance_withdraw
 from invoices.services.create import invoice_create, method_id, prompt_activate
 from invoices.services.edit import (
     invoice_archive_set,
@@ -17,6 +18,7 @@ from invoices.services.payments import (
 from invoices.services.refunds import RefundAsk, refund_claim, refund_create
 
 __all__ = [
+    "balance_withdraw",
     "invoice_archive_set",
     "invoice_metadata_update",
     "invoice_method_activate",

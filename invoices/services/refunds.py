@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -237,9 +238,12 @@ def refund_create(*, invoice_id: int, ask: RefundAsk, actor: Person | None = Non
                 f"the refund would be {amount} base units of {code}; {held} are held to refund",
                 field="customAmount" if ask.variant == RefundVariant.CUSTOM else "refundVariant",
             )
-        if amount <= coin(code).dust:
+        least = settings.ORDER_MIN_AMOUNT[code]
+        if amount < least:
             raise ApplicationError(
-                f"{amount} base units of {code} is too little to pay", field="refundVariant"
+                f"{amount} base units of {code} is too little to pay: a refund pays at least"
+                f" {least} (ORDER_MIN_AMOUNT_{code})",
+                field="customAmount" if ask.variant == RefundVariant.CUSTOM else "refundVariant",
             )
         refund = Refund.objects.create(
             invoice=invoice,

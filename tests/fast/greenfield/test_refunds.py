@@ -99,7 +99,7 @@ def test_the_store_less_route_with_a_slash_and_a_custom_amount_in_part(api, stor
         refund_path(store, invoice, store_less=True) + "/",
         {
             "refundVariant": "Custom",
-            "customAmount": 0.0002,
+            "customAmount": 0.0005,
             "customCurrency": "BTC",
             "subtractPercentage": "10",
             "payoutMethods": ["BTC-CHAIN"],
@@ -108,7 +108,7 @@ def test_the_store_less_route_with_a_slash_and_a_custom_amount_in_part(api, stor
     )
 
     assert response.status_code == 200, response.content
-    assert response.json()["amount"] == "0.00018000"
+    assert response.json()["amount"] == "0.00045000"
     assert response.json()["name"] == f"Refund {invoice.public_id}"
 
 
