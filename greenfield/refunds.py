@@ -1,7 +1,8 @@
 """Greenfield's refunds: ``POST …/invoices/{invoiceId}/refund`` (in the store's form and
 the store-less one) answers the pull payment the customer claims on its ``viewLink``;
-``GET pull-payments/{pullPaymentId}`` reads one, anonymously, as BTCPay has it. Thin
-views over ``invoices.services.refunds``."""
+``GET pull-payments/{pullPaymentId}`` reads one, anonymously, as BTCPay has it; ``DELETE
+stores/{storeId}/pull-payments/{pullPaymentId}`` (BTCPay's archive) cancels one nobody
+claimed. Thin views over ``invoices.services.refunds``."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from rest_framework.response import Response
 
 from greenfield.errors import GreenfieldError
 from greenfield.invoices import InvoiceView, on_invoice
+from greenfield.permissions import requires
 from greenfield.serializers import GreenfieldInput
 from greenfield.views import GreenfieldView
 from invoices import selectors
-from invoices.models import Refund
-from invoices.services import RefundAsk, method_id, refund_create
+from invoices.models import Refund, RefundState
+from invoices.services import RefundAsk, method_id, refund_cancel, refund_create
 from invoices.services.refunds import NonRefundable
 from staff.services.authorize import needs_approval
 from stores.models import PAYMENT_METHODS
@@ -58,7 +60,7 @@ def pull_payment_data(refund: Refund, *, view_link: str) -> dict[str, Any]:
         "period": None,
         "BOLT11Expiration": BOLT11_EXPIRATION_DAYS,
         "autoApproveClaims": not needs_approval(currency=refund.currency, amount=refund.amount),
-        "archived": False,
+        "archived": refund.state == RefundState.CANCELLED,
         "viewLink": view_link,
         "startsAt": int(refund.created_at.timestamp()),
         "expiresAt": None,
@@ -125,5 +127,24 @@ class PullPaymentApi(GreenfieldView):
     def get(self, request: Request, pull_payment_id: str) -> Response:
         refund = selectors.refund_by_id(refund_id=pull_payment_id)
         if refund is None:
-            raise GreenfieldError(404, "pullpayment-not-found", "Pull payment not found")
+            raise pull_payment_not_found()
         return _answer(request, refund)
+
+
+def pull_payment_not_found() -> GreenfieldError:
+    return GreenfieldError(404, "pullpayment-not-found", "Pull payment not found")
+
+
+class StorePullPaymentApi(GreenfieldView):
+    """``DELETE stores/{storeId}/pull-payments/{pullPaymentId}``: a refund not claimed yet
+    is cancelled, its money back where it was set aside from (BTCPay archives the pull
+    payment); a claimed one is 409. Another store's is not found."""
+
+    permission_classes = [requires(CAN_CREATE_NON_APPROVED_PULL_PAYMENTS)]
+
+    def delete(self, request: Request, store_id: str, pull_payment_id: str) -> Response:
+        refund = selectors.refund_of_store(store=self.store, refund_id=pull_payment_id)
+        if refund is None:
+            raise pull_payment_not_found()
+        refund_cancel(refund_id=refund.id)
+        return Response(status=200)

@@ -70,6 +70,11 @@ urlpatterns += [
     endpoint(
         "pull-payments/<pull_payment_id>", refunds.PullPaymentApi.as_view(), name="pull-payment"
     ),
+    endpoint(
+        "stores/<store_id>/pull-payments/<pull_payment_id>",
+        refunds.StorePullPaymentApi.as_view(),
+        name="store-pull-payment",
+    ),
 ]
 
 # --- a store's webhooks (greenfield/webhooks.py) ----------------------------------------

@@ -203,14 +203,16 @@ class RefundState(models.TextChoices):
     AWAITING_APPROVAL = "awaiting_approval", "claimed, waiting for staff approval"
     PAYING = "paying", "claimed and paid out once (see its payout)"
     REJECTED = "rejected", "refused by staff: the money went back to where it came from"
+    CANCELLED = "cancelled", "withdrawn by the store before a claim: the money went back"
 
 
 # A refund's transitions, applied only by invoices.services.refunds.
 REFUND_TRANSITIONS: dict[str, set[str]] = {
-    RefundState.OPEN: {RefundState.AWAITING_APPROVAL, RefundState.PAYING},
+    RefundState.OPEN: {RefundState.AWAITING_APPROVAL, RefundState.PAYING, RefundState.CANCELLED},
     RefundState.AWAITING_APPROVAL: {RefundState.PAYING, RefundState.REJECTED},
     RefundState.PAYING: set(),
     RefundState.REJECTED: set(),
+    RefundState.CANCELLED: set(),
 }
 
 

@@ -178,6 +178,10 @@ def still_due(prompt: PaymentPrompt, figures: Sequence[PromptFigures]) -> int:
     return math.ceil(left * prompt.due) if left > 0 else 0
 
 
+def refund_of_store(*, store: Store, refund_id: str) -> Refund | None:
+    return Refund.objects.filter(invoice__store=store, public_id=refund_id).first()
+
+
 def refund_by_id(*, refund_id: str) -> Refund | None:
     """A refund by its public id (anyone holding it may see and claim it), with its
     invoice, store and payout."""

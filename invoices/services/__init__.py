@@ -15,7 +15,7 @@ from invoices.services.payments import (
     prompt_advance,
     prompt_apply_deposits,
 )
-from invoices.services.refunds import RefundAsk, refund_claim, refund_create
+from invoices.services.refunds import RefundAsk, refund_cancel, refund_claim, refund_create
 
 __all__ = [
     "balance_withdraw",
@@ -30,6 +30,7 @@ __all__ = [
     "prompt_activate",
     "prompt_advance",
     "prompt_apply_deposits",
+    "refund_cancel",
     "refund_claim",
     "refund_create",
     "RefundAsk",

@@ -5,7 +5,8 @@ The coins of that balance stay in the deposit accounts of the prompts that credi
 so a withdrawal is one payout from each of those accounts, of what that prompt credited
 and nothing was taken back from (a refund, an earlier withdrawal): each made once, keyed
 by the withdrawal. A share below ORDER_MIN_AMOUNT is not worth its network fee on its
-own and stays in the balance (``MerchantBalance.withdrawable`` says how much can go).
+own and stays in the balance (``MerchantBalance.withdrawable`` says how much can go), as
+does one whose deposit left the chain in a reorg, until it is back in a block.
 
 Locks: the merchant's user row (one withdrawal at a time), then the prompts by id; a
 refund of a balance store locks the invoice and its prompt, so the two never take the
@@ -23,6 +24,7 @@ from django.db import transaction
 from exchange.errors import ApplicationError
 from funding.models import EventKind
 from funding.services import pay
+from funding.services.deposits import deposits_locked, vanished
 from funding.states import note
 from invoices.models import PaymentPrompt, Withdrawal
 from invoices.selectors import balance_shares
@@ -54,7 +56,11 @@ def balance_withdraw(*, owner: User, currency: str) -> Withdrawal:
             .order_by("id")
         )
         shares = balance_shares(owner_id=owner.pk, currency=code)
-        paid = [(p, shares[p.id]) for p in prompts if shares.get(p.id, 0) >= least]
+        paid = [
+            (prompt, shares[prompt.id])
+            for prompt in prompts
+            if shares.get(prompt.id, 0) >= least and not vanished(deposits_locked(prompt))
+        ]
         if not paid:
             raise ApplicationError(
                 f"nothing to withdraw in {code}: no invoice credited {least} base units"

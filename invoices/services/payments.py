@@ -13,6 +13,7 @@ import functools
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -43,7 +44,6 @@ from invoices.services.events import invoice_event
 from invoices.services.status import PromptFigures, standing
 from orders.selectors import vendor_payout_address
 from stores.models import Settlement
-from wallets.chains.registry import coin
 from wallets.models import Deposit, PayoutKind
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 HOLDING = frozenset({PromptState.PAID})
 # States after the store was paid: a deposit then is the store's too.
 SETTLED_STATES = frozenset({PromptState.SETTLING, FundingState.COMPLETED})
+# States after a refund of the customer's money.
+REFUNDED_STATES = frozenset({FundingState.REFUNDING, FundingState.REFUNDED})
 EXPIRE_BATCH = 200
 
 
@@ -97,6 +99,9 @@ def _apply(prompt: PaymentPrompt, live: list[Deposit]) -> None:
         credited = _credit(prompt, extras) if extras else 0
         if credited and prompt.state in SETTLED_STATES:
             _settle_extra(prompt, credited, extras)
+        elif credited and prompt.state in REFUNDED_STATES:
+            # After a refund it is the customer's, held for the store to refund.
+            note(prompt, kind=EventKind.LATE_DEPOSIT, data={"credited": credited})
 
 
 def _creditable(prompt: PaymentPrompt, deposit: Deposit) -> bool:
@@ -276,12 +281,13 @@ def _settle_extra(prompt: PaymentPrompt, amount: int, deposits: list[Deposit]) -
 def to_store(prompt: PaymentPrompt, amount: int, *, key: str, event_id: int, memo: str) -> None:
     """``amount`` of what the prompt holds for its payer is the store's: paid to the
     store's address once for ``key``, or credited to the merchant's balance when the store
-    settles to a balance, has no payout address, or the amount is too small to pay."""
+    settles to a balance, has no payout address, or the amount is below ORDER_MIN_AMOUNT
+    (not worth a payout's network fee)."""
     address = vendor_payout_address(vendor_id=prompt.store_owner_id, currency=prompt.currency)
     if (
         prompt.invoice.store.settlement == Settlement.BALANCE
         or not address
-        or amount <= coin(prompt.currency).dust
+        or amount < settings.ORDER_MIN_AMOUNT[prompt.currency]
     ):
         post(
             prompt,

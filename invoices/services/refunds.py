@@ -24,16 +24,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from exchange.errors import ApplicationError, ConflictError, NotFoundError
 from funding.models import EventKind, FundingState
 from funding.services import address_checked, lock, pay, post
+from funding.services.deposits import deposits_locked, vanished
 from funding.states import StateConflict, note, transition
 from invoices.models import (
     REFUND_TRANSITIONS,
@@ -167,6 +170,16 @@ def _held(currency: str, account: str) -> int:
     return row.balance if row else 0
 
 
+def backed(prompt: PaymentPrompt) -> None:
+    """Refuse (409) while a credited deposit of the prompt is off the chain (a reorg): the
+    money a refund would pay is not there until it is back in a block. The prompt is
+    locked by the caller; its deposits are locked here, as applying them does."""
+    if prompt.state == FundingState.ON_HOLD or vanished(deposits_locked(prompt)):
+        raise ConflictError(
+            "a payment of this invoice left the chain; try again once it is back in a block"
+        )
+
+
 def _source(prompt: PaymentPrompt, settlement: str) -> tuple[str, int]:
     """Where the refund's money comes from, and how much of it this prompt's deposit
     account holds there."""
@@ -183,8 +196,6 @@ def _source(prompt: PaymentPrompt, settlement: str) -> tuple[str, int]:
             account=merchant,
         )
         return merchant, min(share, _held(prompt.currency, merchant))
-    if prompt.state == FundingState.ON_HOLD:
-        raise ConflictError("a payment of this invoice left the chain; ask again once it is back")
     raise non_refundable(
         "the invoice's money was paid to the store's address: the engine holds none of it"
         if prompt.state in (PromptState.SETTLING, FundingState.COMPLETED)
@@ -220,6 +231,7 @@ def refund_create(*, invoice_id: int, ask: RefundAsk, actor: Person | None = Non
         if invoice.status not in REFUNDABLE_STATUSES:
             raise non_refundable()
         prompt = _prompt_of(prompts, ask.payment_method)
+        backed(prompt)
         code = prompt.currency
         amount = refund_amount(
             ask,
@@ -303,14 +315,15 @@ def refund_claim(*, public_id: str, address: str) -> Refund:
     above the approval threshold, when a second staff member approves it."""
     with transaction.atomic():
         refund = _locked(public_id=public_id)
+        if refund.state == RefundState.CANCELLED:
+            raise ConflictError("the store cancelled this refund", field="address")
         if refund.state != RefundState.OPEN:
             raise ConflictError("this refund was claimed already", field="address")
         refund.address = address_checked(refund.currency, address, "address")
         refund.claimed_at = timezone.now()
         prompt = lock(PaymentPrompt, refund.prompt_id)
-        if prompt.state == FundingState.ON_HOLD:
-            raise ConflictError("a payment of this invoice left the chain; claim once it is back")
-        if needs_approval(currency=refund.currency, amount=refund.amount):
+        backed(prompt)
+        if needs_approval(currency=refund.currency, amount=_claimed_alone(refund)):
             refund.approval = approval_hold(
                 action=StaffAction.INVOICE_REFUND,
                 owner_kind=OwnerKind.PROMPT,
@@ -326,14 +339,43 @@ def refund_claim(*, public_id: str, address: str) -> Refund:
     return refund
 
 
+# Claims paid without approval add up over this window: above the threshold together, the
+# next one waits for staff, so a key cannot pay out many refunds each below it.
+APPROVAL_WINDOW = timedelta(hours=24)
+
+
+def _claimed_alone(refund: Refund) -> int:
+    """This claim with the store's others in the coin paid without approval in the
+    window: what the approval threshold is held against."""
+    since = timezone.now() - APPROVAL_WINDOW
+    earlier = Refund.objects.filter(
+        invoice__store_id=refund.invoice.store_id,
+        currency=refund.currency,
+        state=RefundState.PAYING,
+        approval__isnull=True,
+        claimed_at__gte=since,
+    ).aggregate(total=Sum("amount"))["total"]
+    return refund.amount + int(earlier or 0)
+
+
 def _pay(refund: Refund, prompt: PaymentPrompt, *, actor: Person | None = None) -> None:
+    """Pay the claim once. The amount goes back to its source and the payout takes it
+    from there, so what the transaction leaves in the account (a Monero proposal that pays
+    a little less) is the source's again, not a closed refund's."""
+    post(
+        prompt,
+        currency=refund.currency,
+        legs=[(refund.holder, -refund.amount), (refund.source, refund.amount)],
+        memo=f"refund {refund.public_id} claimed",
+        actor=actor,
+    )
     refund.payout = pay(
         prompt,
         f"{PayoutKind.REFUND}:{refund.id}",
         address=refund.address,
         amount=refund.amount,
         kind=PayoutKind.REFUND,
-        ledger_from=refund.holder,
+        ledger_from=refund.source,
         actor=actor,
     )
     _refund_move(refund, RefundState.PAYING)
@@ -367,7 +409,9 @@ def refund_approved(
             raise StateConflict(f"refund {refund.public_id} is {refund.state}")
         if refund.approval_id != approval.id:
             raise StateConflict(f"approval {approval.id} is not this refund's")
-        _pay(refund, lock(PaymentPrompt, refund.prompt_id), actor=actor)
+        prompt = lock(PaymentPrompt, refund.prompt_id)
+        backed(prompt)
+        _pay(refund, prompt, actor=actor)
     return refund
 
 
@@ -376,6 +420,8 @@ def refund_rejected(approval: StaffApproval) -> Refund:
     goes back to where it was set aside from."""
     with transaction.atomic():
         refund = _locked(approval.params.get("refund_id"))
+        if refund.approval_id != approval.id:
+            raise StateConflict(f"approval {approval.id} is not this refund's")
         prompt = lock(PaymentPrompt, refund.prompt_id)
         _refund_move(refund, RefundState.REJECTED)
         post(
@@ -390,6 +436,33 @@ def refund_rejected(approval: StaffApproval) -> Refund:
             actor=approval.decided_by,
             reason=approval.decision_reason or "rejected",
             data={"refund": refund.public_id, "approval": approval.id},
+        )
+    return refund
+
+
+def refund_cancel(*, refund_id: int, actor: Person | None = None) -> Refund:
+    """The store withdraws a refund nobody claimed yet (Greenfield: archives the pull
+    payment): its money goes back to where it was set aside from. Once claimed, it is the
+    customer's (paid, or waiting for staff, who may reject it)."""
+    with transaction.atomic():
+        refund = _locked(refund_id)
+        if refund.state != RefundState.OPEN:
+            raise ConflictError(f"refund {refund.public_id} was claimed already")
+        prompt = lock(PaymentPrompt, refund.prompt_id)
+        _refund_move(refund, RefundState.CANCELLED)
+        post(
+            prompt,
+            currency=refund.currency,
+            legs=[(refund.holder, -refund.amount), (refund.source, refund.amount)],
+            memo=f"refund {refund.public_id} cancelled: back to {refund.source}",
+            actor=actor,
+        )
+        note(
+            prompt,
+            kind=EventKind.REFUND,
+            actor=actor,
+            reason="cancelled by the store",
+            data={"refund": refund.public_id},
         )
     return refund
 

@@ -143,6 +143,10 @@ STAKES: dict[str, Callable[[Any, str, dict], Stake]] = {
 # that records the decision: a move that set money aside when it was asked for gives it
 # back here.
 REJECTIONS: dict[tuple[str, str], Callable[[StaffApproval], object]] = {}
+# The stakes of the moves apps register (by owner kind and action), and those moves that
+# only an app's own service asks approval for (``approval_hold``), never staff.
+MOVE_STAKES: dict[tuple[str, str], Callable[[Any, str, dict], Stake]] = {}
+NOT_ASKED_BY_STAFF: set[tuple[str, str]] = set()
 
 
 def move_register(
@@ -154,9 +158,11 @@ def move_register(
     rejected: Callable[[StaffApproval], object] | None = None,
 ) -> None:
     """A move that an app asks approval for in its own services (a refund a customer
-    claimed): registered by the app when it is ready, so this module imports none of it."""
+    claimed), never staff: registered by the app when it is ready, so this module imports
+    none of it."""
     MOVES[(owner_kind, action)] = move
-    STAKES[owner_kind] = stake
+    MOVE_STAKES[(owner_kind, action)] = stake
+    NOT_ASKED_BY_STAFF.add((owner_kind, action))
     if rejected is not None:
         REJECTIONS[(owner_kind, action)] = rejected
 
@@ -170,6 +176,8 @@ def _owner(owner_kind: str, owner_id: int) -> FundedOrder:
 
 def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> Stake:
     owner = _owner(owner_kind, owner_id)
+    if (owner_kind, action) in MOVE_STAKES:
+        return MOVE_STAKES[(owner_kind, action)](owner, action, params)
     if action != StaffAction.RETRY_PAYOUT:
         return STAKES[owner_kind](owner, action, params)
     payout_id = params.get("payout_id")
@@ -221,7 +229,7 @@ def approval_request(
     if not reason:
         raise ApplicationError("a reason is required", field="reason")
     move = _move_of(owner_kind, action)
-    if move is None:
+    if move is None or (owner_kind, action) in NOT_ASKED_BY_STAFF:
         raise ApplicationError(f"{action} is not a move on a {owner_kind}", field="action")
     if not staff_may(actor, action):
         raise StaffPermissionDenied(

@@ -13,7 +13,7 @@ from invoices.services import invoice_create
 from stores import permissions as p
 from tests.fast import invoice_flows
 from tests.fast.invoice_flows import partly_paid
-from tests.merchants import key_for
+from tests.merchants import key_for, make_store
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +169,25 @@ def test_a_bad_request_is_422_naming_its_field_and_writes_nothing(api, store, ch
     assert response.status_code == 422, response.content
     assert [error["path"] for error in response.json()] == [path]
     assert not Refund.objects.filter(invoice=invoice).exists()
+
+
+def test_the_store_cancels_a_refund_not_claimed_yet_as_it_archives_a_pull_payment(
+    api, store, chain
+):
+    invoice = partly_paid(chain, store, 60_000)
+    pull = api.post(refund_path(store, invoice), {"refundVariant": "RateThen"}, format="json")
+    path = f"/api/v1/stores/{store.public_id}/pull-payments/{pull.json()['id']}"
+    other = make_store(store.owner, name="Other")
+    elsewhere = api_with(other, p.CAN_CREATE_NON_APPROVED_PULL_PAYMENTS).delete(
+        f"/api/v1/stores/{other.public_id}/pull-payments/{pull.json()['id']}"
+    )
+
+    cancelled = api.delete(path)
+    again = api.delete(path + "/")
+
+    assert elsewhere.status_code == 404
+    assert elsewhere.json()["code"] == "pullpayment-not-found"
+    assert cancelled.status_code == 200
+    assert again.status_code == 409
+    read = APIClient().get(f"/api/v1/pull-payments/{pull.json()['id']}").json()
+    assert read["archived"] is True

@@ -13,23 +13,25 @@ from django.contrib.auth.models import Group
 
 from exchange.errors import ApplicationError, ConflictError
 from funding.models import FundingState
-from invoices.models import InvoiceStatus, PaymentPrompt, PromptState, RefundState
+from invoices.models import InvoiceStatus, PaymentPrompt, PromptState, Refund, RefundState
 from invoices.services import (
     RefundAsk,
     invoice_create,
     invoice_mark,
+    refund_cancel,
     refund_claim,
     refund_create,
 )
 from invoices.services.refunds import NonRefundable
 from ownership.models import LedgerBalance
 from staff.models import ApprovalState
-from staff.services.approvals import approval_decide
+from staff.services.approvals import approval_decide, approval_request
 from staff.services.authorize import StaffPermissionDenied
 from stores.models import Settlement, Store
 from tests.fast import invoice_flows
 from tests.fast.invoice_flows import APPROVAL_ABOVE, expire, partly_paid, prompt_of, step
 from wallets.models import Payout
+from wallets.services import deposits_scan
 
 pytestmark = pytest.mark.django_db
 
@@ -233,3 +235,81 @@ def test_a_rejected_claim_pays_nothing_and_gives_the_money_back(chain, store):
     # The store may ask again; the money is still there to refund.
     again = refund_create(invoice_id=invoice.id, ask=RefundAsk(variant="RateThen"))
     assert again.amount == ABOVE + 1
+
+
+def test_while_a_credited_deposit_is_off_the_chain_nothing_is_refunded(chain, store):
+    invoice = partly_paid(chain, store, 60_000)
+    refund = refund_create(invoice_id=invoice.id, ask=RefundAsk(variant="RateThen"))
+    chain.deposits[-1].height = None  # a reorg: back in the mempool
+    deposits_scan(chain="bitcoin")
+
+    with pytest.raises(ConflictError):
+        refund_claim(public_id=refund.public_id, address=CUSTOMER)
+    with pytest.raises(ConflictError):
+        refund_create(invoice_id=invoice.id, ask=RefundAsk(variant="RateThen"))
+
+    assert _payouts(prompt_of(invoice)) == []
+    chain.mine(1)
+    deposits_scan(chain="bitcoin")
+    refund_claim(public_id=refund.public_id, address=CUSTOMER)
+    assert _payouts(prompt_of(invoice)) == [("refund", CUSTOMER, 60_000)]
+
+
+def test_the_payout_takes_the_money_from_its_source_so_what_it_leaves_goes_back(chain, store):
+    invoice = partly_paid(chain, store, 60_000)
+    refund = refund_create(invoice_id=invoice.id, ask=RefundAsk(variant="RateThen"))
+
+    refund_claim(public_id=refund.public_id, address=CUSTOMER)
+
+    refund.refresh_from_db()
+    assert refund.payout.ledger_from == refund.source
+    assert _held(refund.holder) == 0
+
+
+def test_a_store_cancels_a_refund_nobody_claimed_and_gets_the_money_back(chain, store):
+    invoice = partly_paid(chain, store, 60_000)
+    refund = refund_create(invoice_id=invoice.id, ask=RefundAsk(variant="RateThen"))
+
+    refund_cancel(refund_id=refund.id)
+
+    refund.refresh_from_db()
+    assert refund.state == RefundState.CANCELLED
+    assert (_held(refund.holder), _held(refund.source)) == (0, 60_000)
+    with pytest.raises(ConflictError) as late:
+        refund_claim(public_id=refund.public_id, address=CUSTOMER)
+    assert "cancelled" in late.value.message
+    with pytest.raises(ConflictError):
+        refund_cancel(refund_id=refund.id)
+    assert _payouts(prompt_of(invoice)) == []
+
+
+def test_claims_each_below_the_threshold_wait_for_approval_once_they_add_up_above(chain, store):
+    first, second = (partly_paid(chain, store, 600_000, price="0.01") for _ in range(2))
+    refunds = [
+        refund_create(invoice_id=invoice.id, ask=RefundAsk(variant="RateThen"))
+        for invoice in (first, second)
+    ]
+
+    for refund in refunds:
+        refund_claim(public_id=refund.public_id, address=CUSTOMER)
+
+    states = [Refund.objects.get(id=r.id).state for r in refunds]
+    assert states == [RefundState.PAYING, RefundState.AWAITING_APPROVAL]
+
+
+def test_staff_cannot_ask_for_a_refund_move_themselves(chain, store):
+    invoice = partly_paid(chain, store, ABOVE + 1, price="0.02")
+    refund = refund_create(invoice_id=invoice.id, ask=RefundAsk(variant="RateThen"))
+    user = _approver()
+    user.groups.add(Group.objects.get(name="payments"))
+
+    with pytest.raises(ApplicationError) as refused:
+        approval_request(
+            action="invoice_refund",
+            owner_kind="prompt",
+            owner_id=prompt_of(invoice).id,
+            actor=user,
+            reason="pay it",
+            params={"refund_id": refund.id},
+        )
+    assert refused.value.field == "action"
