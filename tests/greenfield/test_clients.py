@@ -24,6 +24,7 @@ from pathlib import Path
 import btcpay
 import pygreenfield
 import pytest
+import requests
 from django.utils import timezone
 
 from devtools.processes import wait_until
@@ -34,7 +35,7 @@ from invoices.services import invoices_expire
 from operations.books.spends import Spend, node_spends, payout_proofs
 from stores import permissions as p
 from tests.books import measured
-from tests.chain import CHAIN_OF, Receiver, drive, mine, pay
+from tests.chain import CHAIN_OF, Receiver, drive, mine, pay, receiver
 from tests.flows import CREDIT_BLOCKS
 from tests.greenfield.receivers import URL, php_check
 from tests.greenfield.receivers import Receiver as WebhookReceiver
@@ -594,3 +595,52 @@ def test_a_payment_after_expiry_is_paid_late_and_the_store_is_not_paid(shop, web
     ]
     assert events[1]["partiallyPaid"] is False
     assert [e["afterExpiration"] for e in events[2:]] == [True, True]
+
+
+# --- refunded -------------------------------------------------------------------------------
+
+
+def test_a_partly_paid_invoice_refunded_by_the_mcp_client_is_claimed_and_paid_once(shop):
+    invoice = shop.mcp.create_invoice(amount=PRICE["BTC"], currency="USD", order_id="refund-1")
+    [method] = shop.mcp.get_invoice_payment_methods(invoice["id"])
+    part = DUE["BTC"] * 2 // 5
+    pay(shop.chain, method["destination"], part)
+    mine(shop.chain, CREDIT_BLOCKS["BTC"])
+    drive(
+        shop.chain,
+        lambda: shop.prompt(invoice["id"]).received_amount == part,
+        what="the part credited",
+    )
+    expire_now(invoice["id"])
+
+    pull = shop.mcp.refund_invoice(
+        invoice["id"], refund_variant="RateThen", payout_method_id="BTC-CHAIN"
+    )
+    assert (pull["currency"], pull["amount"]) == ("BTC", "0.00200000")
+    customer = receiver(shop.chain)
+    # The customer claims it on the page the link names, as a browser posts its form.
+    page = requests.Session()
+    assert page.get(pull["viewLink"], timeout=30).status_code == 200
+    token = page.cookies["csrftoken"]
+    claim = {"address": customer.address, "csrfmiddlewaretoken": token}
+    claimed = page.post(pull["viewLink"], data=claim, timeout=30, allow_redirects=False)
+    assert claimed.status_code == 302
+    again = page.post(pull["viewLink"], data=claim, timeout=30, allow_redirects=False)
+    assert again.status_code == 409
+
+    prompt = shop.prompt(invoice["id"])
+    drive(
+        shop.chain,
+        lambda: PaymentPrompt.objects.get(id=prompt.id).state == FundingState.REFUNDED,
+        what="the refund confirmed",
+        mine_each=1,
+        timeout=240,
+    )
+    assert measured(
+        shop.chain,
+        [(prompt.account, customer.address)],
+        forbidden=[(prompt.account, shop.paid_to.address)],
+    ) == {"expected": 1, "made": 1, "duplicated": 0, "lost": 0}
+    (spend,) = spends_paying(shop.chain, customer.address)
+    assert customer.received() == spend.pays(customer.address) == part - spend.fee
+    assert_store_not_paid(shop)
