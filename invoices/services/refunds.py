@@ -422,22 +422,36 @@ def refund_rejected(approval: StaffApproval) -> Refund:
         refund = _locked(approval.params.get("refund_id"))
         if refund.approval_id != approval.id:
             raise StateConflict(f"approval {approval.id} is not this refund's")
-        prompt = lock(PaymentPrompt, refund.prompt_id)
-        _refund_move(refund, RefundState.REJECTED)
-        post(
-            prompt,
-            currency=refund.currency,
-            legs=[(refund.holder, -refund.amount), (refund.source, refund.amount)],
-            memo=f"refund {refund.public_id} rejected: back to {refund.source}",
-        )
-        note(
-            prompt,
-            kind=EventKind.REFUND,
+        _give_back(
+            refund,
+            RefundState.REJECTED,
             actor=approval.decided_by,
             reason=approval.decision_reason or "rejected",
-            data={"refund": refund.public_id, "approval": approval.id},
+            approval=approval.id,
         )
     return refund
+
+
+def _give_back(
+    refund: Refund, to_state: str, *, actor: Person | None, reason: str, **data: object
+) -> None:
+    """Close the refund unpaid: its money goes back to where it was set aside from."""
+    prompt = lock(PaymentPrompt, refund.prompt_id)
+    _refund_move(refund, to_state)
+    post(
+        prompt,
+        currency=refund.currency,
+        legs=[(refund.holder, -refund.amount), (refund.source, refund.amount)],
+        memo=f"refund {refund.public_id} {to_state}: back to {refund.source}",
+        actor=actor,
+    )
+    note(
+        prompt,
+        kind=EventKind.REFUND,
+        actor=actor,
+        reason=reason,
+        data={"refund": refund.public_id, **data},
+    )
 
 
 def refund_cancel(*, refund_id: int, actor: Person | None = None) -> Refund:
@@ -448,22 +462,7 @@ def refund_cancel(*, refund_id: int, actor: Person | None = None) -> Refund:
         refund = _locked(refund_id)
         if refund.state != RefundState.OPEN:
             raise ConflictError(f"refund {refund.public_id} was claimed already")
-        prompt = lock(PaymentPrompt, refund.prompt_id)
-        _refund_move(refund, RefundState.CANCELLED)
-        post(
-            prompt,
-            currency=refund.currency,
-            legs=[(refund.holder, -refund.amount), (refund.source, refund.amount)],
-            memo=f"refund {refund.public_id} cancelled: back to {refund.source}",
-            actor=actor,
-        )
-        note(
-            prompt,
-            kind=EventKind.REFUND,
-            actor=actor,
-            reason="cancelled by the store",
-            data={"refund": refund.public_id},
-        )
+        _give_back(refund, RefundState.CANCELLED, actor=actor, reason="cancelled by the store")
     return refund
 
 
