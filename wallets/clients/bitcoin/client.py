@@ -119,10 +119,18 @@ class BitcoinClient(BitcoinRpc):
                 "PUT", self.wallet_url, f"/wallet/{wallet_id}", method="create_wallet", body={}
             )
 
-    def create_account(self, name: str, *, wallet_id: str | None = None) -> tuple[int, str]:
-        """Create account ``name``; returns (account index, receive address)."""
+    def create_account(
+        self, name: str, *, wallet_id: str | None = None, witness: bool = True
+    ) -> tuple[int, str]:
+        """Create account ``name``; returns (account index, receive address). A witness
+        account (the default) derives native segwit P2WPKH addresses (``bc1q…``; ``rb1q…``
+        on bcoin's regtest); ``witness=False`` legacy P2PKH ones."""
         data = self._wallet(
-            "PUT", f"/account/{name}", wallet_id=wallet_id, method="create_account", body={}
+            "PUT",
+            f"/account/{name}",
+            wallet_id=wallet_id,
+            method="create_account",
+            body={"witness": witness},
         )
         return int(data["accountIndex"]), data["receiveAddress"]
 
