@@ -183,6 +183,8 @@ class EventKind(models.TextChoices):
     APPROVAL_REQUESTED = "approval_requested", "staff asked for an approval"
     APPROVED = "approved", "a second staff member approved"
     REJECTED = "rejected", "rejected or withdrawn"
+    REFUND = "refund", "an invoice's refund asked for, claimed, paid or rejected"
+    WITHDRAWAL = "withdrawal", "what it credited to the merchant's balance, withdrawn"
     STAFF = "staff", "staff note"
 
 

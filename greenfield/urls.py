@@ -14,7 +14,7 @@ from typing import Any
 from django.urls import URLPattern, re_path
 
 from greenfield import invoices as invoice_api
-from greenfield import views
+from greenfield import refunds, views
 from greenfield import webhooks as store_webhooks
 
 app_name = "greenfield"
@@ -52,6 +52,7 @@ INVOICE_ROUTES = [
         invoice_api.InvoicePaymentMethodActivateApi,
         "invoice-payment-method-activate",
     ),
+    ("/refund", refunds.InvoiceRefundApi, "invoice-refund"),
 ]
 urlpatterns += [
     endpoint("stores/<store_id>/invoices", invoice_api.InvoiceListApi.as_view(), name="invoices"),
@@ -62,6 +63,17 @@ urlpatterns += [
     *(
         endpoint(f"{INVOICE}{tail}", view.as_view(), name=f"{name}-any-store")
         for tail, view, name in INVOICE_ROUTES
+    ),
+]
+
+urlpatterns += [
+    endpoint(
+        "pull-payments/<pull_payment_id>", refunds.PullPaymentApi.as_view(), name="pull-payment"
+    ),
+    endpoint(
+        "stores/<store_id>/pull-payments/<pull_payment_id>",
+        refunds.StorePullPaymentApi.as_view(),
+        name="store-pull-payment",
     ),
 ]
 

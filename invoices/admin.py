@@ -1,18 +1,44 @@
 """The admin of invoices: read-only pages, each prompt with its audit trail, deposits,
-payouts and ownership trail; staff retry a prompt's failed payout."""
+payouts and ownership trail; staff retry a prompt's failed payout. Refunds and merchants'
+withdrawals are listed here (their payouts are the prompts'); a refund's claim that waits
+for approval is decided in the staff approvals."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
 from funding.admin import FundedOrderAdmin, retry_payouts_action
-from invoices.models import Invoice, InvoiceEvent, PaymentPrompt
+from invoices.models import Invoice, InvoiceEvent, PaymentPrompt, Refund, Withdrawal
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows only the services write: staff read them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class PromptInline(admin.TabularInline):
     model = PaymentPrompt
     fields = ("currency", "state", "rate", "due", "received_amount", "account")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        return False
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    fields = ("public_id", "currency", "amount", "state", "address", "payout", "approval")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -34,7 +60,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ReadOnlyAdmin):
     list_display = (
         "public_id",
         "store",
@@ -49,13 +75,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_fields = ("=public_id", "=order_id", "store__name", "=store__public_id")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Invoice._meta.fields]
-    inlines = [PromptInline, EventInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
-        return False
+    inlines = [PromptInline, RefundInline, EventInline]
 
 
 @admin.register(PaymentPrompt)
@@ -67,3 +87,21 @@ class PaymentPromptAdmin(FundedOrderAdmin):
         FundedOrderAdmin.funded_fields
     )
     actions = [retry_payouts_action]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "invoice", "currency", "amount", "state", "variant", "created_at")
+    list_filter = ("state", "currency", "variant")
+    search_fields = ("=public_id", "=invoice__public_id", "address")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Refund._meta.fields]
+
+
+@admin.register(Withdrawal)
+class WithdrawalAdmin(ReadOnlyAdmin):
+    list_display = ("id", "owner", "currency", "amount", "payouts", "address", "created_at")
+    list_filter = ("currency",)
+    search_fields = ("=id", "owner__username", "address")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Withdrawal._meta.fields]

@@ -183,3 +183,105 @@ class InvoiceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} of invoice {self.invoice_id}"
+
+
+class RefundVariant(models.TextChoices):
+    """Greenfield's ``refundVariant``: how much of what was paid is refunded. BTCPay's
+    ``Fiat`` (a refund in the pricing currency, converted when it is claimed) is not
+    offered: a refund's amount is fixed in the coin when the store asks for it."""
+
+    RATE_THEN = "RateThen"  # what was paid, in the coin it was paid in
+    CURRENT_RATE = (
+        "CurrentRate"  # what was paid, valued in the pricing currency then, at today's rate
+    )
+    OVERPAID = "OverpaidAmount"  # what was paid beyond the amount due
+    CUSTOM = "Custom"  # ``customAmount`` of ``customCurrency``
+
+
+class RefundState(models.TextChoices):
+    OPEN = "open", "waiting for the customer's address"
+    AWAITING_APPROVAL = "awaiting_approval", "claimed, waiting for staff approval"
+    PAYING = "paying", "claimed and paid out once (see its payout)"
+    REJECTED = "rejected", "refused by staff: the money went back to where it came from"
+    CANCELLED = "cancelled", "withdrawn by the store before a claim: the money went back"
+
+
+# A refund's transitions, applied only by invoices.services.refunds.
+REFUND_TRANSITIONS: dict[str, set[str]] = {
+    RefundState.OPEN: {RefundState.AWAITING_APPROVAL, RefundState.PAYING, RefundState.CANCELLED},
+    RefundState.AWAITING_APPROVAL: {RefundState.PAYING, RefundState.REJECTED},
+    RefundState.PAYING: set(),
+    RefundState.REJECTED: set(),
+    RefundState.CANCELLED: set(),
+}
+
+
+class Refund(models.Model):
+    """A refund of an invoice, as Greenfield's pull payment: the store sets its amount
+    aside from money the engine holds of the invoice (``source``), the customer claims it
+    on its page (``/refunds/{id}``) with their own address, and it is paid once.
+
+    While it is open, its amount is held in the ledger account ``holder``, so no other
+    refund or settlement can spend it."""
+
+    public_id = models.CharField(
+        max_length=22, unique=True, default=new_invoice_id, editable=False, help_text="refund id"
+    )
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
+    prompt = models.ForeignKey(PaymentPrompt, on_delete=models.PROTECT, related_name="refunds")
+    name = models.CharField(max_length=100, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    variant = models.CharField(max_length=16, choices=RefundVariant.choices)
+    subtract_percentage = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    amount = models.PositiveBigIntegerField(help_text="base units, fixed when it was asked for")
+    source = models.CharField(max_length=64, help_text="the ledger account it was set aside from")
+    state = models.CharField(max_length=20, choices=RefundState.choices, default=RefundState.OPEN)
+    address = models.CharField(max_length=128, blank=True, default="", help_text="claimed to")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    approval = models.OneToOneField(
+        "staff.StaffApproval", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    payout = models.OneToOneField(
+        "wallets.Payout", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["invoice", "id"], name="refund_invoice")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.public_id} of invoice {self.invoice_id} ({self.state})"
+
+    @property
+    def holder(self) -> str:
+        """The ledger account its amount is held in until it is paid or rejected."""
+        return f"customer:refund:{self.id}"
+
+
+class Withdrawal(models.Model):
+    """A merchant's balance taken out to their payout address: one payout from each deposit
+    account whose invoice credited the balance (``prompt_{id}:withdrawal:{id}``), each
+    made once."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals"
+    )
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    amount = models.PositiveBigIntegerField(help_text="base units, all its payouts together")
+    address = models.CharField(max_length=128)
+    payouts = models.PositiveIntegerField(help_text="how many payouts it was paid in")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-created_at"], name="withdrawal_owner")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawal {self.id}: {self.amount} {self.currency} to {self.address}"

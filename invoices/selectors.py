@@ -10,13 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
 
 from funding.selectors import payment
-from invoices.models import AdditionalStatus, Invoice, InvoiceStatus, PaymentPrompt
+from invoices.models import AdditionalStatus, Invoice, InvoiceStatus, PaymentPrompt, Refund
 from invoices.services.status import PromptFigures, share
+from ownership.models import LedgerBalance, LedgerEntry
 from stores.models import Store
-from wallets.models import Deposit
+from wallets.chains import COINS
+from wallets.models import Deposit, OwnerKind
 
 # Greenfield's status filter accepts BTCPay's older names too (InvoiceRepository).
 STATUS_NAMES = {
@@ -173,3 +176,60 @@ def still_due(prompt: PaymentPrompt, figures: Sequence[PromptFigures]) -> int:
     coin alone, it is the prompt's due less what was seen."""
     left = 1 - share(figures)
     return math.ceil(left * prompt.due) if left > 0 else 0
+
+
+def refund_of_store(*, store: Store, refund_id: str) -> Refund | None:
+    return Refund.objects.filter(invoice__store=store, public_id=refund_id).first()
+
+
+def refund_by_id(*, refund_id: str) -> Refund | None:
+    """A refund by its public id (anyone holding it may see and claim it), with its
+    invoice, store and payout."""
+    return (
+        Refund.objects.filter(public_id=refund_id)
+        .select_related("invoice__store", "payout")
+        .first()
+    )
+
+
+def balance_shares(*, owner_id: int, currency: str) -> dict[int, int]:
+    """What each prompt credited to its merchant's balance and is still in it (less the
+    refunds and withdrawals taken through that prompt), by prompt id; positive only."""
+    rows = (
+        LedgerEntry.objects.filter(
+            currency=currency,
+            account=f"merchant:{owner_id}",
+            transaction__owner_kind=OwnerKind.PROMPT,
+        )
+        .values("transaction__owner_id")
+        .annotate(d=Sum("debit"), c=Sum("credit"))
+    )
+    shares = {
+        int(row["transaction__owner_id"] or 0): int(row["d"] or 0) - int(row["c"] or 0)
+        for row in rows
+    }
+    return {prompt_id: held for prompt_id, held in shares.items() if held > 0}
+
+
+@dataclass(frozen=True)
+class MerchantBalance:
+    currency: str
+    total: int  # base units in the balance
+    withdrawable: int  # of it, the shares large enough to be paid on their own
+
+
+def merchant_balances(*, owner_id: int) -> list[MerchantBalance]:
+    """The merchant's balance in each coin that has one."""
+    held = dict(
+        LedgerBalance.objects.filter(account=f"merchant:{owner_id}", balance__gt=0).values_list(
+            "currency", "balance"
+        )
+    )
+    balances = []
+    for c in COINS:
+        if held.get(c.code):
+            least = settings.ORDER_MIN_AMOUNT[c.code]
+            shares = balance_shares(owner_id=owner_id, currency=c.code).values()
+            withdrawable = sum(share for share in shares if share >= least)
+            balances.append(MerchantBalance(c.code, held[c.code], withdrawable))
+    return balances

@@ -47,7 +47,7 @@ class NegativeBalance(LedgerError):
 
 # Ledger accounts that stand for money somebody holds: they never go below zero. The others
 # (``deposits``, ``sent``, ``network:fees``, ``platform:losses``) are sources and sinks.
-HELD_PREFIXES = ("escrow:", "buyer:", "vendor:", "customer:", "payout:")
+HELD_PREFIXES = ("escrow:", "buyer:", "vendor:", "customer:", "merchant:", "payout:")
 HELD_ACCOUNTS = frozenset({"house", "platform:fees", "platform:spread"})
 
 

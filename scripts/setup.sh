@@ -71,15 +71,17 @@ if [ ! -f "$stamp_dir/npm-$lock_sum" ] || [ ! -d node_modules/bcoin ]; then
 fi
 
 # --- Python virtualenv -----------------------------------------------------------------
-req_sum=$(sha256sum requirements.txt | cut -c1-16)
+req_sum=$(sha256sum requirements.txt requirements-nodeps.txt | sha256sum | cut -c1-16)
 if [ ! -x .venv/bin/python ]; then
   say "creating the virtualenv"
   python3 -m venv .venv
 fi
 # The stamp lives in the virtualenv it describes: a new virtualenv is always installed.
+# It covers both requirement files: a change to either installs again.
 if [ ! -f ".venv/requirements-$req_sum" ]; then
   say "installing Python requirements"
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
   rm -f .venv/requirements-* "$stamp_dir"/pip-*
   touch ".venv/requirements-$req_sum"
 fi

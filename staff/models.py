@@ -25,6 +25,7 @@ class StaffAction(models.TextChoices):
     REFUND_ADDRESS = "refund_address", "change a buyer's refund address"
     RETRY_PAYOUT = "retry_payout", "retry a failed payout"
     SWAP_REFUND = "swap_refund", "refund a swap"
+    INVOICE_REFUND = "invoice_refund", "pay a refund a customer claimed of a store's invoice"
 
 
 class ApprovalState(models.TextChoices):
@@ -40,7 +41,7 @@ class StaffApproval(models.Model):
     its actor; both names and reasons are in the order's or swap's audit trail."""
 
     action = models.CharField(max_length=24, choices=StaffAction.choices)
-    owner_kind = models.CharField(max_length=8, help_text="order or swap")
+    owner_kind = models.CharField(max_length=8, help_text="order, swap or prompt")
     owner_id = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3, choices=Currency.choices)
     amount = models.PositiveBigIntegerField(help_text="base units the move pays out")

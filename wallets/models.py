@@ -42,6 +42,7 @@ class PayoutKind(models.TextChoices):
     LATE_REFUND = "late_refund", "a deposit that arrived too late"
     SWAP = "swap", "a swap's payout in the other currency"
     SETTLE = "settle", "a settled invoice's money to its store"
+    WITHDRAWAL = "withdrawal", "a merchant's balance to its payout address"
 
 
 CURRENCY_OF_CHAIN = {c.chain: c.code for c in COINS}

@@ -1,4 +1,5 @@
-"""The merchant's page: their stores and the Greenfield API keys shops use to reach them.
+"""The merchant's page: their stores, the Greenfield API keys shops use to reach them, and
+the balance their stores settle to, withdrawn to their payout address.
 
 Thin views, as the others: validate, call one service of ``stores``, render. A new key is
 on the one answer that made it (not in a redirect, a message or the session): only its
@@ -15,6 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from exchange.errors import ApplicationError
+from invoices.selectors import merchant_balances
+from invoices.services import balance_withdraw
 from stores.models import ApiKey
 from stores.selectors import api_keys_of, stores_of
 from stores.services import api_key_create, api_key_revoke, store_create
@@ -43,6 +46,7 @@ def _page(
             "created": created,
             "plaintext": plaintext,
             "api_base": request.build_absolute_uri("/"),
+            "balances": merchant_balances(owner_id=request.user.pk),
         },
         status=status,
     )
@@ -103,4 +107,22 @@ def key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
     except ApplicationError as error:
         raise Http404 from error
     messages.success(request, "API key revoked: it no longer works.")
+    return redirect("web:stores")
+
+
+@login_required
+@require_POST
+@throttled
+def balance_withdrawal(request: HttpRequest, currency: str) -> HttpResponse:
+    """Withdraw the merchant's balance in one coin to their payout address."""
+    try:
+        withdrawal = balance_withdraw(owner=request.user, currency=currency)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"Withdrawing {withdrawal.amount} base units of {withdrawal.currency} to"
+            f" {withdrawal.address} in {withdrawal.payouts} payout(s).",
+        )
     return redirect("web:stores")

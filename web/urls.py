@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import invoices, merchant, views
+from web import invoices, merchant, refunds, views
 
 app_name = "web"
 
@@ -14,11 +14,18 @@ urlpatterns = [
     path("i/<str:invoice_id>", invoices.invoice_checkout, name="invoice"),
     path("i/<str:invoice_id>/status", invoices.invoice_status_json, name="invoice-status"),
     path("i/<str:invoice_id>/<str:method>", invoices.invoice_method, name="invoice-method"),
+    # A refund's claim page, where Greenfield clients send the customer (viewLink).
+    path("refunds/<str:refund_id>", refunds.refund_page, name="refund"),
     path("account/tokens/", views.token_list, name="tokens"),
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
     path("account/stores/", merchant.store_list, name="stores"),
     path("account/stores/keys/", merchant.key_create, name="store-key-create"),
     path("account/stores/keys/<int:key_id>/revoke/", merchant.key_revoke, name="store-key-revoke"),
+    path(
+        "account/stores/withdraw/<str:currency>/",
+        merchant.balance_withdrawal,
+        name="balance-withdraw",
+    ),
     path("orders/", views.order_list, name="orders"),
     path("orders/new/", views.order_new, name="order-new"),
     path("orders/<int:order_id>/", views.order_detail, name="order"),

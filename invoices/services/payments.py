@@ -13,6 +13,7 @@ import functools
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,14 +53,18 @@ if TYPE_CHECKING:
 HOLDING = frozenset({PromptState.PAID})
 # States after the store was paid: a deposit then is the store's too.
 SETTLED_STATES = frozenset({PromptState.SETTLING, FundingState.COMPLETED})
+# States after a refund of the customer's money.
+REFUNDED_STATES = frozenset({FundingState.REFUNDING, FundingState.REFUNDED})
 EXPIRE_BATCH = 200
 
 
-def _payer(prompt: PaymentPrompt) -> str:
+def payer_account(prompt: PaymentPrompt) -> str:
+    """The ledger account of the prompt's credited money until it is the store's."""
     return f"customer:prompt:{prompt.id}"
 
 
-def _merchant(prompt: PaymentPrompt) -> str:
+def merchant_account(prompt: PaymentPrompt) -> str:
+    """The store owner's balance (a store that settles to a balance)."""
     return f"merchant:{prompt.store_owner_id}"
 
 
@@ -94,6 +99,9 @@ def _apply(prompt: PaymentPrompt, live: list[Deposit]) -> None:
         credited = _credit(prompt, extras) if extras else 0
         if credited and prompt.state in SETTLED_STATES:
             _settle_extra(prompt, credited, extras)
+        elif credited and prompt.state in REFUNDED_STATES:
+            # After a refund it is the customer's, held for the store to refund.
+            note(prompt, kind=EventKind.LATE_DEPOSIT, data={"credited": credited})
 
 
 def _creditable(prompt: PaymentPrompt, deposit: Deposit) -> bool:
@@ -114,7 +122,7 @@ def _credit(prompt: PaymentPrompt, deposits: list[Deposit]) -> int:
     post(
         prompt,
         currency=prompt.currency,
-        legs=[(_payer(prompt), total), ("deposits", -total)],
+        legs=[(payer_account(prompt), total), ("deposits", -total)],
         memo="deposits credited",
         wallet_account=prompt.account,
     )
@@ -244,8 +252,8 @@ def _settle(prompt: PaymentPrompt) -> None:
             prompt,
             currency=prompt.currency,
             legs=[
-                (_payer(prompt), -prompt.received_amount),
-                (_merchant(prompt), prompt.received_amount),
+                (payer_account(prompt), -prompt.received_amount),
+                (merchant_account(prompt), prompt.received_amount),
             ],
             memo=f"settled to the merchant's balance (event {event.id})",
         )
@@ -260,18 +268,35 @@ def _settle(prompt: PaymentPrompt) -> None:
 
 def _settle_extra(prompt: PaymentPrompt, amount: int, deposits: list[Deposit]) -> None:
     """A deposit credited after the store was paid is the store's too: paid on its own."""
+    event = note(prompt, kind=EventKind.EXTRA_DEPOSIT, data={"amount": amount})
+    to_store(
+        prompt,
+        amount,
+        key=f"{PayoutKind.SETTLE}:{min(d.id for d in deposits)}",
+        event_id=event.id,
+        memo="a later deposit credited to the merchant",
+    )
+
+
+def to_store(prompt: PaymentPrompt, amount: int, *, key: str, event_id: int, memo: str) -> None:
+    """``amount`` of what the prompt holds for its payer is the store's: paid to the
+    store's address once for ``key``, or credited to the merchant's balance when the store
+    settles to a balance, has no payout address, or the amount is below ORDER_MIN_AMOUNT
+    (not worth a payout's network fee)."""
     address = vendor_payout_address(vendor_id=prompt.store_owner_id, currency=prompt.currency)
-    if not address or prompt.invoice.store.settlement == Settlement.BALANCE:
+    if (
+        prompt.invoice.store.settlement == Settlement.BALANCE
+        or not address
+        or amount < settings.ORDER_MIN_AMOUNT[prompt.currency]
+    ):
         post(
             prompt,
             currency=prompt.currency,
-            legs=[(_payer(prompt), -amount), (_merchant(prompt), amount)],
-            memo="a later deposit credited to the merchant",
+            legs=[(payer_account(prompt), -amount), (merchant_account(prompt), amount)],
+            memo=memo,
         )
         return
-    key = f"{PayoutKind.SETTLE}:{min(d.id for d in deposits)}"
-    event = note(prompt, kind=EventKind.EXTRA_DEPOSIT, data={"amount": amount})
-    _pay_store(prompt, amount, address, key=key, event_id=event.id)
+    _pay_store(prompt, amount, address, key=key, event_id=event_id)
 
 
 def _pay_store(
@@ -280,10 +305,10 @@ def _pay_store(
     pay_share(
         prompt,
         currency=prompt.currency,
-        holder=_payer(prompt),
+        holder=payer_account(prompt),
         share=amount,
         fee=platform_fee(amount, prompt.fee_bps, prompt.currency),
-        party=_merchant(prompt),
+        party=merchant_account(prompt),
         who="store",
         address=address,
         key=key,

@@ -117,7 +117,7 @@ class Stake:
     destination: list
 
 
-def _order_stake(order: EscrowOrder, action: str) -> Stake:
+def _order_stake(order: EscrowOrder, action: str, params: dict) -> Stake:
     amounts: dict[str, int] = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}
     amount = amounts.get(action, order.escrowed_amount)
     destination = order_destination(
@@ -127,18 +127,44 @@ def _order_stake(order: EscrowOrder, action: str) -> Stake:
     return Stake(order.currency, amount, address_change, order.parties, destination)
 
 
-def _swap_stake(swap: SwapOrder, action: str) -> Stake:
+def _swap_stake(swap: SwapOrder, action: str, params: dict) -> Stake:
     return Stake(
         swap.from_currency, swap.received_amount, False, swap.parties, [swap.refund_address]
     )
 
 
 # What a move on each kind of owner puts at stake (a payout retry: that payout's); each
-# takes an owner of its own kind.
-STAKES: dict[str, Callable[[Any, str], Stake]] = {
+# takes an owner of its own kind, the action and its params.
+STAKES: dict[str, Callable[[Any, str, dict], Stake]] = {
     OwnerKind.ORDER: _order_stake,
     OwnerKind.SWAP: _swap_stake,
 }
+# What a rejected (or withdrawn, or stale) request of a move undoes, in the transaction
+# that records the decision: a move that set money aside when it was asked for gives it
+# back here.
+REJECTIONS: dict[tuple[str, str], Callable[[StaffApproval], object]] = {}
+# The stakes of the moves apps register (by owner kind and action), and those moves that
+# only an app's own service asks approval for (``approval_hold``), never staff.
+MOVE_STAKES: dict[tuple[str, str], Callable[[Any, str, dict], Stake]] = {}
+NOT_ASKED_BY_STAFF: set[tuple[str, str]] = set()
+
+
+def move_register(
+    owner_kind: str,
+    action: str,
+    *,
+    move: Move,
+    stake: Callable[[Any, str, dict], Stake],
+    rejected: Callable[[StaffApproval], object] | None = None,
+) -> None:
+    """A move that an app asks approval for in its own services (a refund a customer
+    claimed), never staff: registered by the app when it is ready, so this module imports
+    none of it."""
+    MOVES[(owner_kind, action)] = move
+    MOVE_STAKES[(owner_kind, action)] = stake
+    NOT_ASKED_BY_STAFF.add((owner_kind, action))
+    if rejected is not None:
+        REJECTIONS[(owner_kind, action)] = rejected
 
 
 def _owner(owner_kind: str, owner_id: int) -> FundedOrder:
@@ -150,8 +176,10 @@ def _owner(owner_kind: str, owner_id: int) -> FundedOrder:
 
 def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> Stake:
     owner = _owner(owner_kind, owner_id)
+    if (owner_kind, action) in MOVE_STAKES:
+        return MOVE_STAKES[(owner_kind, action)](owner, action, params)
     if action != StaffAction.RETRY_PAYOUT:
-        return STAKES[owner_kind](owner, action)
+        return STAKES[owner_kind](owner, action, params)
     payout_id = params.get("payout_id")
     payout = (
         None
@@ -201,7 +229,7 @@ def approval_request(
     if not reason:
         raise ApplicationError("a reason is required", field="reason")
     move = _move_of(owner_kind, action)
-    if move is None:
+    if move is None or (owner_kind, action) in NOT_ASKED_BY_STAFF:
         raise ApplicationError(f"{action} is not a move on a {owner_kind}", field="action")
     if not staff_may(actor, action):
         raise StaffPermissionDenied(
@@ -219,7 +247,32 @@ def approval_request(
     ):
         move(owner_id, actor, reason, params, None)
         return None
-    params["destination"] = stake.destination
+    return approval_hold(
+        action=action,
+        owner_kind=owner_kind,
+        owner_id=owner_id,
+        requested_by=actor,
+        reason=reason,
+        params=params,
+        stake=stake,
+    )
+
+
+def approval_hold(
+    *,
+    action: str,
+    owner_kind: str,
+    owner_id: int,
+    requested_by: User,
+    reason: str,
+    params: dict,
+    stake: Stake | None = None,
+) -> StaffApproval:
+    """Store a move as pending, with its audit row: it runs when a second staff member
+    approves it (``approval_decide``). Asked by staff through ``approval_request``, or by
+    an app's own service for a move nobody on staff asked for."""
+    stake = stake or _stake(action, owner_kind, owner_id, params)
+    params = {**params, "destination": stake.destination}
     with transaction.atomic():
         approval = StaffApproval.objects.create(
             action=action,
@@ -228,10 +281,16 @@ def approval_request(
             currency=stake.currency,
             amount=stake.amount,
             params=params,
-            requested_by=actor,
+            requested_by=requested_by,
             request_reason=reason[:500],
         )
-        _note(approval, kind=EventKind.APPROVAL_REQUESTED, actor=actor, reason=reason, data={})
+        _note(
+            approval,
+            kind=EventKind.APPROVAL_REQUESTED,
+            actor=requested_by,
+            reason=reason,
+            data={},
+        )
     return approval
 
 
@@ -292,6 +351,9 @@ def approval_decide(*, approval_id: int, actor: User, approve: bool, reason: str
                 "decided_by": actor.get_username(),
             },
         )
+        rejected = REJECTIONS.get((approval.owner_kind, approval.action))
+        if approval.state == ApprovalState.REJECTED and rejected is not None:
+            rejected(approval)
         if approval.state == ApprovalState.EXECUTED:
             move = _move_of(approval.owner_kind, approval.action)
             if move is None:

@@ -31,6 +31,9 @@ PERMISSION_OF: dict[str, str] = {
     StaffAction.SWAP_REFUND: "staff.refund_swap",
 }
 APPROVE_PERMISSION = "staff.approve_money_move"
+# A refund a customer claimed is asked for in the store's name, never by staff: deciding
+# it takes the approve permission alone.
+PERMISSION_OF[StaffAction.INVOICE_REFUND] = APPROVE_PERMISSION
 
 
 class StaffPermissionDenied(ApplicationError):

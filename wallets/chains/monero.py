@@ -53,6 +53,19 @@ def _index(account: WalletAccount) -> int:
     return account.account_index
 
 
+def _fee_of_half(client: MoneroClient, payout: Payout) -> int | None:
+    """The fee of a proposal (never relayed) paying half of ``payout``'s amount, or None
+    if even that cannot be built."""
+    try:
+        proposal = client.create_transfer(
+            account_index=_index(payout.source_account),
+            destinations=[(payout.address, payout.amount // 2)],
+        )
+    except InsufficientFunds:
+        return None
+    return int(proposal["fee"])
+
+
 @functools.cache
 def _client(endpoint: str, wallet_file: str) -> MoneroClient:
     conf = getattr(settings, endpoint)
@@ -225,6 +238,7 @@ class MoneroChain:
         )
         best = None
         short = None
+        probed = False
         for _ in range(max(1, settings.MONERO_FEE_ATTEMPTS)):
             if guess >= payout.amount:
                 raise InvalidAmount(
@@ -237,8 +251,13 @@ class MoneroChain:
                 )
             except InsufficientFunds as exc:
                 # The guess was below the fee of a payout that spends the whole account.
+                # Once, a proposal for half of it (the same outputs spent, the same
+                # outputs made) says what the fee is; after that, the guess doubles.
                 short = exc
-                guess = min(payout.amount, max(guess * 2, settings.MONERO_FEE_GUESS))
+                fee = None if probed else _fee_of_half(client, payout)
+                probed = True
+                doubled = max(guess * 2, settings.MONERO_FEE_GUESS)
+                guess = min(payout.amount, fee if fee and fee > guess else doubled)
                 continue
             spends = proposal["amount"] + proposal["fee"]
             if spends <= payout.amount and (best is None or spends > best["amount"] + best["fee"]):

@@ -127,6 +127,8 @@ def test_sources_and_sinks_may_go_negative_every_account_of_money_held_may_not()
         "buyer:1",
         "vendor:1",
         "customer:swap:1",
+        "customer:refund:1",
+        "merchant:1",
         "payout:1",
     ):
         assert is_held_account(account)
