@@ -46,6 +46,12 @@ BITCOIN: dict[str, Any] = {
     "network_fee_estimate": env.int("SWAP_NETWORK_FEE_BTC", default=10_000),
     "swap_amount_tolerance": env.int("SWAP_AMOUNT_TOLERANCE_BTC", default=0),
     "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_BTC", default=300),
+    # Payouts pay the node's fee estimate for confirmation within this many blocks, held
+    # between the floor and the ceiling (satoshi per virtual byte); without an estimate
+    # (a node that has not seen enough blocks, regtest), the floor.
+    "fee_target_blocks": env.int("BITCOIN_FEE_TARGET_BLOCKS", default=6),
+    "fee_rate_min": env.int("BITCOIN_FEE_RATE_MIN", default=2),
+    "fee_rate_max": env.int("BITCOIN_FEE_RATE_MAX", default=200),
 }
 MONERO: dict[str, Any] = {
     "network": env.str("MONERO_NETWORK", default="regtest"),

@@ -1,7 +1,9 @@
-"""Bitcoin addresses on the regtest node: deposit addresses are native segwit, and every
-address type a wallet gives is either paid, with the output script the node holds being
-that address's, or refused where the customer types it (tests/fast/wallets/
-test_addresses.py has the offline cases on every network)."""
+"""Addresses on the regtest nodes: bitcoin deposit addresses are native segwit; every
+bitcoin address type a wallet gives is either paid, with the output script the node holds
+being that address's, or refused where the customer types it; and Monero's standard,
+subaddress and integrated addresses are each paid to the account (and payment id) they
+name, as the receiving wallet reports it (tests/fast/wallets/test_addresses.py has the
+offline cases on every network)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ import pytest
 from embit import ec, script
 
 from orders.models import OrderState
-from tests.chain import drive, mine, pay
-from tests.flows import create, settle, state_of
+from tests.chain import drive, mine, pay, receiver
+from tests.flows import CREDIT_BLOCKS, create, settle, state_of
 from wallets.addresses import validate_address
 from wallets.clients.bitcoin import get_bitcoin_client
+from wallets.clients.monero import get_customer_monero_client
 from wallets.models import Payout
 
 # bcoin's regtest parameters (lib/protocol/networks.js), for embit.
@@ -89,3 +92,49 @@ def test_an_address_type_the_node_cannot_pay_is_refused_where_it_is_typed(buyer,
 
     assert response.status_code == 400
     assert "taproot" in str(response.json()["refund_address"])
+
+
+def test_each_monero_address_type_is_paid_to_the_account_it_names(buyer, vendor, celery_worker):
+    customer = get_customer_monero_client()
+    standard = customer.primary_address(0)
+    subaddress = receiver("monero")
+    payment_id = os.urandom(8).hex()
+    integrated = customer.wallet(
+        "make_integrated_address", {"standard_address": standard, "payment_id": payment_id}
+    )["integrated_address"]
+    addresses = {"standard": standard, "subaddress": subaddress.address, "integrated": integrated}
+    for kind, address in addresses.items():
+        assert validate_address(chain="monero", address=address).type == kind
+    orders = {
+        kind: create(buyer, vendor, "XMR", refund_address=address)
+        for kind, address in addresses.items()
+    }
+    for order in orders.values():
+        pay("monero", order["deposit_address"], int(order["amount"]))
+    mine("monero", CREDIT_BLOCKS["XMR"])
+    drive(
+        "monero",
+        lambda: all(state_of(o["id"]) == OrderState.ESCROWED for o in orders.values()),
+        what="every order escrowed",
+    )
+    for order in orders.values():
+        response = vendor.api.post(
+            f"/api/orders/{order['id']}/refund", {"reason": "address types"}, format="json"
+        )
+        assert response.status_code == 200, response.json()
+    for order in orders.values():
+        settle("XMR", order["id"], "refunded")
+
+    customer.refresh()
+    accounts = {"standard": 0, "subaddress": subaddress.account, "integrated": 0}
+    seen = {}
+    for kind, order in orders.items():
+        (payout,) = Payout.objects.filter(owner_kind="order", owner_id=order["id"])
+        found = customer.transfer_by_txid(payout.txid, account_index=accounts[kind])
+        assert found is not None, kind
+        transfer = found["transfer"]
+        assert transfer["amount"] == payout.sent_amount, kind
+        seen[kind] = (transfer["subaddr_index"]["major"], transfer["payment_id"])
+    assert seen["standard"][0] == 0
+    assert seen["subaddress"][0] == subaddress.account
+    assert seen["integrated"] == (0, payment_id)

@@ -277,6 +277,7 @@ class BitcoinChain:
             account=payout.source_account.node_name,
             outputs=[(payout.address, payout.amount)],
             subtract_fee=True,
+            rate=self.fee_rate(client),
         )
         return BuiltPayout(
             txid=built["txid"],
@@ -284,6 +285,16 @@ class BitcoinChain:
             fee=built["fee"],
             sent=payout.amount - built["fee"],
         )
+
+    def fee_rate(self, client: BitcoinClient) -> int:
+        """What a payout pays (satoshi per 1,000 virtual bytes): the node's estimate for
+        ``fee_target_blocks``, held between ``fee_rate_min`` and ``fee_rate_max``
+        (satoshi per virtual byte); the floor while the node has no estimate. Never the
+        wallet's own default."""
+        conf = self.coin.conf
+        floor, ceiling = conf["fee_rate_min"] * 1000, conf["fee_rate_max"] * 1000
+        estimate = client.fee_estimate(conf["fee_target_blocks"])
+        return min(max(estimate or floor, floor), ceiling)
 
     def payout_relay(self, payout: Payout) -> None:
         self.client(payout.source_account.master_wallet).broadcast(payout.raw_tx)
