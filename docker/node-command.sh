@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs a node of the compose file on the network its variable names (BITCOIN_NETWORK for
-# bcoin, MONERO_NETWORK for monerod and monero-wallet-rpc: regtest, testnet, mainnet, and
-# for Monero stagenet; regtest when unset), with the flags and data paths that network
-# needs, then the arguments given:
+# bcoin, MONERO_NETWORK for monerod and monero-wallet-rpc: regtest, testnet or mainnet, as
+# the engine's settings take them; regtest when unset), with the flags and data paths that
+# network needs, then the arguments given:
 #   node-command.sh bcoin --http-port=…
 #   node-command.sh monerod --data-dir=…
 #   node-command.sh monero-wallet-rpc --wallet-dir=…
@@ -29,10 +29,9 @@ case "$program" in
     case "$program:$network" in
       monerod:regtest) flags="--regtest --offline --keep-fakechain --fixed-difficulty 1" ;;
       *:testnet) flags="--testnet" ;;
-      *:stagenet) flags="--stagenet" ;;
       # A wallet on regtest uses mainnet's address format, as its daemon does.
       *:mainnet | monero-wallet-rpc:regtest) flags="" ;;
-      *) echo "node-command.sh: MONERO_NETWORK must be regtest, testnet, stagenet or mainnet, not $network" >&2; exit 2 ;;
+      *) echo "node-command.sh: MONERO_NETWORK must be regtest, testnet or mainnet, not $network" >&2; exit 2 ;;
     esac
     # shellcheck disable=SC2086 # the flags are words
     set -- "$program" $flags "$@"

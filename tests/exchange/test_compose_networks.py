@@ -54,12 +54,12 @@ def test_monero_runs_its_regtest_flags_on_regtest_only():
     assert set(regtest) >= REGTEST_ONLY
     assert regtest[regtest.index("--fixed-difficulty") + 1] == "1"
     assert "--testnet" not in rendered("monero-wallet-rpc")
-    for network, flag in (("testnet", "--testnet"), ("stagenet", "--stagenet"), ("mainnet", None)):
+    for network, flag in (("testnet", "--testnet"), ("mainnet", None)):
         daemon = rendered("monerod", MONERO_NETWORK=network)
         wallet = rendered("monero-wallet-rpc", MONERO_NETWORK=network)
         assert not REGTEST_ONLY & set(daemon), network
         for argv in (daemon, wallet):
-            assert ({flag} if flag else set()) == {"--testnet", "--stagenet"} & set(argv), network
+            assert ({flag} if flag else set()) == {"--testnet"} & set(argv), network
         assert "--data-dir=/home/monero/data" in daemon
         assert "--wallet-dir=/home/monero/wallets" in wallet
 

@@ -1,7 +1,9 @@
-"""Bitcoin payouts pay the fee rate of the engine's policy, never bcoin's own default: the
-node's estimate held between BITCOIN_FEE_RATE_MIN and BITCOIN_FEE_RATE_MAX, the floor
-while it has none (as on regtest). Proposals are built on the regtest node (signed, never
-relayed) from the house account, and their rate is read from the signed bytes."""
+"""Payouts pay the fee of the engine's policy, never a node's silent default: bitcoin the
+node's estimate held between BITCOIN_FEE_RATE_MIN and BITCOIN_FEE_RATE_MAX (the floor
+while it has none, as on regtest), Monero the priority MONERO_FEE_PRIORITY names.
+Proposals are built on the regtest nodes (signed, never relayed) from the house accounts;
+a bitcoin proposal's rate is read from its signed bytes, a Monero one's fee from the
+wallet that built it."""
 
 from __future__ import annotations
 
@@ -47,3 +49,25 @@ def test_without_an_estimate_payouts_pay_the_floor_not_the_nodes_default(wallets
 @pytest.mark.parametrize(("floor", "ceiling"), [(7, 7), (30, 31)])
 def test_the_rate_stays_between_the_floor_and_the_ceiling(wallets, settings, floor, ceiling):
     assert floor <= _rate(settings, floor, ceiling) <= ceiling + 1
+
+
+def _monero_fee(settings, priority: int) -> int:
+    settings.COIN_SETTINGS = {
+        **settings.COIN_SETTINGS,
+        "XMR": {**settings.COIN_SETTINGS["XMR"], "fee_priority": priority},
+    }
+    house = WalletAccount.objects.get(chain="monero", purpose=AccountPurpose.LIQUIDITY)
+    payout = Payout(
+        chain="monero",
+        source_account=house,
+        address=receiver("monero").address,
+        amount=10**12,
+    )
+    return adapter("monero").payout_build(payout).fee
+
+
+def test_monero_payouts_are_built_at_the_priority_of_the_settings(wallets, settings):
+    lowest, highest = _monero_fee(settings, 1), _monero_fee(settings, 4)
+
+    # wallet2 multiplies the base fee by 1 at the lowest priority and by 1000 at the highest.
+    assert highest > 100 * lowest
