@@ -82,8 +82,8 @@ def test_bcoin_runs_the_bitcoin_network_with_its_data_paths(network, bcoin_netwo
 
 
 def test_the_nodes_that_need_peers_can_reach_them_and_the_wallet_cannot():
-    for name in ("bcoin", "monerod"):
-        assert set(COMPOSE["services"][name]["networks"]) == {"nodes", "p2p"}, name
+    for name, peers in (("bcoin", "p2p"), ("monerod", "monero-p2p")):
+        assert set(COMPOSE["services"][name]["networks"]) == {"nodes", peers}, name
     assert COMPOSE["services"]["monero-wallet-rpc"]["networks"] == ["nodes"]
     assert COMPOSE["networks"]["nodes"]["internal"] is True
 
