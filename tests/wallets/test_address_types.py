@@ -13,7 +13,7 @@ import pytest
 from embit import ec, script
 
 from orders.models import OrderState
-from tests.chain import drive, mine, pay, receiver
+from tests.chain import CHAIN_OF, drive, mine, pay, receiver
 from tests.flows import CREDIT_BLOCKS, create, settle, state_of
 from wallets.addresses import validate_address
 from wallets.clients.bitcoin import get_bitcoin_client
@@ -35,6 +35,35 @@ def scripts() -> dict[str, script.Script]:
     }
 
 
+def refunded_to(buyer, vendor, currency: str, addresses: dict[str, str]) -> dict[str, Payout]:
+    """An order for each address, paid, escrowed and refunded to it, the refund confirmed:
+    each refund's payout, by the key of its address."""
+    chain = CHAIN_OF[currency]
+    orders = {
+        kind: create(buyer, vendor, currency, refund_address=address)
+        for kind, address in addresses.items()
+    }
+    for order in orders.values():
+        pay(chain, order["deposit_address"], int(order["amount"]))
+    mine(chain, CREDIT_BLOCKS[currency])
+    drive(
+        chain,
+        lambda: all(state_of(o["id"]) == OrderState.ESCROWED for o in orders.values()),
+        what="every order escrowed",
+    )
+    for order in orders.values():
+        response = vendor.api.post(
+            f"/api/orders/{order['id']}/refund", {"reason": "address types"}, format="json"
+        )
+        assert response.status_code == 200, response.json()
+    for order in orders.values():
+        settle(currency, order["id"], "refunded")
+    return {
+        kind: Payout.objects.get(owner_kind="order", owner_id=order["id"])
+        for kind, order in orders.items()
+    }
+
+
 def test_a_bitcoin_deposit_address_is_native_segwit(buyer, vendor):
     order = create(buyer, vendor, "BTC")
 
@@ -46,29 +75,13 @@ def test_a_bitcoin_deposit_address_is_native_segwit(buyer, vendor):
 
 def test_each_payable_address_type_is_paid_with_its_own_output_script(buyer, vendor, celery_worker):
     wanted = scripts()
-    orders = {
-        kind: create(buyer, vendor, "BTC", refund_address=out.address(BCOIN_REGTEST))
-        for kind, out in wanted.items()
-    }
-    for order in orders.values():
-        pay("bitcoin", order["deposit_address"], int(order["amount"]))
-    mine("bitcoin", 1)
-    drive(
-        "bitcoin",
-        lambda: all(state_of(o["id"]) == OrderState.ESCROWED for o in orders.values()),
-        what="every order escrowed",
+    payouts = refunded_to(
+        buyer, vendor, "BTC", {kind: out.address(BCOIN_REGTEST) for kind, out in wanted.items()}
     )
-    for order in orders.values():
-        response = vendor.api.post(
-            f"/api/orders/{order['id']}/refund", {"reason": "address types"}, format="json"
-        )
-        assert response.status_code == 200, response.json()
-    for order in orders.values():
-        settle("BTC", order["id"], "refunded")
 
     node = get_bitcoin_client()
     for kind, out in wanted.items():
-        (payout,) = Payout.objects.filter(owner_kind="order", owner_id=orders[kind]["id"])
+        payout = payouts[kind]
         paid = [node.coin(payout.txid, index) for index in range(2)]
         scripts_paid = {c["script"]: c["value"] for c in paid if c}
         assert scripts_paid.get(out.data.hex()) == payout.sent_amount, (kind, paid)
@@ -105,31 +118,12 @@ def test_each_monero_address_type_is_paid_to_the_account_it_names(buyer, vendor,
     addresses = {"standard": standard, "subaddress": subaddress.address, "integrated": integrated}
     for kind, address in addresses.items():
         assert validate_address(chain="monero", address=address).type == kind
-    orders = {
-        kind: create(buyer, vendor, "XMR", refund_address=address)
-        for kind, address in addresses.items()
-    }
-    for order in orders.values():
-        pay("monero", order["deposit_address"], int(order["amount"]))
-    mine("monero", CREDIT_BLOCKS["XMR"])
-    drive(
-        "monero",
-        lambda: all(state_of(o["id"]) == OrderState.ESCROWED for o in orders.values()),
-        what="every order escrowed",
-    )
-    for order in orders.values():
-        response = vendor.api.post(
-            f"/api/orders/{order['id']}/refund", {"reason": "address types"}, format="json"
-        )
-        assert response.status_code == 200, response.json()
-    for order in orders.values():
-        settle("XMR", order["id"], "refunded")
+    payouts = refunded_to(buyer, vendor, "XMR", addresses)
 
     customer.refresh()
     accounts = {"standard": 0, "subaddress": subaddress.account, "integrated": 0}
     seen = {}
-    for kind, order in orders.items():
-        (payout,) = Payout.objects.filter(owner_kind="order", owner_id=order["id"])
+    for kind, payout in payouts.items():
         found = customer.transfer_by_txid(payout.txid, account_index=accounts[kind])
         assert found is not None, kind
         transfer = found["transfer"]
