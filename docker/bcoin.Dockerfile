@@ -7,4 +7,5 @@ WORKDIR /bcoin
 COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --no-audit --no-fund && grep -q "delete options\[k\]" node_modules/bdb/lib/db.js
-ENTRYPOINT ["node", "node_modules/bcoin/bin/node"]
+COPY docker/node-command.sh /usr/local/bin/node-command
+ENTRYPOINT ["node-command", "bcoin"]

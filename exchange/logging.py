@@ -63,7 +63,13 @@ def logging_config(*, level: str, fmt: str) -> dict:
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"django.db.backends": {"level": "WARNING"}},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # The listener's socket.io client logs every packet at INFO: a ping every few
+            # seconds, and the bcoin API key in the packet that authenticates.
+            "engineio": {"level": "WARNING"},
+            "socketio": {"level": "WARNING"},
+        },
     }
 
 

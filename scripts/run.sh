@@ -18,6 +18,8 @@ trap cleanup EXIT INT TERM
 python manage.py regtest up
 echo "==> demo users"
 python manage.py bootstrap_demo
+echo "==> rates and liquidity"
+python manage.py warm_up
 flower_auth=$(grep -E '^FLOWER_BASIC_AUTH=' .env | cut -d= -f2-)
 metrics_token=$(grep -E '^METRICS_TOKEN=' .env | cut -d= -f2-)
 cat <<EOF

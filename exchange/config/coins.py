@@ -46,6 +46,12 @@ BITCOIN: dict[str, Any] = {
     "network_fee_estimate": env.int("SWAP_NETWORK_FEE_BTC", default=10_000),
     "swap_amount_tolerance": env.int("SWAP_AMOUNT_TOLERANCE_BTC", default=0),
     "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_BTC", default=300),
+    # Payouts pay the node's fee estimate for confirmation within this many blocks, held
+    # between the floor and the ceiling (satoshi per virtual byte); without an estimate
+    # (a node that has not seen enough blocks, regtest), the floor.
+    "fee_target_blocks": env.int("BITCOIN_FEE_TARGET_BLOCKS", default=6),
+    "fee_rate_min": env.int("BITCOIN_FEE_RATE_MIN", default=2),
+    "fee_rate_max": env.int("BITCOIN_FEE_RATE_MAX", default=200),
 }
 MONERO: dict[str, Any] = {
     "network": env.str("MONERO_NETWORK", default="regtest"),
@@ -81,6 +87,8 @@ MONERO: dict[str, Any] = {
     "network_fee_estimate": env.int("SWAP_NETWORK_FEE_XMR", default=4_000_000_000),
     "swap_amount_tolerance": env.int("SWAP_AMOUNT_TOLERANCE_XMR", default=0),
     "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_XMR", default=60),
+    # The fee priority payouts are built at: 0 the wallet's default, 1 (lowest) to 4.
+    "fee_priority": env.int("MONERO_FEE_PRIORITY", default=0),
 }
 # Each coin's block by its currency code and by its chain name (the registry's entries).
 COIN_SETTINGS: dict[str, Any] = {c.code: globals()[c.settings_block] for c in COINS}
@@ -90,6 +98,11 @@ for _coin in COINS:
         raise ImproperlyConfigured(
             f"{_coin.settings_block}_NETWORK must be regtest, testnet or mainnet, "
             f"not {COIN_SETTINGS[_coin.code]['network']!r}"
+        )
+    if not 0 <= COIN_SETTINGS[_coin.code].get("fee_priority", 0) <= 4:
+        raise ImproperlyConfigured(
+            f"{_coin.settings_block}_FEE_PRIORITY must be 0 (the wallet's default) to 4,"
+            f" not {COIN_SETTINGS[_coin.code]['fee_priority']}"
         )
     if not 0 < COIN_SETTINGS[_coin.code]["max_amount"] <= BOOKS_MAX_AMOUNT:
         raise ImproperlyConfigured(

@@ -1,6 +1,11 @@
-"""The push path: a payment shows up as a deposit row with no scan called by the test."""
+"""The push path: a payment shows up as a deposit row with no scan called by the test;
+and the listener's INFO log carries what it does, not its socket library's chatter (a
+ping every few seconds, the packets, the API key it authenticates with)."""
+
+import json
 
 import pytest
+from django.conf import settings
 
 from devtools.processes import PYTHON, wait_until
 from devtools.regtest import regtest_mine, regtest_pay
@@ -11,7 +16,8 @@ from wallets.models import Chain, Deposit
 
 @pytest.fixture
 def listener(wallets, celery_worker):
-    proc = launcher.start("listener", [PYTHON, "manage.py", "chain_listener"])
+    # At INFO, as operators run it (the slot's processes log warnings only).
+    proc = launcher.start("listener", [PYTHON, "manage.py", "chain_listener"], LOG_LEVEL="INFO")
     yield proc
     proc.stop()
 
@@ -34,3 +40,14 @@ def test_node_events_record_the_deposit_and_its_confirmation(listener, chain):
         timeout=20,
         what=f"the listener to record the confirmation\n{listener.log_tail()}",
     )
+    log = listener.log_text()
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert any(r["event"].startswith("scan of") for r in records)
+    chatter = [
+        r
+        for r in records
+        if r.get("logger", "").split(".")[0] in ("engineio", "socketio")
+        and r.get("level") in ("debug", "info")
+    ]
+    assert chatter == []
+    assert settings.BITCOIN["api_key"] not in log

@@ -46,6 +46,11 @@ BASE58_VERSIONS = {
 BECH32_PREFIXES = {"bc": "mainnet", "tb": "testnet", "rb": "regtest"}
 # The witness programs with a defined meaning (BIP 141, BIP 341): (version, length).
 WITNESS_TYPES = {(0, 20): "p2wpkh", (0, 32): "p2wsh", (1, 32): "p2tr"}
+# Address types a wallet gives that this engine's node cannot pay, and what to give instead.
+UNPAYABLE_TYPES = {
+    "p2tr": "a taproot address (…1p…): this engine's bitcoin node cannot pay one yet; give a"
+    " native segwit (…1q…) or a legacy address of your wallet",
+}
 # A node this close to the present (bcoin's chain progress) is synced: on mainnet its tip
 # is at most about 15 hours old.
 SYNCED_PROGRESS = 0.9999
@@ -140,9 +145,16 @@ class BitcoinChain:
         }
 
     def validate_address(self, address: str) -> AddressCheck:
-        return address_check(
+        """An address of the configured network that this node can pay: every type but
+        taproot, which bcoin 1.0.2 cannot send to (it decodes bech32 only, not bech32m)."""
+        check = address_check(
             address, parse=parse_address, chain=self.coin.chain, configured=self.coin.network
         )
+        if check.valid and check.type in UNPAYABLE_TYPES:
+            return AddressCheck(
+                False, network=check.network, type=check.type, error=UNPAYABLE_TYPES[check.type]
+            )
+        return check
 
     # --- deposits -------------------------------------------------------------------
 
@@ -265,6 +277,7 @@ class BitcoinChain:
             account=payout.source_account.node_name,
             outputs=[(payout.address, payout.amount)],
             subtract_fee=True,
+            rate=self.fee_rate(client),
         )
         return BuiltPayout(
             txid=built["txid"],
@@ -272,6 +285,16 @@ class BitcoinChain:
             fee=built["fee"],
             sent=payout.amount - built["fee"],
         )
+
+    def fee_rate(self, client: BitcoinClient) -> int:
+        """What a payout pays (satoshi per 1,000 virtual bytes): the node's estimate for
+        ``fee_target_blocks``, held between ``fee_rate_min`` and ``fee_rate_max``
+        (satoshi per virtual byte); the floor while the node has no estimate. Never the
+        wallet's own default."""
+        conf = self.coin.conf
+        floor, ceiling = conf["fee_rate_min"] * 1000, conf["fee_rate_max"] * 1000
+        estimate = client.fee_estimate(conf["fee_target_blocks"])
+        return min(max(estimate or floor, floor), ceiling)
 
     def payout_relay(self, payout: Payout) -> None:
         self.client(payout.source_account.master_wallet).broadcast(payout.raw_tx)

@@ -53,14 +53,21 @@ def _index(account: WalletAccount) -> int:
     return account.account_index
 
 
+def _propose(client: MoneroClient, payout: Payout, amount: int) -> dict:
+    """A proposal (signed, never relayed) paying ``amount`` of ``payout`` at the fee
+    priority of the settings (MONERO_FEE_PRIORITY)."""
+    return client.create_transfer(
+        account_index=_index(payout.source_account),
+        destinations=[(payout.address, amount)],
+        priority=settings.COIN_SETTINGS["XMR"]["fee_priority"],
+    )
+
+
 def _fee_of_half(client: MoneroClient, payout: Payout) -> int | None:
-    """The fee of a proposal (never relayed) paying half of ``payout``'s amount, or None
-    if even that cannot be built."""
+    """The fee of a proposal paying half of ``payout``'s amount, or None if even that
+    cannot be built."""
     try:
-        proposal = client.create_transfer(
-            account_index=_index(payout.source_account),
-            destinations=[(payout.address, payout.amount // 2)],
-        )
+        proposal = _propose(client, payout, payout.amount // 2)
     except InsufficientFunds:
         return None
     return int(proposal["fee"])
@@ -245,10 +252,7 @@ class MoneroChain:
                     f"amount {payout.amount} does not cover the network fee {guess}"
                 )
             try:
-                proposal = client.create_transfer(
-                    account_index=_index(payout.source_account),
-                    destinations=[(payout.address, payout.amount - guess)],
-                )
+                proposal = _propose(client, payout, payout.amount - guess)
             except InsufficientFunds as exc:
                 # The guess was below the fee of a payout that spends the whole account.
                 # Once, a proposal for half of it (the same outputs spent, the same

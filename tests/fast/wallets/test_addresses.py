@@ -58,7 +58,6 @@ def network(settings):
         (REGTEST_P2SH, "p2sh"),
         (REGTEST_P2WPKH, "p2wpkh"),
         (REGTEST_P2WSH, "p2wsh"),
-        (REGTEST_P2TR, "p2tr"),
         (REGTEST_P2WPKH.upper(), "p2wpkh"),
         (f"  {REGTEST_P2WPKH}\n", "p2wpkh"),
     ],
@@ -67,6 +66,14 @@ def test_each_kind_of_regtest_bitcoin_address_is_accepted(address, kind):
     check = validate_address(chain="bitcoin", address=address)
 
     assert (check.valid, check.network, check.type) == (True, "regtest", kind)
+
+
+def test_a_taproot_address_is_refused_saying_why_and_what_to_give():
+    check = validate_address(chain="bitcoin", address=REGTEST_P2TR)
+
+    assert (check.valid, check.network, check.type) == (False, "regtest", "p2tr")
+    assert "taproot" in check.error
+    assert "native segwit" in check.error
 
 
 def test_a_mainnet_bitcoin_address_on_regtest_is_refused_saying_so():

@@ -119,10 +119,18 @@ class BitcoinClient(BitcoinRpc):
                 "PUT", self.wallet_url, f"/wallet/{wallet_id}", method="create_wallet", body={}
             )
 
-    def create_account(self, name: str, *, wallet_id: str | None = None) -> tuple[int, str]:
-        """Create account ``name``; returns (account index, receive address)."""
+    def create_account(
+        self, name: str, *, wallet_id: str | None = None, witness: bool = True
+    ) -> tuple[int, str]:
+        """Create account ``name``; returns (account index, receive address). A witness
+        account (the default) derives native segwit P2WPKH addresses (``bc1q…``; ``rb1q…``
+        on bcoin's regtest); ``witness=False`` legacy P2PKH ones."""
         data = self._wallet(
-            "PUT", f"/account/{name}", wallet_id=wallet_id, method="create_account", body={}
+            "PUT",
+            f"/account/{name}",
+            wallet_id=wallet_id,
+            method="create_account",
+            body={"witness": witness},
         )
         return int(data["accountIndex"]), data["receiveAddress"]
 
@@ -208,18 +216,34 @@ class BitcoinClient(BitcoinRpc):
         )
         return data["address"]
 
+    def fee_estimate(self, blocks: int) -> int | None:
+        """The node's fee rate for confirmation within ``blocks`` (``estimatesmartfee``),
+        satoshi per 1,000 virtual bytes; None while it has no estimate."""
+        answer = self.node_rpc("estimatesmartfee", blocks)
+        fee = Decimal(str(answer.get("fee", -1) if isinstance(answer, dict) else answer))
+        if fee <= 0:
+            return None
+        return int(fee * 10**8)
+
     def create_tx(
-        self, *, account: str, outputs: list[tuple[str, int]], subtract_fee: bool
+        self,
+        *,
+        account: str,
+        outputs: list[tuple[str, int]],
+        subtract_fee: bool,
+        rate: int | None = None,
     ) -> dict:
         """Build and sign a transaction without broadcasting it; nothing is stored by bcoin.
 
         Returns ``{"txid", "hex", "fee"}``. With ``subtract_fee`` the network fee comes out
-        of the first output.
+        of the first output. ``rate``: satoshi per 1,000 virtual bytes (else bcoin picks).
         """
         body: dict[str, Any] = {
             "account": account,
             "outputs": [{"address": a, "value": int(v)} for a, v in outputs],
         }
+        if rate is not None:
+            body["rate"] = int(rate)
         if subtract_fee:
             body["subtractFee"] = True
             body["subtractIndex"] = 0

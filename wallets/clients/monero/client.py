@@ -206,14 +206,18 @@ class MoneroClient(MoneroRpc):
         except NotFound:
             return None
 
-    def create_transfer(self, *, account_index: int, destinations: list[tuple[str, int]]) -> dict:
+    def create_transfer(
+        self, *, account_index: int, destinations: list[tuple[str, int]], priority: int = 0
+    ) -> dict:
         """Build and sign without relaying. Returns txid, fee, metadata (the relayable
-        bytes), blob and the key images it spends. Nothing is recorded by the wallet."""
+        bytes), blob and the key images it spends. Nothing is recorded by the wallet.
+        ``priority``: wallet2's fee priority (0 its default, 1 lowest … 4 highest)."""
         result = self.wallet(
             "transfer",
             {
                 "destinations": [{"address": a, "amount": int(v)} for a, v in destinations],
                 "account_index": account_index,
+                "priority": int(priority),
                 "do_not_relay": True,
                 "get_tx_hex": True,
                 "get_tx_metadata": True,
