@@ -192,23 +192,23 @@ def refund_by_id(*, refund_id: str) -> Refund | None:
     )
 
 
-def balance_shares(*, owner_id: int, currency: str) -> dict[int, int]:
-    """What each prompt credited to its merchant's balance and is still in it (less the
-    refunds and withdrawals taken through that prompt), by prompt id; positive only."""
-    rows = (
-        LedgerEntry.objects.filter(
-            currency=currency,
-            account=f"merchant:{owner_id}",
-            transaction__owner_kind=OwnerKind.PROMPT,
-        )
-        .values("transaction__owner_id")
-        .annotate(d=Sum("debit"), c=Sum("credit"))
+def balance_shares(*, owner_id: int, currency: str, prompt_id: int | None = None) -> dict[int, int]:
+    """What each prompt (or the one ``prompt_id``) credited to its merchant's balance and
+    is still in it (less the refunds and withdrawals taken through that prompt), by prompt
+    id; positive only."""
+    entries = LedgerEntry.objects.filter(
+        currency=currency,
+        account=f"merchant:{owner_id}",
+        transaction__owner_kind=OwnerKind.PROMPT,
     )
+    if prompt_id is not None:
+        entries = entries.filter(transaction__owner_id=prompt_id)
+    rows = entries.values("transaction__owner_id").annotate(d=Sum("debit"), c=Sum("credit"))
     shares = {
         int(row["transaction__owner_id"] or 0): int(row["d"] or 0) - int(row["c"] or 0)
         for row in rows
     }
-    return {prompt_id: held for prompt_id, held in shares.items() if held > 0}
+    return {owner: held for owner, held in shares.items() if held > 0}
 
 
 @dataclass(frozen=True)

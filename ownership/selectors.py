@@ -55,15 +55,3 @@ def owner_held(*, owner_kind: str, owner_id: int, currency: str) -> int:
         account__in=["deposits", "sent", "network:fees"],
     ).aggregate(d=Sum("debit"), c=Sum("credit"))
     return int(row["c"] or 0) - int(row["d"] or 0)
-
-
-def owner_share(*, owner_kind: str, owner_id: int, currency: str, account: str) -> int:
-    """What ``account`` holds from one owner's postings alone (a merchant's balance as
-    one invoice's prompt credited it, less what was taken back through that prompt)."""
-    row = LedgerEntry.objects.filter(
-        currency=currency,
-        account=account,
-        transaction__owner_kind=owner_kind,
-        transaction__owner_id=owner_id,
-    ).aggregate(d=Sum("debit"), c=Sum("credit"))
-    return int(row["d"] or 0) - int(row["c"] or 0)

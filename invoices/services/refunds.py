@@ -49,10 +49,10 @@ from invoices.models import (
     RefundState,
     RefundVariant,
 )
+from invoices.selectors import balance_shares
 from invoices.services.create import method_id
 from invoices.services.payments import merchant_account, payer_account, to_store
 from ownership.models import LedgerBalance
-from ownership.selectors import owner_share
 from rates.selectors import rate_convert
 from staff.models import StaffAction
 from staff.services.approvals import Stake, approval_hold, move_register
@@ -189,12 +189,9 @@ def _source(prompt: PaymentPrompt, settlement: str) -> tuple[str, int]:
         return payer, held
     if settlement == Settlement.BALANCE and prompt.state == FundingState.COMPLETED:
         merchant = merchant_account(prompt)
-        share = owner_share(
-            owner_kind=OwnerKind.PROMPT,
-            owner_id=prompt.id,
-            currency=prompt.currency,
-            account=merchant,
-        )
+        share = balance_shares(
+            owner_id=prompt.store_owner_id, currency=prompt.currency, prompt_id=prompt.id
+        ).get(prompt.id, 0)
         return merchant, min(share, _held(prompt.currency, merchant))
     raise non_refundable(
         "the invoice's money was paid to the store's address: the engine holds none of it"
@@ -323,7 +320,7 @@ def refund_claim(*, public_id: str, address: str) -> Refund:
         refund.claimed_at = timezone.now()
         prompt = lock(PaymentPrompt, refund.prompt_id)
         backed(prompt)
-        if needs_approval(currency=refund.currency, amount=_claimed_alone(refund)):
+        if needs_approval(currency=refund.currency, amount=_claimed_in_window(refund)):
             refund.approval = approval_hold(
                 action=StaffAction.INVOICE_REFUND,
                 owner_kind=OwnerKind.PROMPT,
@@ -344,7 +341,7 @@ def refund_claim(*, public_id: str, address: str) -> Refund:
 APPROVAL_WINDOW = timedelta(hours=24)
 
 
-def _claimed_alone(refund: Refund) -> int:
+def _claimed_in_window(refund: Refund) -> int:
     """This claim with the store's others in the coin paid without approval in the
     window: what the approval threshold is held against."""
     since = timezone.now() - APPROVAL_WINDOW

@@ -117,7 +117,7 @@ class Stake:
     destination: list
 
 
-def _order_stake(order: EscrowOrder, action: str, params: dict) -> Stake:
+def _order_stake(order: EscrowOrder, action: str) -> Stake:
     amounts: dict[str, int] = {StaffAction.CANCEL: 0, StaffAction.REFUND_ADDRESS: order.amount}
     amount = amounts.get(action, order.escrowed_amount)
     destination = order_destination(
@@ -127,15 +127,15 @@ def _order_stake(order: EscrowOrder, action: str, params: dict) -> Stake:
     return Stake(order.currency, amount, address_change, order.parties, destination)
 
 
-def _swap_stake(swap: SwapOrder, action: str, params: dict) -> Stake:
+def _swap_stake(swap: SwapOrder, action: str) -> Stake:
     return Stake(
         swap.from_currency, swap.received_amount, False, swap.parties, [swap.refund_address]
     )
 
 
 # What a move on each kind of owner puts at stake (a payout retry: that payout's); each
-# takes an owner of its own kind, the action and its params.
-STAKES: dict[str, Callable[[Any, str, dict], Stake]] = {
+# takes an owner of its own kind.
+STAKES: dict[str, Callable[[Any, str], Stake]] = {
     OwnerKind.ORDER: _order_stake,
     OwnerKind.SWAP: _swap_stake,
 }
@@ -179,7 +179,7 @@ def _stake(action: str, owner_kind: str, owner_id: int, params: dict) -> Stake:
     if (owner_kind, action) in MOVE_STAKES:
         return MOVE_STAKES[(owner_kind, action)](owner, action, params)
     if action != StaffAction.RETRY_PAYOUT:
-        return STAKES[owner_kind](owner, action, params)
+        return STAKES[owner_kind](owner, action)
     payout_id = params.get("payout_id")
     payout = (
         None
