@@ -88,11 +88,12 @@ def regtest_up(*, echo=print) -> dict:
 
     btc, xmr, xmr_customer = bitcoin_client(), monero_client(), customer_monero_client()
     _wait("monerod", lambda: xmr.daemon_info(timeout=2).get("status") == "OK")
-    _wait("bcoin wallet", lambda: btc.wallet_info().get("id"))
+    # bcoin makes its own primary wallet as its wallet database opens.
+    _wait("bcoin wallet", lambda: btc.wallet_info(wallet_id="primary").get("id"))
     _wait("monero-wallet-rpc", lambda: xmr.wallet_version(timeout=2))
     _wait("monero-wallet-rpc (customer)", lambda: xmr_customer.wallet_version(timeout=2))
 
-    btc.ensure_wallet(settings.BITCOIN["wallet_id"])
+    btc.ensure_wallet(settings.BITCOIN["wallet_id"], witness=True)
     btc.ensure_wallet(settings.BITCOIN["customer_wallet_id"])
     xmr.ensure_wallet()
     xmr_customer.ensure_wallet()

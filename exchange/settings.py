@@ -193,6 +193,11 @@ POOL_EMPTY_RETRY_AFTER_SECONDS = env.int("POOL_EMPTY_RETRY_AFTER_SECONDS", defau
 # minute (0: no limit), so a client burning accounts cannot starve payouts.
 POOL_YIELD_TO_PAYOUTS_SECONDS = env.int("POOL_YIELD_TO_PAYOUTS_SECONDS", default=30)
 POOL_REFILL_PER_MINUTE = coins.POOL_REFILL_PER_MINUTE
+# A restore makes this many accounts past the highest index its backup knows, on each
+# master wallet, and hands none of them out: accounts made after the backup have those
+# indices (the same keys), and what they receive must show in reconcile, not be credited
+# to a new order (README, Running it with real coins).
+RESTORE_ACCOUNT_GAP = env.int("RESTORE_ACCOUNT_GAP", default=500)
 
 # --- Deposits ---
 # Confirmations a deposit needs before it is credited, by amount (base units).

@@ -34,7 +34,10 @@ BITCOIN: dict[str, Any] = {
     "node_url": env.str("BITCOIN_NODE_URL", default="http://127.0.0.1:48332"),
     "wallet_url": env.str("BITCOIN_WALLET_URL", default="http://127.0.0.1:48334"),
     "api_key": env.str("BITCOIN_API_KEY", default=""),
-    "wallet_id": env.str("BITCOIN_WALLET_ID", default="primary"),
+    # The master wallet, made by the engine on first use as a native segwit wallet (bcoin's
+    # own "primary" has a legacy default account, and bcoin remakes it with a fresh seed
+    # on a new wallet database, so it could not be restored from its seed under its name).
+    "wallet_id": env.str("BITCOIN_WALLET_ID", default="exchange"),
     "customer_wallet_id": env.str("BITCOIN_CUSTOMER_WALLET_ID", default="customer"),
     "confirmations": confirmation_table("CONFIRMATIONS_BTC", "10000000:1,100000000:2,*:6"),
     "unlock_blocks": 0,

@@ -18,7 +18,7 @@ from tests.flows import CREDIT_BLOCKS, create, settle, state_of
 from wallets.addresses import validate_address
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import get_customer_monero_client
-from wallets.models import Payout
+from wallets.models import AccountPurpose, Payout, WalletAccount
 
 # bcoin's regtest parameters (lib/protocol/networks.js), for embit.
 BCOIN_REGTEST = {"p2pkh": b"\x3c", "p2sh": b"\x26", "bech32": "rb"}
@@ -71,6 +71,17 @@ def test_a_bitcoin_deposit_address_is_native_segwit(buyer, vendor):
     assert order["payment_uri"].startswith(f"bitcoin:{order['deposit_address']}?")
     check = validate_address(chain="bitcoin", address=order["deposit_address"])
     assert (check.valid, check.type) == (True, "p2wpkh")
+
+
+def test_the_bitcoin_house_account_receives_and_pays_as_native_segwit(wallets):
+    house = WalletAccount.objects.get(chain="bitcoin", purpose=AccountPurpose.LIQUIDITY)
+    assert house.address.startswith("rb1q")
+    btc = get_bitcoin_client()
+    assert btc.account_detail("default")["witness"] is True
+    # Its coins, the coinbase outputs the regtest stack mined to it, pay P2WPKH scripts.
+    coins = btc._wallet("GET", "/coin", params={"account": "default"}, method="coins")
+    assert coins
+    assert {bytes.fromhex(c["script"])[:2] for c in coins} == {b"\x00\x14"}
 
 
 def test_each_payable_address_type_is_paid_with_its_own_output_script(buyer, vendor, celery_worker):

@@ -184,7 +184,7 @@ def test_deposits_while_the_bitcoin_wallet_lags_its_node_are_not_skipped(wallets
         btc.broadcast(payment["hex"])
         regtest_mine(chain=Chain.BITCOIN, blocks=settings.SCAN_REORG_MARGIN + 5)
         deposits_scan(chain=Chain.BITCOIN)
-        lagging = btc.wallet_tx(txid, wallet_id="primary") is None
+        lagging = btc.wallet_tx(txid, wallet_id=settings.BITCOIN["wallet_id"]) is None
 
         wait_until(lambda t=txid: btc.wallet_tx(t), timeout=300, what="the rescan to end")
         (deposit,) = _scan_until(

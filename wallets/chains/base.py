@@ -18,7 +18,15 @@ if TYPE_CHECKING:
     from wallets.chains.registry import Coin
     from wallets.models import MasterWallet, Payout, WalletAccount
 
-__all__ = ["BuiltPayout", "ChainAdapter", "ChainRead", "Sighting", "TxStatus", "WalletBehind"]
+__all__ = [
+    "BuiltPayout",
+    "ChainAdapter",
+    "ChainRead",
+    "RestoreRefused",
+    "Sighting",
+    "TxStatus",
+    "WalletBehind",
+]
 
 
 @dataclass
@@ -61,6 +69,11 @@ class BuiltPayout:
 class WalletBehind(Exception):
     """The wallet's view is not its node's yet (it lags the tip, or rescans): nothing it
     says now is recorded, and the scanned height stays where it was."""
+
+
+class RestoreRefused(Exception):
+    """A wallet cannot be restored as asked (a different wallet under that name, a name
+    the node reserves, accounts that do not line up): nothing more is done to it."""
 
 
 class ChainAdapter(Protocol):
@@ -108,6 +121,17 @@ class ChainAdapter(Protocol):
 
     def account_label(self, account: WalletAccount) -> None:
         """Write the owner's tag on the node (only where ``labels_accounts``)."""
+
+    def wallet_backup(self, wallet: MasterWallet) -> dict[str, Any]:
+        """What restores the wallet elsewhere, as JSON-ready values: its secrets (plain:
+        the caller encrypts them), its accounts and the height to read the chain from."""
+
+    def wallet_restore(self, wallet: MasterWallet, saved: dict[str, Any], *, gap: int) -> None:
+        """Recreate the wallet ``saved`` describes on this machine's node under
+        ``wallet.name``: its keys, every account at its index, ``gap`` accounts past the
+        last (never recorded, never handed out), and what the chain holds for them from
+        the saved height. Returns once the wallet has read up to the tip; safe to run
+        again after an interruption. Raises ``RestoreRefused``."""
 
     def payout_build(self, payout: Payout) -> BuiltPayout:
         """Sign the payout's transaction without relaying it; raises ``RetryLater`` when

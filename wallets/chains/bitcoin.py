@@ -2,7 +2,7 @@
 
 Deposits: ``GET /wallet/{id}/tx/history`` (every wallet tx, mempool included, each output
 naming its account) and the node tip: 2 calls a scan. Balances: wallet RPC
-``listunspent`` (1 call; 2 when the wallet is not bcoin's default ``primary``). Payouts
+``selectwallet`` and ``listunspent`` (2 calls; 1 for bcoin's own ``primary`` wallet). Payouts
 subtract their fee from the amount, so a payout spends exactly its amount.
 Addresses are base58check and bech32/bech32m, parsed with embit and mapped to networks with
 bcoin's parameters (bcoin's regtest uses 0x3c/0x26 and ``rb``, not Bitcoin Core's ``bcrt``).
@@ -11,6 +11,7 @@ bcoin's parameters (bcoin's regtest uses 0x3c/0x26 and ``rb``, not Bitcoin Core'
 from __future__ import annotations
 
 import functools
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +24,13 @@ from wallets.chains.base import (
     BuiltPayout,
     ChainAdapter,
     ChainRead,
+    RestoreRefused,
     Sighting,
     TxStatus,
     WalletBehind,
 )
 from wallets.chains.registry import Coin
-from wallets.clients.base import AccountExists, NodeError, RetryLater
+from wallets.clients.base import AccountExists, NodeError, RetryLater, UnknownAccount
 from wallets.clients.bitcoin import BitcoinClient
 
 if TYPE_CHECKING:
@@ -54,6 +56,22 @@ UNPAYABLE_TYPES = {
 # A node this close to the present (bcoin's chain progress) is synced: on mainnet its tip
 # is at most about 15 hours old.
 SYNCED_PROGRESS = 0.9999
+# A restored wallet reads the chain again from its restore height: this long at most.
+RESCAN_WAIT_SECONDS = 6 * 3600
+# The accounts a restore makes past the backup's last (wallets.chains.base.wallet_restore).
+GAP_ACCOUNT_PREFIX = "restore-gap-"
+
+
+def _confirmed(history: list[dict]) -> list[dict]:
+    return [tx for tx in history if int(tx.get("height", -1)) >= 0]
+
+
+def _wallet_height(history: list[dict]) -> int:
+    """The height a wallet has read up to, from its own history (0: it holds nothing)."""
+    return max(
+        (int(tx["height"]) + int(tx["confirmations"]) - 1 for tx in _confirmed(history)),
+        default=0,
+    )
 
 
 def parse_address(address: str) -> AddressCheck:
@@ -239,7 +257,11 @@ class BitcoinChain:
     # --- accounts -------------------------------------------------------------------
 
     def house_account(self, wallet: MasterWallet) -> tuple[int, str]:
-        return self.client(wallet).get_account("default")
+        """The wallet's ``default`` account; a master wallet the node does not hold yet is
+        made here, as a native segwit wallet (its house account pays P2WPKH)."""
+        client = self.client(wallet)
+        client.ensure_wallet(wallet.name, witness=True)
+        return client.get_account("default")
 
     def account_create(self, wallet: MasterWallet, name: str) -> tuple[int, str]:
         client = self.client(wallet)
@@ -256,6 +278,80 @@ class BitcoinChain:
 
     def account_label(self, account: WalletAccount) -> None:
         """bcoin cannot rename an account: the map lives in the database and Redis."""
+
+    # --- backup and restore ---------------------------------------------------------
+
+    def wallet_backup(self, wallet: MasterWallet) -> dict[str, Any]:
+        """The mnemonic (and master key), every account with its witness flag and the
+        addresses it has handed out, and the height of the wallet's first transaction."""
+        client = self.client(wallet)
+        confirmed = _confirmed(client.history())
+        return {
+            **client.master_secret(),
+            "accounts": client.accounts_detail(),
+            "restore_height": min((int(tx["height"]) for tx in confirmed), default=client.height()),
+            "confirmed_transactions": len(confirmed),
+        }
+
+    def wallet_restore(self, wallet: MasterWallet, saved: dict[str, Any], *, gap: int) -> None:
+        """bcoin makes its ``primary`` wallet itself, with a fresh seed, when its wallet
+        database is new: a master wallet is restored under another name. Accounts are
+        created again in index order with the same witness flag (bcoin derives an
+        account's keys from its index), each handing out as many addresses as it had,
+        then ``gap`` accounts named ``restore-gap-{index}``; then the node's wallets read
+        the chain again from the restore height."""
+        if wallet.name == "primary":
+            raise RestoreRefused(
+                "bcoin makes its primary wallet itself with a fresh seed: set BITCOIN_WALLET_ID"
+                " to another name to restore the master wallet under it"
+            )
+        client = self.client(wallet)
+        accounts = saved["accounts"]
+        try:
+            existing = client.master_secret()
+        except NodeError:
+            existing = None
+        if existing is None:
+            client.restore_wallet(
+                wallet.name, mnemonic=saved["mnemonic"], witness=accounts[0]["witness"]
+            )
+        elif existing["xprivkey"] != saved["xprivkey"]:
+            raise RestoreRefused(f"bcoin wallet {wallet.name} exists and holds other keys")
+        for account in accounts:
+            try:
+                index, _ = client.get_account(account["name"])
+            except UnknownAccount:
+                index, _ = client.create_account(account["name"], witness=account["witness"])
+            if index != account["index"]:
+                raise RestoreRefused(
+                    f"bcoin account {account['name']} came back at index {index}, not"
+                    f" {account['index']}: restore onto a new wallet"
+                )
+            detail = client.account_detail(account["name"])
+            for _ in range(account["receive_depth"] - detail["receive_depth"]):
+                client.new_address(account=account["name"])
+            for _ in range(account["change_depth"] - detail["change_depth"]):
+                client.new_change_address(account=account["name"])
+        last = accounts[-1]["index"]
+        for index in range(last + 1, last + 1 + gap):
+            try:
+                client.get_account(f"{GAP_ACCOUNT_PREFIX}{index}")
+            except UnknownAccount:
+                client.create_account(f"{GAP_ACCOUNT_PREFIX}{index}", witness=True)
+        client.rescan(int(saved["restore_height"]))
+        deadline = time.monotonic() + RESCAN_WAIT_SECONDS
+        while True:
+            history = client.history()
+            if (
+                len(_confirmed(history)) >= saved["confirmed_transactions"]
+                and _wallet_height(history) >= client.height()
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise RestoreRefused(
+                    f"bcoin wallet {wallet.name} has not finished reading the chain again"
+                )
+            time.sleep(1)
 
     # --- payouts --------------------------------------------------------------------
 

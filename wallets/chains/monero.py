@@ -19,9 +19,22 @@ from monero.address import IntegratedAddress, SubAddress
 from monero.address import address as parse_monero
 
 from wallets.addresses import AddressCheck, address_check
-from wallets.chains.base import BuiltPayout, ChainAdapter, ChainRead, Sighting, TxStatus
+from wallets.chains.base import (
+    BuiltPayout,
+    ChainAdapter,
+    ChainRead,
+    RestoreRefused,
+    Sighting,
+    TxStatus,
+)
 from wallets.chains.registry import Coin
-from wallets.clients.base import InsufficientFunds, InvalidAmount, NodeError, RetryLater
+from wallets.clients.base import (
+    InsufficientFunds,
+    InvalidAmount,
+    NodeError,
+    NotFound,
+    RetryLater,
+)
 from wallets.clients.monero import MoneroClient
 
 if TYPE_CHECKING:
@@ -223,6 +236,55 @@ class MoneroChain:
         client = self.client(account.master_wallet)
         client.tag_accounts(account.owner_tag, [_index(account)])
         client.label_account(_index(account), account.owner_tag)
+
+    # --- backup and restore ---------------------------------------------------------
+
+    def wallet_backup(self, wallet: MasterWallet) -> dict[str, Any]:
+        """The seed, every account's address by index (account 0's recognises the wallet
+        again) and the height of its first transfer. A wallet restored from its seed
+        brings only account 0 back: the others are created again, in order."""
+        client = self.client(wallet)
+        transfers = client.transfers(outgoing=True)
+        heights = [
+            int(t["height"])
+            for kind in ("in", "out")
+            for t in transfers.get(kind, [])
+            if int(t.get("height") or 0) > 0
+        ]
+        return {
+            "seed": client.mnemonic(),
+            "address": client.primary_address(0),
+            "accounts": [a["base_address"] for a in client.accounts()],
+            "restore_height": max(0, min(heights, default=client.height()) - 1),
+        }
+
+    def wallet_restore(self, wallet: MasterWallet, saved: dict[str, Any], *, gap: int) -> None:
+        """The wallet file is made again from the seed, every account is created again
+        (each account's keys follow from its index) and ``gap`` more labelled
+        ``restore-gap``, then the wallet reads the chain again
+        from the restore height: outputs to accounts past the wallet's lookahead are only
+        found once the accounts exist."""
+        client = self.client(wallet)
+        try:
+            client.open_wallet()
+        except NotFound:
+            client.restore_wallet(seed=saved["seed"], restore_height=int(saved["restore_height"]))
+        if client.primary_address(0) != saved["address"]:
+            raise RestoreRefused(f"monero wallet file {wallet.name} exists and holds other keys")
+        for _ in range(len(saved["accounts"]) - len(client.accounts())):
+            client.create_account("")
+        for _ in range(len(saved["accounts"]) + gap - len(client.accounts())):
+            client.create_account("restore-gap")
+        client.store()
+        for account in client.accounts():
+            index = int(account["account_index"])
+            if (
+                index < len(saved["accounts"])
+                and account["base_address"] != saved["accounts"][index]
+            ):
+                raise RestoreRefused(f"monero account {index} came back with another address")
+        client.rescan_blockchain()
+        client.store()
 
     # --- payouts --------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from embit.transaction import Transaction
 
-from wallets.clients.base import NotFound, TxStatus, UnknownAccount
+from wallets.clients.base import NodeRejected, NotFound, TxStatus, UnknownAccount
 from wallets.clients.bitcoin.rpc import BitcoinRpc
 
 SAT_PER_BTC = 100_000_000
@@ -111,12 +111,18 @@ class BitcoinClient(BitcoinRpc):
     def wallet_info(self, *, wallet_id: str | None = None) -> dict:
         return self._wallet("GET", "", wallet_id=wallet_id, method="wallet")
 
-    def ensure_wallet(self, wallet_id: str) -> dict:
+    def ensure_wallet(self, wallet_id: str, *, witness: bool = False) -> dict:
+        """The wallet ``wallet_id``, created if missing (its ``default`` account a native
+        segwit one with ``witness``)."""
         try:
             return self.wallet_info(wallet_id=wallet_id)
         except NotFound:
             return self._call(
-                "PUT", self.wallet_url, f"/wallet/{wallet_id}", method="create_wallet", body={}
+                "PUT",
+                self.wallet_url,
+                f"/wallet/{wallet_id}",
+                method="create_wallet",
+                body={"witness": witness},
             )
 
     def create_account(
@@ -142,6 +148,49 @@ class BitcoinClient(BitcoinRpc):
         except NotFound as exc:
             raise UnknownAccount(f"bcoin account {name} not found", chain=self.chain) from exc
         return int(data["accountIndex"]), data["receiveAddress"]
+
+    def master_secret(self, *, wallet_id: str | None = None) -> dict:
+        """The wallet's master key and mnemonic (admin API key only): what restores it."""
+        data = self._wallet("GET", "/master", wallet_id=wallet_id, method="wallet_master")
+        if data.get("encrypted"):
+            raise NodeRejected("the bcoin wallet is encrypted", chain=self.chain)
+        return {
+            "mnemonic": (data.get("mnemonic") or {}).get("phrase", ""),
+            "xprivkey": (data.get("key") or {}).get("xprivkey", ""),
+        }
+
+    def accounts_detail(self, *, wallet_id: str | None = None) -> list[dict]:
+        """Every account of the wallet by index: its name, whether it is a witness
+        account, and how many receive and change addresses it has handed out."""
+        names = self._wallet("GET", "/account", wallet_id=wallet_id, method="list_accounts")
+        found = [self.account_detail(name, wallet_id=wallet_id) for name in names]
+        return sorted(found, key=lambda a: a["index"])
+
+    def account_detail(self, name: str, *, wallet_id: str | None = None) -> dict:
+        data = self._wallet("GET", f"/account/{name}", wallet_id=wallet_id, method="get_account")
+        return {
+            "index": int(data["accountIndex"]),
+            "name": data["name"],
+            "witness": bool(data.get("witness")),
+            "receive_depth": int(data.get("receiveDepth", 0)),
+            "change_depth": int(data.get("changeDepth", 0)),
+        }
+
+    def restore_wallet(self, wallet_id: str, *, mnemonic: str, witness: bool) -> dict:
+        """Create wallet ``wallet_id`` from its mnemonic (its ``default`` account a witness
+        account or not, as the original's was)."""
+        return self._call(
+            "PUT",
+            self.wallet_url,
+            f"/wallet/{wallet_id}",
+            method="create_wallet",
+            body={"mnemonic": mnemonic, "witness": witness},
+        )
+
+    def rescan(self, height: int) -> None:
+        """Roll every wallet of the node back to ``height`` and read the chain again from
+        there. bcoin answers at once and rescans after."""
+        self._call("POST", self.wallet_url, "/rescan", method="rescan", body={"height": height})
 
     def account_names(self) -> list[str]:
         return self._wallet("GET", "/account", method="list_accounts")
@@ -213,6 +262,12 @@ class BitcoinClient(BitcoinRpc):
     def new_address(self, *, account: str = "default", wallet_id: str | None = None) -> str:
         data = self._wallet(
             "POST", "/address", wallet_id=wallet_id, method="address", body={"account": account}
+        )
+        return data["address"]
+
+    def new_change_address(self, *, account: str, wallet_id: str | None = None) -> str:
+        data = self._wallet(
+            "POST", "/change", wallet_id=wallet_id, method="change", body={"account": account}
         )
         return data["address"]
 

@@ -3,6 +3,7 @@ the wallet file, and the wallet (accounts, transfers, balances, spends)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
@@ -120,6 +121,33 @@ class MoneroClient(MoneroRpc):
                 )
             except WalletExists:
                 self.open_wallet()
+
+    def mnemonic(self) -> str:
+        """The open wallet's 25-word seed: what restores its keys (not its accounts)."""
+        return self.wallet("query_key", {"key_type": "mnemonic"})["key"]
+
+    def restore_wallet(self, *, seed: str, restore_height: int) -> None:
+        """Create the wallet file from its seed and open it; it reads the chain from
+        ``restore_height``. Only account 0 exists afterwards."""
+        with contextlib.suppress(WalletNotOpen, NodeRejected):
+            self._wallet_rpc("close_wallet")
+        self._wallet_rpc(
+            "restore_deterministic_wallet",
+            {
+                "filename": self.wallet_file,
+                "seed": seed,
+                "restore_height": restore_height,
+                "password": "",
+                "language": "English",
+                "autosave_current": True,
+            },
+            read_timeout=max(self.read_timeout, 300),
+        )
+
+    def rescan_blockchain(self) -> None:
+        """Forget what the wallet read and read the chain again from its restore height
+        (outputs to accounts created since are found too)."""
+        self.wallet("rescan_blockchain", read_timeout=max(self.read_timeout, 600))
 
     def store(self) -> None:
         self.wallet("store")

@@ -21,7 +21,12 @@ from wallets.services.payouts.moves import (
     payouts_hold,
     payouts_unhold,
 )
-from wallets.services.payouts.saga import DEFINITIVE_BUILD_ERRORS, PayoutNotAccepted, payout_process
+from wallets.services.payouts.saga import (
+    DEFINITIVE_BUILD_ERRORS,
+    PayoutNotAccepted,
+    payout_process,
+    payouts_follow_relayed,
+)
 from wallets.services.payouts.staff import (
     NEVER_LEFT,
     PayoutStateError,
@@ -50,6 +55,7 @@ __all__ = [
     "payout_retry",
     "payout_track_one",
     "payout_void",
+    "payouts_follow_relayed",
     "payouts_hold",
     "payouts_sweep",
     "payouts_track",

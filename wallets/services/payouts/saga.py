@@ -178,3 +178,19 @@ def _follow_relayed(payout: Payout) -> None:
         Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(
             relayed_at=timezone.now(), updated_at=timezone.now()
         )
+
+
+def payouts_follow_relayed(*, chain: str) -> list[int]:
+    """Follow every relayed payout of ``chain`` the chain has not confirmed, now: one the
+    node no longer holds (a node that lost its mempool, a restored machine's new node)
+    gets its stored bytes relayed again, never a new build. Returns the payouts followed."""
+    followed = []
+    for payout in Payout.objects.filter(
+        chain=chain, state=PayoutState.RELAYED, confirmations=0
+    ).select_related("source_account__master_wallet"):
+        with wallet_writer(payout.source_account.master_wallet_id, timeout=60):
+            payout.refresh_from_db()
+            if payout.state == PayoutState.RELAYED:
+                _follow_relayed(payout)
+        followed.append(payout.id)
+    return followed
