@@ -3,7 +3,8 @@ index) per deposit account, tagged ``{kind}_{id}`` on the node.
 
 Deposits: ``refresh``, ``get_height`` and ``get_transfers {in, pool, all_accounts,
 min_height}``: 3 calls a scan; a deposit is spendable once unlocked (10 blocks). Balances:
-``get_balance {all_accounts}`` (per subaddress holding outputs): 1 call, blocks only.
+``get_balance {all_accounts}`` (per subaddress holding outputs): 1 call; not ``strict``, it
+counts incoming transfers still in the pool, as bitcoin's does its mempool.
 monero-wallet-rpc 0.18 cannot subtract a fee from an output, so payouts are proposed
 (never relayed) until one pays the amount with its fee. Addresses are parsed with the
 ``monero`` package; Monero's regtest uses mainnet-format addresses.
@@ -106,7 +107,10 @@ def _client(endpoint: str, wallet_file: str) -> MoneroClient:
 class MoneroChain:
     account_key = "account_index"
     labels_accounts = True
-    balance_counts_mempool = False
+    # get_balance without ``strict`` adds the wallet's unconfirmed incoming payments (those
+    # the daemon does not mark as double spends) and the change of its own unmined
+    # transfers: deposits in the pool are in it.
+    balance_counts_mempool = True
 
     def __init__(self, coin: Coin):
         self.coin = coin

@@ -22,8 +22,8 @@ from wallets.clients.monero.rpc import MoneroRpc
 
 
 class MoneroClient(MoneroRpc):
-    # get_balance counts outputs in blocks only: a deposit in the pool is not in it yet.
-    balance_counts_mempool_deposits = False
+    # get_balance (not strict) counts incoming transfers in the pool too.
+    balance_counts_mempool_deposits = True
 
     # --- daemon --------------------------------------------------------------------
 
