@@ -158,17 +158,20 @@ class FakeChain:
         self.sent[txid] = FakeTx(txid, payout.address, payout.amount - FEE)
         return BuiltPayout(txid=txid, raw=f"raw:{txid}", fee=FEE, sent=payout.amount - FEE)
 
-    def payout_relay(self, payout) -> None:
+    def payout_relay(self, payout, *, bump: bool = False) -> None:
         self.calls.append("payout_relay")
         self.relayed.add(payout.txid)
 
-    def payout_status(self, payout) -> TxStatus:
+    def payout_status(self, payout, *, bump: bool = False) -> TxStatus:
         tx = self.sent.get(payout.txid)
         if tx is None or payout.txid not in self.relayed:
             return TxStatus("absent", txid=payout.txid)
         if tx.height is None:
             return TxStatus("mempool", txid=payout.txid)
         return TxStatus("confirmed", self.confirmations(tx.height), txid=payout.txid)
+
+    def payout_bump(self, payout) -> None:
+        self.calls.append("payout_bump")
 
     def cache_keys(self, owner_kind: str, owner_id: int, owner_tag: str) -> dict[str, str]:
         return {
