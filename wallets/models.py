@@ -295,7 +295,10 @@ class Payout(models.Model):
     The saga builds and signs without relaying, stores the raw transaction and its txid,
     commits, then relays; a retry relays the stored bytes again and never builds a second
     transaction. ``amount`` is what the owner assigns to this payout; the network fee
-    comes out of it, so the recipient receives ``amount - network_fee``.
+    comes out of it, so the recipient receives ``amount - network_fee``. A fee bump (a
+    child paying for the stored transaction from its change) is stored the same way; its
+    fee is not the recipient's (``bump_bearer`` pays it), and ``total_fee`` is what the
+    payout really paid the network.
     """
 
     key = models.CharField(
