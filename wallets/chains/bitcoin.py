@@ -352,10 +352,13 @@ class BitcoinChain:
         if held is None:
             raise RetryLater(f"the wallet does not hold {payout.txid} yet")
         source = payout.source_account.node_name
+        # Only a change output (bcoin's change branch): a child paying a receive address
+        # back would be seen as a new deposit.
         change = [
             (index, output)
             for index, output in enumerate(held.get("outputs") or [])
             if (output.get("path") or {}).get("name") == source
+            and (output.get("path") or {}).get("change")
             and output.get("address") != payout.address
         ]
         if not change:
@@ -363,9 +366,7 @@ class BitcoinChain:
                 "its transaction has no change output (it spent everything its account"
                 " held): nothing of the account's own can pay for a child"
             )
-        index, output = max(
-            change, key=lambda c: (bool(c[1]["path"].get("change")), int(c[1]["value"]))
-        )
+        index, output = max(change, key=lambda c: int(c[1]["value"]))
         value = int(output["value"])
         if client.coin(payout.txid, index) is None:
             raise BumpRefused(
@@ -375,6 +376,11 @@ class BitcoinChain:
         script = parent.vout[index].script_pubkey
         rate = self.fee_rate(client)
         parent_vsize = vsize(payout.raw_tx)
+        if payout.network_fee * 1000 >= rate * parent_vsize:
+            raise BumpRefused(
+                f"it pays {payout.network_fee * 1000 // parent_vsize} satoshi per 1,000 vB"
+                f" already, the policy's rate now is {rate}: a child would not speed it up"
+            )
         fee = 0
         # A signature's length varies by a byte: sign until the fee covers the size signed.
         for _ in range(4):

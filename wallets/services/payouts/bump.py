@@ -23,16 +23,14 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from ownership.models import LedgerEntry
-from ownership.services import LedgerError, ledger_post, ownership_transfer
+from ownership.services import LedgerError, ledger_post
 from wallets.chains import adapter, coin_of_chain
 from wallets.chains.base import BuiltBump, BumpRefused
 from wallets.clients.base import NodeRejected, OutcomeUnknown, RetryLater, TxRejected
 from wallets.models import AccountPurpose, Payout, PayoutState
-from wallets.services.payouts.moves import _scanned_height
+from wallets.services.payouts.moves import _scanned_height, bump_trail
 
 logger = logging.getLogger(__name__)
-
-BUMP_REASON = "fee bump"
 
 
 def bump_due(payout: Payout) -> bool:
@@ -148,16 +146,8 @@ def _record(payout: Payout, built: BuiltBump, bearer: str) -> bool:
             owner_id=payout.owner_id,
             wallet_account=payout.source_account,
         )
-        ownership_transfer(
-            account=payout.source_account,
-            currency=payout.currency,
-            from_party=bearer,
-            to_party="network:fees",
-            amount=built.fee,
-            reason=BUMP_REASON,
-            owner_kind=payout.owner_kind,
-            owner_id=payout.owner_id,
-        )
+        payout.refresh_from_db()
+        bump_trail(payout, sign=1)
     return True
 
 

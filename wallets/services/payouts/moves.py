@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchange.dispatch import enqueue
-from ownership.services import ledger_post
+from ownership.services import ledger_post, ownership_transfer
 from wallets.models import PAYOUT_TRANSITIONS, MasterWallet, Payout, PayoutState, WalletAccount
 from wallets.signals import payouts_changed
 
@@ -66,6 +66,7 @@ def _post_sent(payout: Payout, *, sign: int, memo: str) -> None:
             ("network:fees", sign * payout.bump_fee),
             (payout.bump_bearer, -sign * payout.bump_fee),
         ]
+        bump_trail(payout, sign=sign)
     ledger_post(
         currency=payout.currency,
         legs=legs,
@@ -73,6 +74,22 @@ def _post_sent(payout: Payout, *, sign: int, memo: str) -> None:
         owner_kind=payout.owner_kind,
         owner_id=payout.owner_id,
         wallet_account=payout.source_account,
+    )
+
+
+def bump_trail(payout: Payout, *, sign: int) -> None:
+    """The ownership trail of the source account follows the fee bump's fee: from its
+    bearer to the network (sign 1), or back (sign -1, the bump can no longer land)."""
+    parties = [payout.bump_bearer, "network:fees"][::sign]
+    ownership_transfer(
+        account=payout.source_account,
+        currency=payout.currency,
+        from_party=parties[0],
+        to_party=parties[1],
+        amount=payout.bump_fee,
+        reason="fee bump" if sign > 0 else "fee bump undone",
+        owner_kind=payout.owner_kind,
+        owner_id=payout.owner_id,
     )
 
 
