@@ -14,9 +14,12 @@ runs with."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from devtools.processes import wait_until
 from funding.models import FundingState
@@ -187,6 +190,16 @@ def test_a_payout_kept_out_of_blocks_is_bumped_once_by_a_child_of_its_change(
     assert list(bumps.values_list("amount", flat=True)) == [payout.bump_fee]
     assert_books_match(row)
     assert_books_clean(ignore=before)
+    # Staff see what it really paid, and the child.
+    admin = Client()
+    admin.force_login(
+        get_user_model().objects.create_superuser(f"fees-{uuid.uuid4().hex[:12]}", password=None)
+    )
+    page = admin.get(f"/admin/wallets/payout/{payout.id}/change/").content.decode()
+    assert payout.bump_txid in page
+    assert str(payout.total_fee) in page
+    listing = admin.get("/admin/wallets/payout/", {"q": payout.bump_txid}).content.decode()
+    assert f">{payout.total_fee}<" in listing
 
 
 def test_a_payout_without_change_is_not_bumped_and_says_why(buyer, vendor, in_process):
