@@ -25,7 +25,7 @@ from devtools.processes import wait_until
 from funding.models import FundingState
 from orders.models import EscrowOrder
 from ownership.models import LedgerEntry, OwnershipTransfer
-from tests.books import assert_books_clean, violations
+from tests.books import assert_books_clean, measured, violations
 from tests.chain import mine, receiver
 from tests.flows import assert_books_match, create, pay_and_escrow, settle
 from tests.orders.test_exactly_once import spends_from
@@ -177,6 +177,12 @@ def test_a_payout_kept_out_of_blocks_is_bumped_once_by_a_child_of_its_change(
     row = EscrowOrder.objects.get(id=order["id"])
     address = vendor.receivers["BTC"].address
     assert _payments_to(row.account, address) == [(payout.txid, payout.sent_amount)]
+    assert measured("bitcoin", [(row.account, address)]) == {
+        "expected": 1,
+        "made": 1,
+        "duplicated": 0,
+        "lost": 0,
+    }
     assert vendor.receivers["BTC"].received() == payout.sent_amount
     assert payout.sent_amount == payout.amount - payout.network_fee
     # The platform's fee in the account paid the child, in the ledger and the trail.

@@ -96,8 +96,8 @@ def payout_fee_bump(payout: Payout) -> bool:
     if most is not None and built.fee > most:
         _note(
             payout,
-            f"fee not bumped: the child would pay {built.fee}, more than the {most} the "
-            f"{bearer} hold in this account",
+            f"fee not bumped: the child would pay {built.fee}, more than the {most} that "
+            f"{bearer} holds in this account",
         )
         return False
     try:
