@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.test import Client
 
 from devtools.processes import wait_until
@@ -32,9 +33,16 @@ from tests.orders.test_exactly_once import spends_from
 from wallets.chains import adapter
 from wallets.clients.base import NodeRejected
 from wallets.clients.bitcoin import btc_to_sat, get_bitcoin_client
-from wallets.models import Payout, PayoutState
+from wallets.models import (
+    AccountPurpose,
+    OwnerKind,
+    Payout,
+    PayoutKind,
+    PayoutState,
+    WalletAccount,
+)
 from wallets.services import deposits_scan
-from wallets.services.payouts import moves, payout_process, tracking
+from wallets.services.payouts import moves, payout_process, payout_request, tracking
 
 AFTER = 3  # blocks a relayed payout may stay unconfirmed before its fee is bumped
 RATE = 25  # satoshi per virtual byte the policy asks for once the payout is stuck
@@ -206,6 +214,54 @@ def test_a_payout_kept_out_of_blocks_is_bumped_once_by_a_child_of_its_change(
     assert str(payout.total_fee) in page
     listing = admin.get("/admin/wallets/payout/", {"q": payout.bump_txid}).content.decode()
     assert f">{payout.total_fee}<" in listing
+
+
+def test_a_payout_of_the_house_is_bumped_at_the_houses_cost(in_process, settings, wallets):
+    """The liquidity account (a legacy account on regtest) pays for its own payout's
+    child from its change, and the house bears it."""
+    before = violations()
+    house = WalletAccount.objects.get(chain="bitcoin", purpose=AccountPurpose.LIQUIDITY)
+    paid_to = receiver("bitcoin")
+    with transaction.atomic():
+        payout = payout_request(
+            key=f"house-bump-{uuid.uuid4().hex[:12]}",
+            source_account=house,
+            address=paid_to.address,
+            amount=1_000_000,
+            kind=PayoutKind.WITHDRAWAL,
+            owner_kind=OwnerKind.HOUSE,
+            owner_id=house.master_wallet_id,
+            ledger_from="house",
+        )
+    payout = payout_process(payout_id=payout.id)
+    assert payout.state == PayoutState.RELAYED, payout.last_error
+    fee = _out_of_blocks(payout)
+
+    _policy(settings, "BTC", fee_rate_min=RATE)
+    _blocks_pass(AFTER)
+    payout = payout_process(payout_id=payout.id)
+    assert payout.bump_txid, payout.last_error
+    node = get_bitcoin_client()
+    wait_until(lambda: payout.bump_txid in node.mempool(), timeout=10, what="the child relayed")
+    parent, child = _node_tx(payout.txid), _node_tx(payout.bump_txid)
+    assert parent["fee"] + child["fee"] >= RATE * (parent["size"] + child["size"])
+    assert child["fee"] == payout.bump_fee
+    assert payout.bump_bearer == "house"
+    legs = LedgerEntry.objects.filter(transaction__memo__contains=f"fee bump {payout.bump_txid}")
+    assert sorted(legs.values_list("account", "debit", "credit")) == [
+        ("house", 0, payout.bump_fee),
+        ("network:fees", payout.bump_fee, 0),
+    ]
+
+    _back_in_blocks(payout, fee)
+    wait_until(
+        lambda: _blocks_pass(1) or Payout.objects.get(id=payout.id).state == PayoutState.CONFIRMED,
+        timeout=60,
+        what="the payout confirmed",
+    )
+    assert _payments_to(house, paid_to.address) == [(payout.txid, payout.sent_amount)]
+    assert paid_to.received() == payout.sent_amount
+    assert_books_clean(ignore=before)
 
 
 def test_a_payout_without_change_is_not_bumped_and_says_why(buyer, vendor, in_process):
