@@ -29,11 +29,22 @@ def _rows(template: str, rows: Iterable[Iterable[object]]) -> str:
 
 
 def payouts_html(payouts: Iterable[Payout]) -> str:
-    """A payout per line: id, kind, state, where, how much, fee, txid, last error."""
+    """A payout per line: id, kind, state, where, how much, the fee it really paid (its
+    fee bump's included), txid (and its bump's), last error."""
     return _rows(
-        "<div>#{} {} {} → {}: {} base units (fee {}), txid {} {}</div>",
+        "<div>#{} {} {} → {}: {} base units (fee {}), txid {}{} {}</div>",
         (
-            (p.id, p.kind, p.state, p.address, p.amount, p.network_fee, p.txid or "—", p.last_error)
+            (
+                p.id,
+                p.kind,
+                p.state,
+                p.address,
+                p.amount,
+                p.total_fee,
+                p.txid or "—",
+                f", fee bump {p.bump_txid} ({p.bump_fee})" if p.bump_txid else "",
+                p.last_error,
+            )
             for p in payouts
         ),
     )

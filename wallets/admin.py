@@ -117,13 +117,19 @@ class PayoutAdmin(admin.ModelAdmin):
         "kind",
         "amount",
         "network_fee",
+        "bump_fee",
+        "fee_paid",
         "txid",
         "confirmations",
         "updated_at",
     )
     list_filter = ("chain", "state", "kind")
-    search_fields = ("key", "txid", "address")
-    readonly_fields = [f.name for f in Payout._meta.fields]
+    search_fields = ("key", "txid", "address", "bump_txid")
+    readonly_fields = [*(f.name for f in Payout._meta.fields), "fee_paid"]
+
+    @admin.display(description="fee paid (with its bump)")
+    def fee_paid(self, obj: Payout) -> int:
+        return obj.total_fee
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -295,7 +295,10 @@ class Payout(models.Model):
     The saga builds and signs without relaying, stores the raw transaction and its txid,
     commits, then relays; a retry relays the stored bytes again and never builds a second
     transaction. ``amount`` is what the owner assigns to this payout; the network fee
-    comes out of it, so the recipient receives ``amount - network_fee``.
+    comes out of it, so the recipient receives ``amount - network_fee``. A fee bump (a
+    child paying for the stored transaction from its change) is stored the same way; its
+    fee is not the recipient's (``bump_bearer`` pays it), and ``total_fee`` is what the
+    payout really paid the network.
     """
 
     key = models.CharField(
@@ -353,6 +356,29 @@ class Payout(models.Model):
         null=True, blank=True, help_text="when its bytes were first handed to a node"
     )
     relayed_at = models.DateTimeField(null=True, blank=True)
+    relayed_height = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="the height the wallet's deposit scan had reached when it was relayed",
+    )
+    # A fee bump: a child transaction spending the payout's change back into its source
+    # account, paying enough that the two reach the fee policy's rate (at most one).
+    bump_txid = models.CharField(
+        max_length=64, blank=True, default="", help_text="the child that pays for it (CPFP)"
+    )
+    bump_raw_tx = models.TextField(
+        blank=True, default="", help_text="the child's signed bytes (relayed again as they are)"
+    )
+    bump_fee = models.PositiveBigIntegerField(
+        default=0, help_text="the fee the child pays, base units, borne by bump_bearer"
+    )
+    bump_bearer = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="the ledger account the child's fee came from",
+    )
+    bumped_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -376,3 +402,13 @@ class Payout(models.Model):
     def spent_amount(self) -> int:
         """What the stored transaction takes out of the source account."""
         return self.sent_amount + self.network_fee
+
+    @property
+    def total_fee(self) -> int:
+        """The network fees the payout really pays: its transaction's and its bump's."""
+        return self.network_fee + self.bump_fee
+
+    @property
+    def total_spent(self) -> int:
+        """What the payout takes out of the source account, its fee bump included."""
+        return self.spent_amount + self.bump_fee

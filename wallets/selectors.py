@@ -46,8 +46,9 @@ def expected_balances(*, master_wallet_id: int) -> dict[int, int]:
 
 
 def payouts_spent(*, master_wallet_id: int) -> dict[int, int]:
-    """Base units that relayed payouts took out of each account (amount plus network fee)."""
-    from django.db.models import Sum
+    """Base units that relayed payouts took out of each account (amount, network fee
+    included, plus what a fee bump paid)."""
+    from django.db.models import F, Sum
 
     from wallets.models import Payout, PayoutState
 
@@ -57,7 +58,7 @@ def payouts_spent(*, master_wallet_id: int) -> dict[int, int]:
             state__in=[PayoutState.RELAYED, PayoutState.CONFIRMED],
         )
         .values("source_account_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(F("amount") + F("bump_fee")))
     )
     return {row["source_account_id"]: int(row["total"]) for row in rows}
 

@@ -55,6 +55,9 @@ BITCOIN: dict[str, Any] = {
     "fee_target_blocks": env.int("BITCOIN_FEE_TARGET_BLOCKS", default=6),
     "fee_rate_min": env.int("BITCOIN_FEE_RATE_MIN", default=2),
     "fee_rate_max": env.int("BITCOIN_FEE_RATE_MAX", default=200),
+    # A relayed payout still unconfirmed this many blocks after it was relayed is bumped
+    # once, by a child spending its change at the fee rate above (0: never bumped).
+    "fee_bump_after_blocks": env.int("BITCOIN_FEE_BUMP_AFTER_BLOCKS", default=6),
 }
 MONERO: dict[str, Any] = {
     "network": env.str("MONERO_NETWORK", default="regtest"),

@@ -7,8 +7,10 @@ its outgoing transfers and its balances):
 
 - every transaction the engine's wallets sent maps to exactly one payout (its stored txid),
   and every relayed or confirmed payout maps to one such transaction, paying the stored
-  amount to the stored address with the stored fee. An unmapped spend is a duplicate or an
-  out-of-band spend; a voided transaction on chain is a double payment;
+  amount to the stored address with the stored fee. A payout's fee bump (a child spending
+  its change) is its own: it spends from the payout's account, pays nobody and pays the fee
+  stored. An unmapped spend is a duplicate or an out-of-band spend; a voided transaction on
+  chain is a double payment;
 - every account's node balance equals its deposits less what its payouts spent;
 - per account, the ledger credited each deposit once and booked each payout's spend once;
 - no ledger account of money held is negative;

@@ -64,10 +64,15 @@ def _check_spends(
     """Map node spends to payouts; returns the txids of payouts the node holds."""
     payouts = Payout.objects.filter(source_account__master_wallet=wallet).exclude(txid="")
     by_txid = {p.txid: p for p in payouts}
+    bumps = {p.bump_txid: p for p in payouts if p.bump_txid}
     voided = {txid: p for p in Payout.objects.filter(chain=wallet.chain) for txid in p.voided_txids}
     on_node: set[str] = set()
     for spend in spends:
         books.spends += 1
+        if spend.txid in bumps and spend.txid not in by_txid:
+            _check_bump(bumps[spend.txid], spend, by_key, books)
+            on_node.add(spend.txid)
+            continue
         payout = by_txid.get(spend.txid)
         if payout is None:
             if spend.txid in voided:
@@ -139,7 +144,60 @@ def _check_spends(
                 f"payout {payout.id}",
                 f"{payout.state} with {payout.txid}, which the node does not hold",
             )
+        if payout.bump_txid and payout.bump_txid not in on_node:
+            books.add(
+                "violation",
+                "bump_missing",
+                f"payout {payout.id}",
+                f"its fee bump {payout.bump_txid} is booked, but the node does not hold it",
+            )
     return on_node
+
+
+def _check_bump(payout: Payout, spend: Spend, by_key: dict, books: ChainBooks) -> None:
+    """A fee bump is the payout's own: it spends from the payout's source account, pays
+    nothing but back into it (never the destination again), and pays the fee stored."""
+    books.bumps_mapped += 1
+    subject = f"payout {payout.id}"
+    if spend.txid in payout.voided_txids:
+        books.add(
+            "violation",
+            "double_payment",
+            subject,
+            f"its voided fee bump {spend.txid} is on the node",
+        )
+    source = by_key.get(spend.sources[0]) if len(spend.sources) == 1 else None
+    if source is None or source.id != payout.source_account_id:
+        books.add(
+            "violation",
+            "wrong_source",
+            subject,
+            f"fee bump {spend.txid} spent from {list(spend.sources)}, not its source account",
+        )
+    paid = [(a, v) for a, v, ours in spend.destinations if not ours or a == payout.address]
+    if paid:
+        books.add(
+            "violation",
+            "bump_pays",
+            subject,
+            f"fee bump {spend.txid} pays {paid}: a fee bump pays nobody",
+        )
+    if spend.fee != payout.bump_fee:
+        books.add(
+            "violation",
+            "amount_mismatch",
+            subject,
+            f"fee bump {spend.txid} pays fee {spend.fee}; the payout says {payout.bump_fee}",
+        )
+    if payout.state in SPENT_STATES:
+        books.fees_on_node += spend.fee
+    elif payout.state != PayoutState.SIGNED:
+        books.add(
+            "violation",
+            "payout_state",
+            subject,
+            f"its fee bump {spend.txid} is on the node but the payout is {payout.state}",
+        )
 
 
 def _check_accounts(
@@ -164,8 +222,10 @@ def _check_accounts(
     for payout in Payout.objects.filter(source_account__master_wallet=wallet).exclude(txid=""):
         if payout.txid in on_node:
             spent[payout.source_account_id] += payout.spent_amount
+        if payout.bump_txid and payout.bump_txid in on_node:
+            spent[payout.source_account_id] += payout.bump_fee
         if payout.state in SPENT_STATES:
-            booked_out[payout.source_account_id] += payout.spent_amount
+            booked_out[payout.source_account_id] += payout.total_spent
     entries = LedgerEntry.objects.filter(transaction__wallet_account__master_wallet=wallet)
     ledger_in = {
         r["transaction__wallet_account_id"]: int(r["c"] or 0) - int(r["d"] or 0)

@@ -39,6 +39,7 @@ class ChainBooks:
     spends: int = 0
     internal_spends: int = 0
     payouts_mapped: int = 0
+    bumps_mapped: int = 0
     sent_on_node: int = 0
     fees_on_node: int = 0
     differences: list[AccountLine] = field(default_factory=list)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from wallets.addresses import AddressCheck, address_check
-from wallets.chains.base import BuiltPayout, ChainRead, Sighting, TxStatus
+from wallets.chains.base import BuiltBump, BuiltPayout, ChainRead, Sighting, TxStatus
 from wallets.chains.registry import adapter, adapter_override, coin_of_chain
 
 FEE = 1_000
@@ -47,6 +47,9 @@ class FakeChain:
     relayed: set[str] = field(default_factory=set)
     labels: dict[int, str] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    stuck: set[str] = field(default_factory=set)  # txids no block takes
+    conflicted: set[str] = field(default_factory=set)  # txids another spend conflicts with
+    bump_fee: int = 0  # what a fee bump's child pays (0: the chain has no fee bump)
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self):
@@ -67,6 +70,8 @@ class FakeChain:
         """Put everything in the mempool into the next block, then add ``blocks`` − 1."""
         self.height += 1
         for tx in [*self.deposits, *self.sent.values()]:
+            if tx.txid in self.stuck:
+                continue
             if tx.height is None and (tx in self.deposits or tx.txid in self.relayed):
                 tx.height = self.height
         self.height += blocks - 1
@@ -158,17 +163,29 @@ class FakeChain:
         self.sent[txid] = FakeTx(txid, payout.address, payout.amount - FEE)
         return BuiltPayout(txid=txid, raw=f"raw:{txid}", fee=FEE, sent=payout.amount - FEE)
 
-    def payout_relay(self, payout) -> None:
+    def payout_relay(self, payout, *, bump: bool = False) -> None:
         self.calls.append("payout_relay")
-        self.relayed.add(payout.txid)
+        self.relayed.add(payout.bump_txid if bump else payout.txid)
 
-    def payout_status(self, payout) -> TxStatus:
+    def payout_status(self, payout, *, bump: bool = False) -> TxStatus:
+        if bump:
+            known = payout.bump_txid in self.relayed
+            return TxStatus("mempool" if known else "absent", txid=payout.bump_txid)
+        if payout.txid in self.conflicted:
+            return TxStatus("conflicted", evidence="spent by another", txid=payout.txid)
         tx = self.sent.get(payout.txid)
         if tx is None or payout.txid not in self.relayed:
             return TxStatus("absent", txid=payout.txid)
         if tx.height is None:
             return TxStatus("mempool", txid=payout.txid)
         return TxStatus("confirmed", self.confirmations(tx.height), txid=payout.txid)
+
+    def payout_bump(self, payout) -> BuiltBump | None:
+        self.calls.append("payout_bump")
+        if not self.bump_fee:
+            return None
+        txid = _txid("bump", payout.txid, self.bump_fee)
+        return BuiltBump(txid=txid, raw=f"raw:{txid}", fee=self.bump_fee, rate=0)
 
     def cache_keys(self, owner_kind: str, owner_id: int, owner_tag: str) -> dict[str, str]:
         return {

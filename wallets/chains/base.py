@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from wallets.models import MasterWallet, Payout, WalletAccount
 
 __all__ = [
+    "BuiltBump",
     "BuiltPayout",
+    "BumpRefused",
     "ChainAdapter",
     "ChainRead",
     "RestoreRefused",
@@ -64,6 +66,22 @@ class BuiltPayout:
     sent: int  # reaches the destination
     key_images: list[str] = field(default_factory=list)
     tx_key: str = ""  # the proof of payment, where the coin has one
+
+
+@dataclass(frozen=True)
+class BuiltBump:
+    """A signed transaction, not relayed yet, that makes a relayed payout confirm sooner
+    without paying anyone: bitcoin's child spending the payout's change back into the
+    source account."""
+
+    txid: str
+    raw: str  # what ``payout_relay(..., bump=True)`` hands to the node
+    fee: int  # what the child pays
+    rate: int  # satoshi per 1,000 virtual bytes the payout and its child pay together
+
+
+class BumpRefused(Exception):
+    """This payout's fee cannot be bumped (the reason is for staff); it is followed as it is."""
 
 
 class WalletBehind(Exception):
@@ -137,11 +155,20 @@ class ChainAdapter(Protocol):
         """Sign the payout's transaction without relaying it; raises ``RetryLater`` when
         the wallet is not ready for it yet."""
 
-    def payout_relay(self, payout: Payout) -> None:
-        """Hand the stored bytes to the node (the answer proves nothing: ask after)."""
+    def payout_relay(self, payout: Payout, *, bump: bool = False) -> None:
+        """Hand the stored bytes (``bump``: its fee bump's) to the node (the answer proves
+        nothing: ask after)."""
 
-    def payout_status(self, payout: Payout) -> TxStatus:
-        """What the node says of the payout's stored transaction."""
+    def payout_status(self, payout: Payout, *, bump: bool = False) -> TxStatus:
+        """What the node says of the payout's stored transaction (``bump``: of its fee
+        bump)."""
+
+    def payout_bump(self, payout: Payout) -> BuiltBump | None:
+        """Sign, without relaying, what makes the payout's relayed and unconfirmed
+        transaction confirm sooner without paying its destination again, at the fee
+        policy's current rate; None where the coin has no fee bump. Raises
+        ``BumpRefused`` (why) when this payout cannot be bumped, ``RetryLater`` when the
+        node cannot tell yet."""
 
     def cache_keys(self, owner_kind: str, owner_id: int, owner_tag: str) -> dict[str, str]:
         """The Redis keys of an owner's account: ``map`` (hash), ``meta`` (JSON) and,

@@ -21,6 +21,7 @@ from monero.address import address as parse_monero
 
 from wallets.addresses import AddressCheck, address_check
 from wallets.chains.base import (
+    BuiltBump,
     BuiltPayout,
     ChainAdapter,
     ChainRead,
@@ -348,14 +349,24 @@ class MoneroChain:
             tx_key=best["tx_key"],
         )
 
-    def payout_relay(self, payout: Payout) -> None:
+    def payout_relay(self, payout: Payout, *, bump: bool = False) -> None:
+        if bump:
+            raise ValueError("a Monero payout has no fee bump to relay")
         self.client(payout.source_account.master_wallet).relay(payout.raw_tx)
 
-    def payout_status(self, payout: Payout) -> TxStatus:
+    def payout_status(self, payout: Payout, *, bump: bool = False) -> TxStatus:
+        if bump:
+            raise ValueError("a Monero payout has no fee bump to ask about")
         client = self.client(payout.source_account.master_wallet)
         return client.tx_status(
             payout.txid, payout.key_images, account_index=payout.source_account.account_index
         )
+
+    def payout_bump(self, payout: Payout) -> BuiltBump | None:
+        """Monero has no fee bump: a transaction's fee is fixed once it is relayed (no
+        replacement, and no child can spend its change before it unlocks, 10 blocks after
+        it confirms). A relayed payout is followed as it is."""
+        return None
 
     def cache_keys(self, owner_kind: str, owner_id: int, owner_tag: str) -> dict[str, str]:
         return {

@@ -72,6 +72,12 @@ class Coin:
         return self.conf["network_fee_estimate"]
 
     @property
+    def fee_bump_after_blocks(self) -> int:
+        """Blocks a relayed payout may stay unconfirmed before its fee is bumped (0: a coin
+        whose payouts are never bumped)."""
+        return int(self.conf.get("fee_bump_after_blocks", 0))
+
+    @property
     def min_amount(self) -> int:
         return self.conf["min_amount"]
 

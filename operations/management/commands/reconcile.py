@@ -47,7 +47,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{report.chain}: {report.accounts} accounts, node {report.node_total}, "
             f"recorded {report.recorded_total} base units, {report.spends} transactions sent "
-            f"({report.payouts_mapped} payouts, {report.internal_spends} internal), "
+            f"({report.payouts_mapped} payouts, {report.bumps_mapped} fee bumps, "
+            f"{report.internal_spends} internal), "
             f"{report.node_calls} node calls"
         )
         for finding in report.findings:

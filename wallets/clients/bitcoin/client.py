@@ -305,6 +305,13 @@ class BitcoinClient(BitcoinRpc):
         data = self._wallet("POST", "/create", method="create_tx", body=body)
         return {"txid": data["hash"], "hex": data["hex"], "fee": int(data["fee"])}
 
+    def sign_tx(self, tx_hex: str) -> dict:
+        """Sign the inputs of ``tx_hex`` whose coins and keys the wallet holds (its own
+        unconfirmed change included), without broadcasting; nothing is stored by bcoin.
+        Returns ``{"txid", "hex", "fee"}`` (the fee as the wallet's coins value it)."""
+        data = self._wallet("POST", "/sign", method="sign_tx", body={"tx": tx_hex})
+        return {"txid": data["hash"], "hex": data["hex"], "fee": int(data["fee"])}
+
     def send(
         self, *, address: str, amount: int, wallet_id: str | None = None, account: str = "default"
     ) -> str:

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchange.dispatch import enqueue
-from ownership.services import ledger_post
-from wallets.models import PAYOUT_TRANSITIONS, Payout, PayoutState, WalletAccount
+from ownership.services import ledger_post, ownership_transfer
+from wallets.models import PAYOUT_TRANSITIONS, MasterWallet, Payout, PayoutState, WalletAccount
 from wallets.signals import payouts_changed
 
 if TYPE_CHECKING:
@@ -53,13 +53,20 @@ def _announce(payout_ids: list[int]) -> None:
 def _post_sent(payout: Payout, *, sign: int, memo: str) -> None:
     """The stored transaction left (sign 1) or came back to (sign -1) the books:
     ``payout:{id}`` ↔ sent + network fee (+ what the transaction left in the account,
-    back to the owner)."""
+    back to the owner), and its fee bump with it (a child cannot land without its parent):
+    its bearer ↔ network fee."""
     legs = [
         ("sent", sign * payout.sent_amount),
         ("network:fees", sign * payout.network_fee),
         (payout.ledger_from, sign * payout.remainder),
         (f"payout:{payout.id}", -sign * payout.amount),
     ]
+    if payout.bump_fee:
+        legs += [
+            ("network:fees", sign * payout.bump_fee),
+            (payout.bump_bearer, -sign * payout.bump_fee),
+        ]
+        bump_trail(payout, sign=sign)
     ledger_post(
         currency=payout.currency,
         legs=legs,
@@ -67,6 +74,22 @@ def _post_sent(payout: Payout, *, sign: int, memo: str) -> None:
         owner_kind=payout.owner_kind,
         owner_id=payout.owner_id,
         wallet_account=payout.source_account,
+    )
+
+
+def bump_trail(payout: Payout, *, sign: int) -> None:
+    """The ownership trail of the source account follows the fee bump's fee: from its
+    bearer to the network (sign 1), or back (sign -1, the bump can no longer land)."""
+    parties = [payout.bump_bearer, "network:fees"][::sign]
+    ownership_transfer(
+        account=payout.source_account,
+        currency=payout.currency,
+        from_party=parties[0],
+        to_party=parties[1],
+        amount=payout.bump_fee,
+        reason="fee bump" if sign > 0 else "fee bump undone",
+        owner_kind=payout.owner_kind,
+        owner_id=payout.owner_id,
     )
 
 
@@ -105,6 +128,13 @@ def _fail(payout: Payout, reason: str) -> None:
     logger.error("payout %s failed: %s", payout.id, reason)
 
 
+def _scanned_height(payout: Payout) -> int:
+    """The height the deposit scan of the payout's wallet has reached (no node call)."""
+    return MasterWallet.objects.values_list("scanned_height", flat=True).get(
+        accounts=payout.source_account_id
+    )
+
+
 def _mark_relayed(payout: Payout) -> None:
     """signed (or failed/voided, when the node shows the transaction after all) → relayed,
     with the books following the money out of ``payout:{id}``."""
@@ -129,6 +159,7 @@ def _mark_relayed(payout: Payout) -> None:
             PayoutState.RELAYED,
             from_states=(from_state,),
             relayed_at=now,
+            relayed_height=_scanned_height(payout),
             last_error=note,
         ):
             return

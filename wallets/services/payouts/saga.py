@@ -24,6 +24,7 @@ from wallets.clients.base import (
 )
 from wallets.locks import wallet_writer
 from wallets.models import AccountPurpose, Payout, PayoutState
+from wallets.services.payouts.bump import bump_due, bump_follow, payout_fee_bump
 from wallets.services.payouts.moves import _fail, _mark_relayed
 from wallets.services.payouts.tracking import payout_lookup, payout_track_one
 
@@ -160,7 +161,8 @@ def _relay(payout: Payout) -> None:
 
 def _follow_relayed(payout: Payout) -> None:
     """A relayed payout the chain has not confirmed for a while: dropped from the mempool
-    → the same bytes again; conflicted → staff, with the evidence."""
+    → the same bytes again (and its fee bump's after them); conflicted → staff, with the
+    evidence; in the mempool past the bump setting → its fee bumped, once."""
     status = payout_lookup(payout)
     if status.state == "confirmed":
         payout_track_one(payout, confirmations=status.confirmations)
@@ -175,6 +177,11 @@ def _follow_relayed(payout: Payout) -> None:
                 _send_bytes(payout)
             except (OutcomeUnknown, TxRejected) as exc:
                 _unclear(payout, f"re-relay answered {exc}")
+            bump_follow(payout)
+        elif payout.bump_txid:
+            bump_follow(payout)
+        elif bump_due(payout):
+            payout_fee_bump(payout)
         Payout.objects.filter(id=payout.id, state=PayoutState.RELAYED).update(
             relayed_at=timezone.now(), updated_at=timezone.now()
         )

@@ -78,7 +78,9 @@ def payout_void(*, payout: Payout, proof: TxStatus, actor: Actor, reason: str) -
     evidence and never relayed by this engine again."""
     from exchange.services import audit_record
 
-    voided = [*payout.voided_txids, payout.txid] if payout.txid else payout.voided_txids
+    # Its fee bump, a child of that transaction, can never land without it either.
+    earlier = [txid for txid in (payout.txid, payout.bump_txid) if txid]
+    voided = [*payout.voided_txids, *earlier]
     if not _move(
         payout,
         PayoutState.VOIDED,
@@ -132,8 +134,10 @@ def payout_retry(
         if rebuild:
             fields.update(txid="", raw_tx="", network_fee=0, sent_amount=0, remainder=0, tx_key="")
             fields["key_images"] = []
-            if payout.txid:
-                fields["voided_txids"] = [*payout.voided_txids, payout.txid]
+            fields.update(bump_txid="", bump_raw_tx="", bump_fee=0, bump_bearer="", bumped_at=None)
+            earlier = [txid for txid in (payout.txid, payout.bump_txid) if txid]
+            if earlier:
+                fields["voided_txids"] = [*payout.voided_txids, *earlier]
         if address:
             fields["address"] = address
         match = proof_match(payout, proof) if proof is not None else None
