@@ -24,8 +24,9 @@ from exchange.redis import get_redis
 from funding.models import FundingState
 from operations.books import payments_measured
 from orders.models import EscrowOrder, OrderState
+from swaps.models import SwapOrder, SwapState
 from tests.books import assert_books_clean
-from tests.chain import CHAIN_OF, drive, mine, pay
+from tests.chain import CHAIN_OF, drive, mine, pay, receiver
 from tests.factories import fill_pool
 from tests.flows import CREDIT_BLOCKS, create, pay_and_escrow, settle, state_of
 from tests.processes import launcher
@@ -34,7 +35,7 @@ from wallets.chains import adapter
 from wallets.clients.base import NodeError
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import get_monero_client
-from wallets.models import Deposit, MasterWallet, Payout, PayoutState
+from wallets.models import AccountPurpose, Deposit, MasterWallet, Payout, PayoutState, WalletAccount
 
 PASSPHRASE = "drill passphrase, kept apart from the backup"
 GAP = 4
@@ -102,11 +103,52 @@ def deposit_txids(order) -> set[str]:
 def test_a_machine_lost_mid_flow_is_restored_from_its_backup_and_loses_nothing(
     buyer, vendor, celery_worker, tmp_path, proof
 ):
+    drill(buyer, vendor, celery_worker, tmp_path, proof)
+
+
+@pytest.mark.slow
+def test_a_machine_lost_with_a_swap_exchanging_is_restored_and_the_swap_pays_once(
+    buyer, vendor, celery_worker, market, tmp_path, proof
+):
+    drill(buyer, vendor, celery_worker, tmp_path, proof, market=market)
+
+
+def swap_exchanging(market):
+    """A BTC → XMR swap whose deposit is credited, stopped before its payout is sent."""
+    payout_to, refund_to = receiver("monero"), receiver("bitcoin")
+    quoted = market.post(
+        "/api/quotes",
+        {"from_currency": "BTC", "to_currency": "XMR", "amount_from": "1000000", "type": "fixed"},
+        format="json",
+    ).json()
+    created = market.post(
+        "/api/swaps",
+        {
+            "quote_id": quoted["id"],
+            "payout_address": payout_to.address,
+            "refund_address": refund_to.address,
+        },
+        format="json",
+    ).json()
+    pay("bitcoin", created["deposit_address"], int(quoted["amount_from"]))
+    drive(
+        "bitcoin", lambda: swap_state(created["id"]) != FundingState.AWAITING_DEPOSIT, what="seen"
+    )
+    return created, payout_to
+
+
+def swap_state(public_id: str) -> str:
+    return SwapOrder.objects.get(public_id=public_id).state
+
+
+def drill(buyer, vendor, celery_worker, tmp_path, proof, *, market=None):
     proof.update(
-        scenario="restore drill: backup mid-flow, wallets, database and Redis destroyed",
+        scenario="restore drill: backup mid-flow, wallets, database and Redis destroyed"
+        + (", a swap exchanging" if market else ""),
         injected="bcoin wallet database, Monero wallet files, database and Redis deleted",
     )
     btc, xmr = get_bitcoin_client(), get_monero_client()
+    swap, swap_to = swap_exchanging(market) if market else (None, None)
     # --- mid-flow on the machine about to be lost -----------------------------------
     paid_after = {c: create(buyer, vendor, c) for c in ("BTC", "XMR")}
     paid_while_down = create(buyer, vendor, "XMR")
@@ -122,6 +164,13 @@ def test_a_machine_lost_mid_flow_is_restored_from_its_backup_and_loses_nothing(
         "bitcoin", lambda: state_of(confirming["id"]) == FundingState.CONFIRMING, what="confirming"
     )
     celery_worker.proc.stop()
+    if swap:
+        mine("bitcoin", 1)
+        drive(
+            "bitcoin",
+            lambda: swap_state(swap["id"]) in (SwapState.EXCHANGING, SwapState.SENDING),
+            what="exchanging",
+        )
     states_at_backup = {o["id"]: state_of(o["id"]) for o in (escrowed, relayed)}
 
     done = manage("backup", "--to", str(tmp_path / "backup"))
@@ -207,6 +256,18 @@ def test_a_machine_lost_mid_flow_is_restored_from_its_backup_and_loses_nothing(
         )
         proof.update({f"{currency} {k}": v for k, v in figures.items()})
         assert figures == {"expected": 3, "made": 3, "duplicated": 0, "lost": 0}
+    if swap:
+        drive(
+            "monero",
+            lambda: swap_state(swap["id"]) == FundingState.COMPLETED,
+            what="the swap completed",
+            mine_each=1,
+            timeout=180,
+        )
+        house = WalletAccount.objects.get(chain="monero", purpose=AccountPurpose.LIQUIDITY)
+        figures = payments_measured(chain="monero", expected=[(house, swap_to.address)])
+        proof.update({f"swap {k}": v for k, v in figures.items()})
+        assert figures == {"expected": 1, "made": 1, "duplicated": 0, "lost": 0}
     payout.refresh_from_db()
     assert payout.state == PayoutState.CONFIRMED
     assert payout.voided_txids == []
