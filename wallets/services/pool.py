@@ -53,8 +53,21 @@ class WalletFull(Exception):
 
 
 def master_wallet_ensure(*, chain: str) -> MasterWallet:
-    """The chain's first master wallet, created from settings on first use."""
+    """The chain's first master wallet, created from settings on first use. One recorded
+    on the same node under another name (an earlier default, bcoin's ``primary``) stays
+    the first: a changed default never starts a second, empty wallet beside it."""
     conf = default_wallet_settings(chain)
+    earlier = (
+        MasterWallet.objects.filter(chain=chain, endpoint=conf["endpoint"])
+        .exclude(name=conf["name"])
+        .order_by("id")
+        .first()
+    )
+    if (
+        earlier is not None
+        and not MasterWallet.objects.filter(chain=chain, name=conf["name"]).exists()
+    ):
+        return earlier
     wallet, _ = MasterWallet.objects.get_or_create(
         chain=chain,
         name=conf["name"],

@@ -103,3 +103,16 @@ def test_an_account_is_never_handed_to_a_second_owner(chain):
             _account_move(account.id, back, from_state=AccountState.RETIRED)
     account.refresh_from_db()
     assert (account.state, account.owner_id) == (AccountState.RETIRED, 3)
+
+
+def test_a_master_wallet_recorded_under_an_earlier_default_name_stays_the_first(chain):
+    from wallets.models import MasterWallet
+    from wallets.services.pool import house_account_ensure, master_wallet_ensure
+
+    # As a wallet recorded when the default was bcoin's own "primary".
+    first = master_wallet_ensure(chain="bitcoin")
+    house_account_ensure(wallet=first)
+    MasterWallet.objects.filter(id=first.id).update(name="primary")
+
+    assert master_wallet_ensure(chain="bitcoin").id == first.id
+    assert MasterWallet.objects.filter(chain="bitcoin").count() == 1
