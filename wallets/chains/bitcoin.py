@@ -403,12 +403,23 @@ class BitcoinChain:
         ).exclude(bump_txid=""):
             if client.wallet_tx(bumped.bump_txid) is None:
                 raise RetryLater(f"the wallet has not indexed the fee bump of payout {bumped.id}")
+        rate = self.fee_rate(client)
         built = client.create_tx(
             account=payout.source_account.node_name,
             outputs=[(payout.address, payout.amount)],
             subtract_fee=True,
-            rate=self.fee_rate(client),
+            rate=rate,
         )
+        needed = -(-rate * vsize(built["hex"]) // 1000)
+        if built["fee"] < needed:
+            # bcoin sizes a transaction before it signs it, and a witness signature can
+            # come out a byte longer: built again at the rate that pays the signed size.
+            built = client.create_tx(
+                account=payout.source_account.node_name,
+                outputs=[(payout.address, payout.amount)],
+                subtract_fee=True,
+                rate=-(-rate * needed // built["fee"]),
+            )
         return BuiltPayout(
             txid=built["txid"],
             raw=built["hex"],
