@@ -81,12 +81,27 @@ class Machines:
             proc.stop()
 
 
+def _ready_messages() -> int:
+    """The messages waiting in the engine's queues on the broker (not those being run)."""
+    from exchange.celery import app
+
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        return sum(
+            queue.bind(channel).queue_declare(passive=True).message_count
+            for queue in app.amqp.queues.values()
+        )
+
+
 @pytest.fixture(scope="module")
 def machines(django_db_setup, django_db_blocker, clean_redis):
     rabbitmq_vhost_fresh()
     with broker_switched(RABBITMQ_URL):
         started = Machines()
         yield started
+        # What the module's tests started (a pool refill, say) is done on RabbitMQ before
+        # the run goes back to Redis; a warm shutdown finishes the steps being run.
+        wait_until(lambda: _ready_messages() == 0, timeout=60, what="RabbitMQ's queues empty")
         started.stop()
 
 
@@ -139,6 +154,23 @@ def test_on_rabbitmq_a_worker_killed_mid_payout_pays_each_release_exactly_once(
     assert figures["made"] == figures["expected"] == len(jobs.orders)
     assert figures["duplicated"] == figures["lost"] == 0
     assert {entry.split()[0] for entry in kills} == set(POINTS)
+
+
+def test_on_rabbitmq_a_countdown_waits_in_the_broker_and_reaches_the_other_machine(machines):
+    """A retry's backoff is a countdown: it waits in the broker's delayed-delivery queues
+    (quorum queues give a worker no room to hold it) and is then run on machine B."""
+    from exchange.tasks import heartbeat_task
+
+    before = frozenset(_runs(machines))
+    sent = time.monotonic()
+    result = heartbeat_task.apply_async(kwargs={"queue": "scheduled"}, countdown=3)
+    received = f"Task exchange.heartbeat[{result.id}] received"
+    wait_until(lambda: received in machines.log_text("routine"), timeout=60, what="delivery")
+    # Held by a worker, it would have been received at once and run when due.
+    assert time.monotonic() - sent >= 2.5
+    wait_until(
+        lambda: result.id in _runs(machines, since=before), timeout=30, what="the delayed run"
+    )
 
 
 def _every(seconds: int) -> None:
