@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Iterator
 
 from django.conf import settings
+from kombu import pools
 
 from tests.testenv import SLOT
 
@@ -36,8 +37,10 @@ def _point_app_at(url: str) -> None:
     from exchange.celery import app, task_queues
     from exchange.config.workers import broker_is_rabbitmq, broker_transport_options
 
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # Celery takes its pool from kombu's registry of pools by connection: closing one and
+    # leaving it there would hand the closed pool back on the switch back. Every pool is
+    # closed and forgotten.
+    pools.reset()
     # Celery reads the broker's URL from this variable before its settings; the processes
     # the launcher starts inherit it.
     os.environ["CELERY_BROKER_URL"] = url

@@ -202,10 +202,19 @@ def _runs(machines: Machines, *, since: frozenset[str] = frozenset()) -> list[st
 
 @pytest.fixture
 def schedule(live_db):
-    """A heartbeat schedule; the beats of earlier tests are gone, their leader lock too."""
+    """A heartbeat schedule, the only one enabled while the test runs (the engine's own
+    heartbeat schedules, written by earlier tests, would run on machine B too); the beats
+    of earlier tests are gone, their leader lock too."""
     get_redis().delete(LEADER_KEY)
+    others = list(
+        PeriodicTask.objects.exclude(name=SCHEDULE)
+        .filter(enabled=True)
+        .values_list("id", flat=True)
+    )
+    PeriodicTask.objects.filter(id__in=others).update(enabled=False)
     yield _every
     PeriodicTask.objects.filter(name=SCHEDULE).delete()
+    PeriodicTask.objects.filter(id__in=others).update(enabled=True)
 
 
 def test_on_rabbitmq_two_beats_send_each_schedule_once_and_it_runs_once(machines, schedule):
