@@ -147,8 +147,8 @@ class Launcher:
     def start(self, name: str, argv: list[str], **env: str) -> Process:
         return Process(name, argv, env=self.environ(**env), log_dir=self.log_dir)
 
-    def worker_node(self, name: str) -> str:
-        return f"{self.worker_names.format(name=name)}@{os.uname().nodename}"
+    def worker_node(self, name: str, host: str | None = None) -> str:
+        return f"{self.worker_names.format(name=name)}@{host or os.uname().nodename}"
 
     def start_worker(
         self,
@@ -157,9 +157,12 @@ class Launcher:
         queues: str = ALL_QUEUES,
         concurrency: int = 2,
         timeout: float = 60.0,
+        host: str | None = None,
         **env: str,
     ) -> Process:
-        """A real Celery worker; returns once it answers a ping."""
+        """A real Celery worker; returns once it answers a ping. ``host`` names the machine
+        in its node name (``name@host``; this machine's name unless given), so that one
+        machine can stand for several."""
         proc = self.start(
             name,
             [
@@ -174,7 +177,7 @@ class Launcher:
                 "-c",
                 str(concurrency),
                 "-n",
-                f"{self.worker_names.format(name=name)}@%h",
+                f"{self.worker_names.format(name=name)}@{host or '%h'}",
                 "--without-gossip",
                 "--without-mingle",
                 "-l",
@@ -183,19 +186,21 @@ class Launcher:
             **env,
         )
         try:
-            self.wait_for_worker(proc, timeout=timeout)
+            self.wait_for_worker(proc, timeout=timeout, host=host)
         except RuntimeError:
             proc.stop()
             raise
         return proc
 
-    def wait_for_worker(self, proc: Process, timeout: float = 60.0) -> None:
+    def wait_for_worker(
+        self, proc: Process, timeout: float = 60.0, host: str | None = None
+    ) -> None:
         import kombu.exceptions
         import redis
 
         from exchange.celery import app
 
-        destination = [self.worker_node(proc.name)]
+        destination = [self.worker_node(proc.name, host)]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not proc.alive():

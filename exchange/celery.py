@@ -11,6 +11,10 @@ Queues
   payout.
 Each task names its queue on its decorator; ``TRANSACTIONS`` holds the options shared by
 every saga step.
+
+On RabbitMQ the queues are quorum queues (replicated, with a delivery limit) behind topic
+exchanges, so that countdowns and retries wait in the broker's delayed-delivery queues
+rather than in a worker's memory (README, Scaling out); on Redis they are plain lists.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TypedDict
 
 from celery import Celery, signals
 from django.db import OperationalError
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings")
 
@@ -28,7 +32,43 @@ from django.conf import settings  # noqa: E402 - after the settings module is na
 
 app = Celery("exchange")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in settings.CELERY_QUEUES]
+
+
+def task_queues(broker_url: str) -> list[Queue]:
+    """The engine's queues as the broker at ``broker_url`` declares them."""
+    from exchange.config.workers import broker_is_rabbitmq
+
+    if not broker_is_rabbitmq(broker_url) or settings.CELERY_QUEUE_TYPE == "classic":
+        return [Queue(name) for name in settings.CELERY_QUEUES]
+    arguments = {
+        "x-queue-type": settings.CELERY_QUEUE_TYPE,
+        "x-delivery-limit": settings.CELERY_QUEUE_DELIVERY_LIMIT,
+    }
+    return [
+        Queue(name, Exchange(name, type="topic"), routing_key=name, queue_arguments=arguments)
+        for name in settings.CELERY_QUEUES
+    ]
+
+
+app.conf.task_queues = task_queues(settings.CELERY_BROKER_URL)
+
+
+@signals.worker_init.connect
+def _declare_every_queue(sender=None, **_):
+    """On RabbitMQ a worker binds every queue of the engine to the delayed-delivery
+    exchanges, also those it does not consume: they are declared first, so a worker of
+    one queue on a fresh broker does not fail to bind the others (and a countdown sent to
+    a queue whose workers have not started yet still reaches it)."""
+    from exchange.config.workers import broker_is_rabbitmq
+
+    if not broker_is_rabbitmq(app.conf.broker_url):
+        return
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in app.amqp.queues.values():
+            queue.bind(channel).declare()
+
+
 app.autodiscover_tasks()
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the engine needs on a Debian 12 machine, idempotently:
-# system packages, MariaDB and Redis (started if not running), bcoin (npm, patched),
+# system packages, MariaDB and Redis (started if not running; RabbitMQ too for the tests
+# and for a .env whose CELERY_BROKER_URL is amqp://), bcoin (npm, patched),
 # the Python virtualenv, a .env with generated secrets, and the database.
 #
 #   scripts/setup.sh            for `make run` (also migrates the dev database)
@@ -30,13 +31,20 @@ python3 -c "import venv, ensurepip" 2>/dev/null || need+=(python3-venv)
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb-dump >/dev/null 2>&1 || need+=(mariadb-client)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# RabbitMQ: the fault scenarios' RabbitMQ variant (tests/faults/test_rabbitmq.py), and a
+# development stack configured to use it as its broker.
+want_rabbitmq=""
+if [ "$MODE" = "--tests" ] || grep -qE '^CELERY_BROKER_URL=(py)?amqps?://' .env 2>/dev/null; then
+  want_rabbitmq=1
+  command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   say "installing system packages: ${need[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# --- MariaDB and Redis ---------------------------------------------------------------
+# --- MariaDB, Redis and RabbitMQ -------------------------------------------------------
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() {
   for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 0.5; done
@@ -56,6 +64,15 @@ if ! port_open 6379; then
     --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
   wait_port 6379 || die "Redis is not answering on 127.0.0.1:6379. Start it with:
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
+fi
+
+if [ -n "$want_rabbitmq" ] && ! port_open 5672; then
+  say "starting RabbitMQ"
+  $SUDO rabbitmq-server -detached >/dev/null 2>&1 || true
+  # The Erlang VM takes a while to open its port on a loaded machine.
+  for _ in $(seq 1 120); do port_open 5672 && break; sleep 0.5; done
+  port_open 5672 || die "RabbitMQ is not answering on 127.0.0.1:5672. Start it with:
+  rabbitmq-server -detached"
 fi
 
 # --- bcoin (npm) with the bdb patch ---------------------------------------------------
