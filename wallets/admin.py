@@ -123,7 +123,7 @@ class PayoutAdmin(admin.ModelAdmin):
         "confirmations",
         "updated_at",
     )
-    list_filter = ("chain", "state", "kind")
+    list_filter = ("chain", "state", "kind", "hold_kind")
     search_fields = ("key", "txid", "address", "bump_txid")
     readonly_fields = [*(f.name for f in Payout._meta.fields), "fee_paid"]
 

@@ -248,12 +248,20 @@ class BalanceSync(models.Model):
 
 class PayoutState(models.TextChoices):
     PENDING = "pending", "Pending: not built yet"
-    HELD = "held", "Held: a deposit that funds it vanished from the chain"
+    HELD = "held", "Held: not built until what held it is settled (hold_kind says what)"
     SIGNED = "signed", "Signed and stored; relayed or not (the node says)"
     RELAYED = "relayed", "Relayed to the network"
     CONFIRMED = "confirmed", "Confirmed on chain"
     FAILED = "failed", "Failed: refused by the node, needs staff"
     VOIDED = "voided", "Voided: proved absent from the chain, never to be relayed"
+
+
+class PayoutHold(models.TextChoices):
+    # Released by the chain: every credited deposit of the owner is back in a block.
+    DEPOSIT = "deposit", "a deposit that funds it vanished from the chain"
+    # Released by staff only: a restore found its account spent by a transaction no
+    # payout records, made after the backup, which may be this payout already sent.
+    RESTORE = "restore", "a restore found an unrecorded spend from its account"
 
 
 # The one table of allowed payout transitions (applied only by payouts.moves._move).
@@ -349,6 +357,13 @@ class Payout(models.Model):
     confirmations = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True, default="")
+    hold_kind = models.CharField(
+        max_length=16,
+        choices=PayoutHold.choices,
+        blank=True,
+        default="",
+        help_text="what holds it, while held; who may release it",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     signed_at = models.DateTimeField(null=True, blank=True)

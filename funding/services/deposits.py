@@ -16,7 +16,7 @@ from django.utils import timezone
 from funding.models import EventKind, FundedOrder, FundingState
 from funding.states import note, transition
 from wallets.chains import coin
-from wallets.models import Deposit, Payout, PayoutState
+from wallets.models import Deposit, Payout, PayoutHold, PayoutState
 from wallets.services.payouts import payouts_hold, payouts_unhold
 
 
@@ -120,7 +120,7 @@ def funding_follow(owner: FundedOrder, deposits: list[Deposit]) -> bool:
         evidence = [f"{d.txid}:{d.output_key}" for d in gone]
         reason = f"a credited deposit vanished from the chain: {', '.join(evidence)}"
         pending = list(payouts.filter(state=PayoutState.PENDING).values_list("id", flat=True))
-        stopped = payouts_hold(payout_ids=pending, reason=reason[:500])
+        stopped = payouts_hold(payout_ids=pending, reason=reason, kind=PayoutHold.DEPOSIT)
         if owner.state in owner.HOLDABLE_STATES:
             transition(
                 owner,
@@ -132,8 +132,12 @@ def funding_follow(owner: FundedOrder, deposits: list[Deposit]) -> bool:
         elif stopped:
             note(owner, kind=EventKind.PAYOUTS_HELD, reason=reason, data={"payouts": stopped})
         return True
-    held = list(payouts.filter(state=PayoutState.HELD).values_list("id", flat=True))
-    resumed = payouts_unhold(payout_ids=held) if held else []
+    held = list(
+        payouts.filter(state=PayoutState.HELD, hold_kind=PayoutHold.DEPOSIT).values_list(
+            "id", flat=True
+        )
+    )
+    resumed = payouts_unhold(payout_ids=held, kind=PayoutHold.DEPOSIT) if held else []
     if owner.state == FundingState.ON_HOLD:
         transition(
             owner,

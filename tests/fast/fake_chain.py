@@ -167,6 +167,9 @@ class FakeChain:
         self.calls.append("payout_relay")
         self.relayed.add(payout.bump_txid if bump else payout.txid)
 
+    def sent_bytes(self, wallet, txid: str) -> str | None:
+        return None
+
     def payout_status(self, payout, *, bump: bool = False) -> TxStatus:
         if bump:
             known = payout.bump_txid in self.relayed

@@ -1,11 +1,13 @@
 """The restore drill (``manage.py backup``, ``manage.py restore``): a machine lost mid-flow
 comes back from its backup on empty wallets, an empty database and an empty Redis, and
-loses nothing. Orders wait for deposits, one deposit is confirming, one order is in escrow
-and one has its payout relayed and unconfirmed when the backup is taken; then the master
-wallets' data (bcoin's wallet database, the Monero wallet files), the database and Redis
-are destroyed. After the restore every order completes, every deposit made before the
+loses nothing. Orders wait for deposits, one deposit is confirming, one order is in escrow,
+one has its payout relayed and unconfirmed and one its payout pending when the backup is
+taken; the machine sends that pending payout before it is lost; then the master wallets'
+data (bcoin's wallet database, the Monero wallet files), the database and Redis are
+destroyed. After the restore every order completes, every deposit made before the
 backup, while the machine was down and after it came back is seen, each order's account
-pays its vendor exactly once (read from the nodes) and reconcile is clean. The run goes on
+pays its vendor exactly once (read from the nodes: the payout sent after the backup is
+recorded as its transaction, not built again) and reconcile is clean. The run goes on
 with the restored machine: later tests use it as they would the original."""
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from django.conf import settings
 from django.db import connection, connections
 
 from devtools.processes import PYTHON, wait_until
+from devtools.regtest import regtest_mine
 from devtools.regtest_nodes import home, processes, running_pid, start, terminate
 from exchange.redis import get_redis
 from funding.models import FundingState
 from operations.books import node_spends, payments_measured
 from orders.models import EscrowOrder, OrderState
 from swaps.models import SwapOrder, SwapState
+from swaps.services import swap_apply_deposits
 from tests.books import assert_books_clean, violations
 from tests.chain import CHAIN_OF, drive, mine, pay, receiver
 from tests.factories import fill_pool
@@ -36,6 +40,7 @@ from wallets.clients.base import NodeError
 from wallets.clients.bitcoin import get_bitcoin_client
 from wallets.clients.monero import get_monero_client
 from wallets.models import AccountPurpose, Deposit, MasterWallet, Payout, PayoutState, WalletAccount
+from wallets.services.payouts import payout_process
 
 PASSPHRASE = "drill passphrase, kept apart from the backup"
 GAP = 4
@@ -114,11 +119,19 @@ def test_a_machine_lost_with_a_swap_exchanging_is_restored_and_the_swap_pays_onc
 
 
 def swap_exchanging(market):
-    """A BTC → XMR swap whose deposit is credited, stopped before its payout is sent."""
-    payout_to, refund_to = receiver("monero"), receiver("bitcoin")
+    """An XMR → BTC swap whose deposit is credited and exchanged, its house payout
+    requested and not sent: the worker is down, so the test applies the deposit as the
+    worker's task would. Monero blocks credit it; no bitcoin block is mined, so the
+    bitcoin payout relayed before stays unconfirmed."""
+    payout_to, refund_to = receiver("bitcoin"), receiver("monero")
     quoted = market.post(
         "/api/quotes",
-        {"from_currency": "BTC", "to_currency": "XMR", "amount_from": "1000000", "type": "fixed"},
+        {
+            "from_currency": "XMR",
+            "to_currency": "BTC",
+            "amount_from": "1000000000000",
+            "type": "fixed",
+        },
         format="json",
     ).json()
     created = market.post(
@@ -130,10 +143,15 @@ def swap_exchanging(market):
         },
         format="json",
     ).json()
-    pay("bitcoin", created["deposit_address"], int(quoted["amount_from"]))
+    swap_id = SwapOrder.objects.get(public_id=created["id"]).id
+    pay("monero", created["deposit_address"], int(quoted["amount_from"]))
+    mine("monero", CREDIT_BLOCKS["XMR"])
     drive(
-        "bitcoin", lambda: swap_state(created["id"]) != FundingState.AWAITING_DEPOSIT, what="seen"
+        "monero",
+        lambda: swap_apply_deposits(swap_id=swap_id).state == SwapState.SENDING,
+        what="exchanging",
     )
+    assert Payout.objects.get(owner_kind="swap", owner_id=swap_id).state == PayoutState.PENDING
     return created, payout_to
 
 
@@ -148,7 +166,6 @@ def drill(buyer, vendor, celery_worker, tmp_path, proof, *, market=None):
         injected="bcoin wallet database, Monero wallet files, database and Redis deleted",
     )
     btc, xmr = get_bitcoin_client(), get_monero_client()
-    swap, swap_to = swap_exchanging(market) if market else (None, None)
     # --- mid-flow on the machine about to be lost -----------------------------------
     paid_after = {c: create(buyer, vendor, c) for c in ("BTC", "XMR")}
     paid_while_down = create(buyer, vendor, "XMR")
@@ -157,6 +174,8 @@ def drill(buyer, vendor, celery_worker, tmp_path, proof, *, market=None):
     pay_and_escrow(escrowed, "XMR")
     relayed = create(buyer, vendor, "BTC")
     pay_and_escrow(relayed, "BTC")
+    sent_after = create(buyer, vendor, "BTC")
+    pay_and_escrow(sent_after, "BTC")
     payout = release(buyer, relayed)
     drive("bitcoin", lambda: payout_state(payout) == PayoutState.RELAYED, what="relayed")
     confirming_txid = pay("bitcoin", confirming["deposit_address"], int(confirming["amount"]))
@@ -164,17 +183,13 @@ def drill(buyer, vendor, celery_worker, tmp_path, proof, *, market=None):
         "bitcoin", lambda: state_of(confirming["id"]) == FundingState.CONFIRMING, what="confirming"
     )
     celery_worker.proc.stop()
+    # Released with the worker down: its payout is pending in the backup.
+    late_payout = release(buyer, sent_after)
+    swap, swap_to = swap_exchanging(market) if market else (None, None)
     # Findings that stand before the drill (made on purpose by earlier tests of the run):
     # the restored machine must show them as they are, and nothing more.
     before = violations()
     out_of_band = spends_by_no_payout()
-    if swap:
-        mine("bitcoin", 1)
-        drive(
-            "bitcoin",
-            lambda: swap_state(swap["id"]) in (SwapState.EXCHANGING, SwapState.SENDING),
-            what="exchanging",
-        )
     states_at_backup = {o["id"]: state_of(o["id"]) for o in (escrowed, relayed)}
 
     done = manage("backup", "--to", str(tmp_path / "backup"))
@@ -186,6 +201,14 @@ def drill(buyer, vendor, celery_worker, tmp_path, proof, *, market=None):
     while_down_txid = pay(
         "monero", paid_while_down["deposit_address"], int(paid_while_down["amount"])
     )
+    # ... and the machine sends a payout the backup holds as pending, as its worker would.
+    wait_until(
+        lambda: payout_process(payout_id=late_payout.id).state == PayoutState.RELAYED,
+        timeout=60,
+        what="the payout sent after the backup",
+    )
+    late_payout.refresh_from_db()
+    late_raw = late_payout.raw_tx
     # --- the machine is lost --------------------------------------------------------
     # The payers' bitcoin wallet lives in the same bcoin wallet database: it is saved to be
     # put back as the payers' own wallet would be. The network keeps the deposit that is
@@ -209,11 +232,18 @@ def drill(buyer, vendor, celery_worker, tmp_path, proof, *, market=None):
     wait_until(lambda: answers(xmr.wallet_version, timeout=2), timeout=60, what="wallet-rpc")
     adapter("bitcoin").wallet_restore(customer, customer_saved, gap=0)
     btc.broadcast(confirming_raw)
+    btc.broadcast(late_raw)
+    # The network confirms what it holds while the machine is down (to a payer's address:
+    # the master wallet is gone).
+    regtest_mine(chain="bitcoin", blocks=1, address=receiver("bitcoin").address)
 
     # --- the restore, as the README tells the operator -------------------------------
     done = manage("restore", "--from", str(tmp_path / "backup"))
     assert done.returncode in (0, 2), done.stdout + done.stderr
     connections.close_all()
+    # The payout sent after the backup is recorded as that transaction, never built again.
+    assert f"sent after the backup as {late_payout.txid}" in done.stdout, done.stdout
+    assert Payout.objects.get(id=late_payout.id).txid == late_payout.txid
     after = violations()
     # A restored Monero wallet learns the transfers it sent from the chain, without their
     # destinations: a payout is still known by its txid and proved by its key, while an
@@ -248,12 +278,12 @@ def drill(buyer, vendor, celery_worker, tmp_path, proof, *, market=None):
     assert while_down_txid in deposit_txids(paid_while_down)
     assert confirming_txid in deposit_txids(confirming)
     orders = {
-        "BTC": [paid_after["BTC"], confirming, relayed],
+        "BTC": [paid_after["BTC"], confirming, relayed, sent_after],
         "XMR": [paid_after["XMR"], paid_while_down, escrowed],
     }
     for currency, group in orders.items():
         for order in group:
-            if order is not relayed:
+            if order not in (relayed, sent_after):
                 release(buyer, order)
         for order in group:
             settle(currency, order["id"], FundingState.COMPLETED)
@@ -267,17 +297,22 @@ def drill(buyer, vendor, celery_worker, tmp_path, proof, *, market=None):
             expected=[(a, vendor.receivers[currency].address) for a in accounts],
         )
         proof.update({f"{currency} {k}": v for k, v in figures.items()})
-        assert figures == {"expected": 3, "made": 3, "duplicated": 0, "lost": 0}
+        assert figures == {
+            "expected": len(group),
+            "made": len(group),
+            "duplicated": 0,
+            "lost": 0,
+        }
     if swap:
         drive(
-            "monero",
+            "bitcoin",
             lambda: swap_state(swap["id"]) == FundingState.COMPLETED,
             what="the swap completed",
             mine_each=1,
             timeout=180,
         )
-        house = WalletAccount.objects.get(chain="monero", purpose=AccountPurpose.LIQUIDITY)
-        figures = payments_measured(chain="monero", expected=[(house, swap_to.address)])
+        house = WalletAccount.objects.get(chain="bitcoin", purpose=AccountPurpose.LIQUIDITY)
+        figures = payments_measured(chain="bitcoin", expected=[(house, swap_to.address)])
         proof.update({f"swap {k}": v for k, v in figures.items()})
         assert figures == {"expected": 1, "made": 1, "duplicated": 0, "lost": 0}
     payout.refresh_from_db()

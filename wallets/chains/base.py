@@ -151,6 +151,11 @@ class ChainAdapter(Protocol):
         the saved height. Returns once the wallet has read up to the tip; safe to run
         again after an interruption. Raises ``RestoreRefused``."""
 
+    def sent_bytes(self, wallet: MasterWallet, txid: str) -> str | None:
+        """The bytes of a transaction the wallet sent, as ``payout_relay`` hands them to
+        the node; None where the node cannot give them (a Monero transfer a restored
+        wallet learnt from the chain)."""
+
     def payout_build(self, payout: Payout) -> BuiltPayout:
         """Sign the payout's transaction without relaying it; raises ``RetryLater`` when
         the wallet is not ready for it yet."""

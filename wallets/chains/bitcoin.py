@@ -437,6 +437,10 @@ class BitcoinChain:
         estimate = client.fee_estimate(conf["fee_target_blocks"])
         return min(max(estimate or floor, floor), ceiling)
 
+    def sent_bytes(self, wallet: MasterWallet, txid: str) -> str | None:
+        found = self.client(wallet).wallet_tx(txid)
+        return found["tx"] if found else None
+
     def payout_relay(self, payout: Payout, *, bump: bool = False) -> None:
         raw = payout.bump_raw_tx if bump else payout.raw_tx
         self.client(payout.source_account.master_wallet).broadcast(raw)

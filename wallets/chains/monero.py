@@ -349,6 +349,9 @@ class MoneroChain:
             tx_key=best["tx_key"],
         )
 
+    def sent_bytes(self, wallet: MasterWallet, txid: str) -> str | None:
+        return None  # the wallet relays what it signed (relay_tx), not the chain's bytes
+
     def payout_relay(self, payout: Payout, *, bump: bool = False) -> None:
         if bump:
             raise ValueError("a Monero payout has no fee bump to relay")

@@ -6,12 +6,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from exchange.errors import ApplicationError
-from wallets.models import Payout, PayoutState
+from wallets.models import Payout, PayoutHold, PayoutState
 
 
 class Command(BaseCommand):
     help = (
-        "Put a failed payout back to work (stored transactions are relayed again, never rebuilt)."
+        "Put a failed payout back to work (stored transactions are relayed again, never"
+        " rebuilt), or release one a restore held."
     )
 
     def add_arguments(self, parser):
@@ -34,6 +35,7 @@ class Command(BaseCommand):
     ):
         from funding.models import funded_models
         from funding.services import retry_payout
+        from wallets.services.payouts import payout_release_held
 
         payout = Payout.objects.filter(id=payout_id).first()
         if payout is None:
@@ -41,19 +43,26 @@ class Command(BaseCommand):
         actor = get_user_model().objects.filter(username=staff, is_staff=True).first()
         if actor is None:
             raise CommandError(f"--staff: {staff!r} is not a staff user")
-        if payout.state != PayoutState.FAILED:
+        held = payout.state == PayoutState.HELD and payout.hold_kind == PayoutHold.RESTORE
+        if payout.state != PayoutState.FAILED and not held:
             raise CommandError(
-                f"payout {payout_id} is {payout.state}, not failed: nothing to retry"
+                f"payout {payout_id} is {payout.state}, not failed or held by a restore:"
+                " nothing to retry"
             )
+        if held and address:
+            raise CommandError("--address: a payout a restore held keeps its address")
         if payout.owner_kind not in funded_models():
             raise CommandError(
                 f"payout {payout_id} belongs to the {payout.owner_kind}: not retried here"
             )
         if not dry_run:
             try:
-                payout = retry_payout(
-                    payout_id=payout.id, actor=actor, reason=reason, address=address
-                )
+                if held:
+                    payout = payout_release_held(payout_id=payout.id, actor=actor, reason=reason)
+                else:
+                    payout = retry_payout(
+                        payout_id=payout.id, actor=actor, reason=reason, address=address
+                    )
             except ApplicationError as exc:
                 raise CommandError(f"payout {payout_id}: {exc.message}") from exc
         result = {"payout": payout.id, "state": payout.state, "dry_run": dry_run}

@@ -16,6 +16,7 @@ payout whose transaction is on chain after all.
 """
 
 from wallets.services.payouts.moves import (
+    payout_adopt,
     payout_enqueue,
     payout_request,
     payouts_hold,
@@ -31,6 +32,7 @@ from wallets.services.payouts.staff import (
     NEVER_LEFT,
     PayoutStateError,
     payout_prove_absent,
+    payout_release_held,
     payout_retry,
     payout_void,
     proof_match,
@@ -47,10 +49,12 @@ __all__ = [
     "NEVER_LEFT",
     "PayoutNotAccepted",
     "PayoutStateError",
+    "payout_adopt",
     "payout_enqueue",
     "payout_lookup",
     "payout_process",
     "payout_prove_absent",
+    "payout_release_held",
     "payout_request",
     "payout_retry",
     "payout_track_one",

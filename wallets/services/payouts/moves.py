@@ -239,27 +239,68 @@ def payout_enqueue(payout_id: int) -> None:
         logger.exception("payout %s: cannot enqueue; the sweep will", payout_id)
 
 
-# --- holds: a deposit behind the payout vanished ---------------------------------------
+def payout_adopt(
+    *, payout_id: int, txid: str, raw_tx: str, network_fee: int, sent_amount: int, note: str
+) -> bool:
+    """A pending payout found already sent (by the machine a restore replaces, after its
+    last backup): recorded as signed with that transaction's own bytes, so the saga
+    relays those same bytes (the node holds them) and follows them; nothing is built.
+    False (nothing written) unless the payout is still pending and the transaction
+    spends no more than the payout's amount."""
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(id=payout_id)
+        if payout.state != PayoutState.PENDING or sent_amount + network_fee > payout.amount:
+            return False
+        return _move(
+            payout,
+            PayoutState.SIGNED,
+            from_states=(PayoutState.PENDING,),
+            txid=txid,
+            raw_tx=raw_tx,
+            network_fee=network_fee,
+            sent_amount=sent_amount,
+            remainder=payout.amount - sent_amount - network_fee,
+            signed_at=timezone.now(),
+            last_error=note[:500],
+        )
 
 
-def payouts_hold(*, payout_ids: list[int], reason: str) -> list[int]:
-    """Stop payouts not built yet (pending → held). Returns those stopped."""
+# --- holds: a deposit behind the payout vanished, or a restore cannot tell ------------
+
+
+def payouts_hold(*, payout_ids: list[int], reason: str, kind: str) -> list[int]:
+    """Stop payouts not built yet (pending → held, for ``kind``: a ``PayoutHold``).
+    Returns those stopped."""
     held = []
     with transaction.atomic():
         for payout in Payout.objects.filter(id__in=payout_ids, state=PayoutState.PENDING):
             if _move(
-                payout, PayoutState.HELD, from_states=(PayoutState.PENDING,), last_error=reason
+                payout,
+                PayoutState.HELD,
+                from_states=(PayoutState.PENDING,),
+                last_error=reason[:500],
+                hold_kind=kind,
             ):
                 held.append(payout.id)
     return held
 
 
-def payouts_unhold(*, payout_ids: list[int]) -> list[int]:
-    """Put held payouts back to work (held → pending) and enqueue them."""
+def payouts_unhold(*, payout_ids: list[int], kind: str) -> list[int]:
+    """Put payouts held for ``kind`` back to work (held → pending) and enqueue them; a
+    payout held for another reason stays held."""
     resumed = []
     with transaction.atomic():
-        for payout in Payout.objects.filter(id__in=payout_ids, state=PayoutState.HELD):
-            if _move(payout, PayoutState.PENDING, from_states=(PayoutState.HELD,), last_error=""):
+        for payout in Payout.objects.filter(
+            id__in=payout_ids, state=PayoutState.HELD, hold_kind=kind
+        ):
+            if _move(
+                payout,
+                PayoutState.PENDING,
+                from_states=(PayoutState.HELD,),
+                match={"hold_kind": kind},
+                last_error="",
+                hold_kind="",
+            ):
                 resumed.append(payout.id)
                 transaction.on_commit(functools.partial(payout_enqueue, payout.id))
     return resumed

@@ -1,4 +1,5 @@
-"""Staff: retry a failed payout, or void it once its transaction is proved absent."""
+"""Staff: retry a failed payout, void it once its transaction is proved absent, or
+release one a restore held."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from django.db import transaction
 from exchange.errors import ApplicationError
 from ownership.services import ledger_post
 from wallets.clients.base import RetryLater, TxStatus
-from wallets.models import Payout, PayoutState
-from wallets.services.payouts.moves import _move, payout_enqueue
+from wallets.models import Payout, PayoutHold, PayoutState
+from wallets.services.payouts.moves import _move, payout_enqueue, payouts_unhold
 from wallets.services.payouts.tracking import payout_lookup, payout_track_one
 
 if TYPE_CHECKING:
@@ -157,5 +158,27 @@ def payout_retry(
             },
         )
         transaction.on_commit(functools.partial(payout_enqueue, payout.id))
+    payout.refresh_from_db()
+    return payout
+
+
+def payout_release_held(*, payout_id: int, actor: Actor, reason: str) -> Payout:
+    """Staff: put a payout a restore held back to work (held → pending), once they know
+    the unrecorded spend from its account is not this payout: it is then built and sent."""
+    from exchange.services import audit_record
+
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(id=payout_id)
+        if payout.state != PayoutState.HELD or payout.hold_kind != PayoutHold.RESTORE:
+            raise PayoutStateError(f"payout {payout.id} is {payout.state}, not held by a restore")
+        held_for = payout.last_error
+        payouts_unhold(payout_ids=[payout.id], kind=PayoutHold.RESTORE)
+        audit_record(
+            actor=actor,
+            action="payout.release_held",
+            target=payout,
+            reason=reason,
+            data={"from": PayoutState.HELD, "to": PayoutState.PENDING, "held_for": held_for},
+        )
     payout.refresh_from_db()
     return payout

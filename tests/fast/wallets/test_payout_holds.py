@@ -1,0 +1,123 @@
+"""Who releases a held payout, and a pending payout recorded as a transaction already
+sent (a restore), against the in-memory chain."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from exchange.models import AuditLog
+from operations.backups import _before
+from orders.models import OrderState
+from orders.services import order_apply_deposits, order_create, order_release
+from orders.services.vendors import vendor_payout_address_set
+from tests.fast.fake_chain import fake_chain
+from wallets.models import Payout, PayoutHold, PayoutState
+from wallets.services import deposits_scan
+from wallets.services.payouts import (
+    PayoutStateError,
+    payout_adopt,
+    payout_release_held,
+    payouts_hold,
+    payouts_unhold,
+)
+from wallets.services.pool import pool_refill
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def released():
+    """A released order's pending payout (the worker never ran it)."""
+    users = get_user_model().objects
+    buyer = users.create_user(username="buyer", password=None)
+    vendor = users.create_user(username="vendor", password=None)
+    with fake_chain("bitcoin") as chain:
+        vendor_payout_address_set(user=vendor, currency="BTC", address="fake1vendor")
+        pool_refill(chain="bitcoin", batch_size=1, target=1)
+        order = order_create(buyer=buyer, vendor_username="vendor", currency="BTC", amount=100_000)
+        chain.pay(order.account.address, 100_000)
+        chain.mine(1)
+        deposits_scan(chain="bitcoin")
+        assert order_apply_deposits(order_id=order.id).state == OrderState.ESCROWED
+        order_release(order_id=order.id, actor=buyer)
+        yield Payout.objects.get(owner_kind="order", owner_id=order.id)
+
+
+@pytest.fixture
+def operator():
+    return get_user_model().objects.create_superuser(username="staff", password=None, email="")
+
+
+def state(payout: Payout) -> tuple[str, str]:
+    payout.refresh_from_db()
+    return payout.state, payout.hold_kind
+
+
+def test_a_restore_hold_is_not_released_by_the_chain_only_by_staff(released, operator):
+    assert payouts_hold(payout_ids=[released.id], reason="t1 left", kind=PayoutHold.RESTORE)
+    # Every deposit of the owner back in a block releases deposit holds, not this one.
+    assert payouts_unhold(payout_ids=[released.id], kind=PayoutHold.DEPOSIT) == []
+    assert state(released) == (PayoutState.HELD, PayoutHold.RESTORE)
+
+    payout_release_held(payout_id=released.id, actor=operator, reason="t1 is another payment")
+    assert state(released) == (PayoutState.PENDING, "")
+    audit = AuditLog.objects.get(action="payout.release_held", object_id=str(released.id))
+    assert audit.data["held_for"] == "t1 left"
+
+
+def test_staff_cannot_release_a_deposit_hold(released, operator):
+    payouts_hold(payout_ids=[released.id], reason="a deposit vanished", kind=PayoutHold.DEPOSIT)
+    with pytest.raises(PayoutStateError, match="not held by a restore"):
+        payout_release_held(payout_id=released.id, actor=operator, reason="no")
+    assert state(released) == (PayoutState.HELD, PayoutHold.DEPOSIT)
+    assert not AuditLog.objects.filter(action="payout.release_held").exists()
+
+
+def test_a_pending_payout_is_recorded_as_the_transaction_already_sent(released):
+    fee = 300
+    assert payout_adopt(
+        payout_id=released.id,
+        txid="t1",
+        raw_tx="00ff",
+        network_fee=fee,
+        sent_amount=released.amount - fee,
+        note="restored: t1 was sent after the backup",
+    )
+    released.refresh_from_db()
+    assert (released.state, released.txid, released.raw_tx) == (PayoutState.SIGNED, "t1", "00ff")
+    assert (released.network_fee, released.sent_amount, released.remainder) == (
+        fee,
+        released.amount - fee,
+        0,
+    )
+    # Once signed it is never adopted again.
+    assert not payout_adopt(
+        payout_id=released.id, txid="t2", raw_tx="", network_fee=0, sent_amount=1, note=""
+    )
+
+
+def test_a_transaction_spending_more_than_the_payout_is_not_it(released):
+    assert not payout_adopt(
+        payout_id=released.id,
+        txid="t1",
+        raw_tx="00ff",
+        network_fee=1,
+        sent_amount=released.amount,
+        note="",
+    )
+    assert state(released) == (PayoutState.PENDING, "")
+
+
+@pytest.mark.parametrize(
+    ("confirmations", "tip", "height_at_backup", "before"),
+    [
+        (0, 120, 110, False),  # unconfirmed: after
+        (11, 120, 110, True),  # in block 110
+        (10, 120, 110, False),  # in block 111
+        (50, 120, None, False),  # the backup does not say: every one counts as after
+        (5, None, 110, False),  # the node does not say
+    ],
+)
+def test_a_spend_is_before_the_backup_only_in_a_block_up_to_its_height(
+    confirmations, tip, height_at_backup, before
+):
+    assert _before(confirmations, tip, height_at_backup) is before
