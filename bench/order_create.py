@@ -719,7 +719,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "Do not run it at the same time as another benchmark (bench/wallet_scale.py, "
             "bench/quotes.py, bench/proof_load.py): they all use slot 7 (database "
             "exchange_bench, Redis database 8, var/regtest-bench, ports 20700+) and re-create "
-            "the database at start. Duration: about 4-5 minutes "
+            "the database at start. Duration: about 5-6 minutes "
             "(1-2 of them the regtest stack starting). Needs wrk (scripts/setup.sh installs "
             "it) unless --tool python."
         ),

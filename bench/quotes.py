@@ -380,7 +380,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "bench/order_create.py, bench/proof_load.py): they all use slot 7 (database "
             "exchange_bench, Redis database 8, var/regtest-bench, ports 20700+) and re-create "
             "the database at start. Duration: "
-            "about 3 minutes. Needs wrk for the saturation runs (scripts/setup.sh installs it) "
+            "about 4 minutes. Needs wrk for the saturation runs (scripts/setup.sh installs it) "
             "unless --tool python."
         ),
     )
