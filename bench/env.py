@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from devtools.processes import ROOT, Launcher, Process, process_state
+from devtools.processes import ROOT, Launcher, Process, process_state, socket_holders
 from devtools.slots import node_ports, port_base, slot_env
 
 SLOT = 7
@@ -482,16 +481,10 @@ class ConnectionSampler:
         self._thread = threading.Thread(target=self._run, name="conn-sampler", daemon=True)
 
     def _sample(self) -> dict[int, int]:
-        out = subprocess.run(
-            ["ss", "-tnpH", "state", "established", f"( sport = :{self.port} )"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout
         counts: dict[int, int] = {}
-        for pid in (int(p) for p in re.findall(r"pid=(\d+),", out)):
-            counts[pid] = counts.get(pid, 0) + 1
+        for holders in socket_holders(self.port):
+            for pid in holders:
+                counts[pid] = counts.get(pid, 0) + 1
         return counts
 
     def _run(self) -> None:

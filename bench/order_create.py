@@ -17,7 +17,8 @@ error or Ctrl-C, and frozen nodes are continued.
    run: synthetic rows of a separate, inactive master wallet per chain (allocation makes
    no node call; the Monero rows are marked labelled, as they do not exist on the node, so
    the worker's labelling task for them is a no-op too). Deleted again at the end.
-3. gunicorn as in the Procfile (3 workers x 4 threads, DEBUG off) and one Celery worker,
+3. gunicorn as in the Procfile (exchange/gunicorn_conf.py, 3 workers x 4 threads, each
+   worker on a SO_REUSEPORT socket of its own; DEBUG off) and one Celery worker,
    then SIGSTOP on bcoin, monerod and both monero-wallet-rpc: any node call from now on
    would hang until its timeout (a probe shows it). API throttles are raised for the run
    (THROTTLE_USER/THROTTLE_ANON) so the limiter does not answer 429 to the one buyer.
@@ -25,7 +26,13 @@ error or Ctrl-C, and frozen nodes are continued.
    (open loop), and a top-up until 10,000 orders have been created since the warm-up;
    RSS of gunicorn (master + workers) and of the Celery worker (all its processes)
    before and after. Orders alternate BTC and XMR, each with its own Idempotency-Key.
-5. Node calls during the run: this process's call counter, and the kernel's view of the
+5. The floors (bench/floors.py), each right after the run it belongs to: after each
+   saturation run, the database work of an order (the SKIP LOCKED claim of a pooled
+   account, its update, the order's insert; one transaction) from as many threads as the
+   run had connections, for as long and at most as many; after the steady run, the same
+   at the same rate. Every run's throughput and p99 is printed beside its floor's and as
+   a ratio to it.
+6. Node calls during the run: this process's call counter, and the kernel's view of the
    frozen nodes' sockets (a stopped process cannot accept or read: any connection or
    request sent to it stays queued, so an unchanged queue means none was sent).
 
@@ -59,14 +66,17 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connections  # noqa: E402
 
+from bench import floors  # noqa: E402
 from bench.report import (  # noqa: E402
     Checks,
     cpu_table,
+    floor_table,
     load_table,
     loadavg,
     now_iso,
     say,
     table,
+    to_floor,
     write_json,
 )
 from devtools.load.client import Factory, Req  # noqa: E402
@@ -92,6 +102,7 @@ PROBE_TIMEOUT_S = 1.0
 
 TARGETS = {
     "saturation_rps": 300,
+    "saturation_floor_ratio": 0.15,
     "steady_p99_ms": 30,
     "errors": 0,
     "node_calls": 0,
@@ -335,6 +346,7 @@ def run_load(args, people: dict, web: Process, worker: Process, results: dict) -
     templates = order_templates(people["token"])
     runs: list[dict] = []
     results["runs"] = runs
+    results["floors"] = []
 
     sample = check_one_order(people["token"])
     results["sample_answer"] = sample
@@ -401,6 +413,21 @@ def run_load(args, people: dict, web: Process, worker: Process, results: dict) -
             f"connections per worker {spread_text(run)}"
         )
         drain_queues()
+        floor = floors.closed_threads(
+            floors.order_op,
+            connections=conns,
+            duration=args.saturation_seconds,
+            cap=cap,
+            label=f"floor c={conns}",
+            tool=floors.ORDER_TOOL,
+        )
+        results["floors"].append(floor)
+        run["floor"] = to_floor(run, floor)
+        say(
+            f"    floor: {floor['throughput_rps']} ops/s, p99 {floor['p99_ms']} ms, errors "
+            f"{floor['errors']}; ratio {run['floor']['throughput_ratio']}, p99 "
+            f"{run['floor']['p99_ratio']}x"
+        )
     if args.close_run:
         conns = args.connections[0]
         cap = args.saturation_cap
@@ -448,6 +475,20 @@ def run_load(args, people: dict, web: Process, worker: Process, results: dict) -
     )
     runs.append(steady)
     say(f"    p50 {steady['p50_ms']} ms, p99 {steady['p99_ms']} ms, errors {steady['errors']}")
+    floor = floors.open_threads(
+        floors.order_op,
+        rate=args.rate,
+        duration=args.steady_seconds,
+        max_connections=TOPUP_CONNECTIONS,
+        label=f"floor {args.rate:g}/s",
+        tool=floors.ORDER_TOOL,
+    )
+    results["floors"].append(floor)
+    steady["floor"] = to_floor(steady, floor)
+    say(
+        f"    floor: p50 {floor['p50_ms']} ms, p99 {floor['p99_ms']} ms, errors "
+        f"{floor['errors']}; p99 {steady['floor']['p99_ratio']}x the floor's"
+    )
 
     made = EscrowOrder.objects.count() - orders_before
     remaining = args.orders - made
@@ -510,11 +551,15 @@ def summarize_rss(results: dict) -> dict:
 def print_results(results: dict) -> None:
     say()
     say("== POST /api/orders (gunicorn 3 workers x 4 threads, nodes frozen) ==")
-    say(load_table(results["runs"]))
+    say(load_table(results["runs"] + results.get("floors", [])))
     say(
         "(latency: wrk and the closed loop from send to answer; the open loop from each "
-        "request's scheduled time; client cpu s: the load generator's own CPU time)"
+        "request's scheduled time; client cpu s: the load generator's own CPU time; "
+        "floor runs: the database work of an order alone, bench/floors.py)"
     )
+    say()
+    say("Against the floor measured in the same run (ratio = req/s / floor req/s)")
+    say(floor_table(results["runs"]))
     say()
     say(cpu_table(results["runs"]))
     say()
@@ -599,6 +644,14 @@ def verdicts(results: dict) -> Checks:
             f">= {TARGETS['saturation_rps']}",
             (best["throughput_rps"] or 0) >= TARGETS["saturation_rps"],
         )
+        if best.get("floor"):
+            ratio = best["floor"]["throughput_ratio"]
+            checks.add(
+                f"throughput at saturation ({best['label']}), ratio to its floor",
+                f"{ratio} ({best['floor']['throughput_rps']} floor ops/s)",
+                f">= {TARGETS['saturation_floor_ratio']}",
+                (ratio or 0) >= TARGETS["saturation_floor_ratio"],
+            )
     if steady:
         checks.add(
             f"p99 at a steady {steady['rate_rps']:g}/s",
@@ -666,7 +719,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "Do not run it at the same time as another benchmark (bench/wallet_scale.py, "
             "bench/quotes.py, bench/proof_load.py): they all use slot 7 (database "
             "exchange_bench, Redis database 8, var/regtest-bench, ports 20700+) and re-create "
-            "the database at start. Duration: about 4-5 minutes "
+            "the database at start. Duration: about 5-6 minutes "
             "(1-2 of them the regtest stack starting). Needs wrk (scripts/setup.sh installs "
             "it) unless --tool python."
         ),
@@ -731,7 +784,8 @@ def main(argv: list[str] | None = None) -> int:
             "database": env.DB_NAME,
             "redis": env.REDIS_URL,
             "regtest_home": str(home()),
-            "gunicorn": "exchange.wsgi --workers 3 --threads 4 --timeout 30 --access-logfile -",
+            "gunicorn": "exchange.wsgi -c python:exchange.gunicorn_conf --workers 3 "
+            "--threads 4 --access-logfile -",
             "throttles": THROTTLES,
             "pool_min": settings.POOL_MIN,
         },
@@ -761,6 +815,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  buyer and vendor created; {per_chain:,} synthetic pooled accounts per chain "
             f"in {time.perf_counter() - started:.1f} s"
         )
+        floor_ops = len(args.connections) * args.saturation_cap
+        floor_ops += int(args.rate * args.steady_seconds)
+        floors.order_floor_prepare(floor_ops // 2 + 100)
+        say(f"  floor tables: {floor_ops // 2 + 100:,} pooled accounts per chain")
         connections.close_all()
         web = env.start_web(**THROTTLES)
         worker = env.start_worker(concurrency=args.worker_concurrency)
@@ -786,6 +844,10 @@ def main(argv: list[str] | None = None) -> int:
         for proc in (web, worker):
             if proc is not None:
                 proc.stop()
+        try:
+            floors.order_floor_drop()
+        except Exception as exc:  # noqa: BLE001 - reported, the run is cleaning up
+            say(f"  dropping the floor tables failed: {exc}")
         if synthetic:
             try:
                 connections.close_all()

@@ -19,7 +19,10 @@ at the end, also on an error or Ctrl-C.
    GET /api/rates and POST /api/quotes (anonymous, SWAPS_ALLOW_ANONYMOUS; BTC->XMR and
    XMR->BTC alternately) each at a steady rate (open loop), then each at saturation (wrk).
    Every answer comes from the web processes' memory and Redis (plus the database rows a
-   quote writes).
+   quote writes). The floor (bench/floors.py) after the steady runs and after the
+   saturation runs: one GET of the cached rate (``rates:current``) through the same Redis,
+   at the same rate, and from as many threads as the saturation runs have connections;
+   every HTTP run's throughput and p99 is printed beside the floor's and as a ratio.
 4. ``rates_refresh()`` with three real providers (kraken, kucoin, coingecko) pointed at a
    local HTTP server on 127.0.0.1 serving their recorded formats (tests/rates/exchanges.py):
    two answer, coingecko hangs past RATES_PROVIDER_TIMEOUT. Timed several times, and once
@@ -55,21 +58,24 @@ from django.conf import settings  # noqa: E402
 from django.db import connections, transaction  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
+from bench import floors  # noqa: E402
 from bench.report import (  # noqa: E402
     Checks,
     cpu_table,
+    floor_table,
     load_table,
     loadavg,
     now_iso,
     say,
     table,
+    to_floor,
     write_json,
 )
 from devtools.load.client import Req, cycle, fixed  # noqa: E402
 from devtools.load.loops import closed_loop, open_loop, saturate  # noqa: E402
 from devtools.processes import Process, descendants, pids_named  # noqa: E402
 from devtools.regtest_nodes import home  # noqa: E402
-from rates.cache import rate_cache_clear  # noqa: E402
+from rates.cache import CACHE_KEY, rate_cache_clear  # noqa: E402
 from rates.providers.base import _instances as provider_instances  # noqa: E402
 from rates.services import rates_refresh  # noqa: E402
 from tests.rates.exchanges import FakeExchanges, Handler, Server  # noqa: E402
@@ -138,6 +144,7 @@ def http_runs(args, web: Process, results: dict) -> None:
     url = env.WEB_URL
     runs: list[dict] = []
     results["runs"] = runs
+    results["floors"] = []
     status, body = call(rates_request())
     if status != 200:
         raise BenchError(f"GET /api/rates answered {status}: {body}")
@@ -162,6 +169,7 @@ def http_runs(args, web: Process, results: dict) -> None:
                 label=f"warm-up {name}",
             )
         )
+    steady = []
     for name, path, factory in (
         ("GET /api/rates", "rates", fixed(rates_request())),
         ("POST /api/quotes", "quotes", cycle(quote_requests())),
@@ -174,7 +182,22 @@ def http_runs(args, web: Process, results: dict) -> None:
             ),
         )
         runs.append(run)
+        steady.append(run)
         say(f"    p50 {run['p50_ms']} ms, p99 {run['p99_ms']} ms, errors {run['errors']}")
+    say(f"  floor: GET {CACHE_KEY} from Redis, {args.rate:g}/s for {args.seconds:g} s")
+    floor = floors.open_threads(
+        floors.redis_op(CACHE_KEY),
+        rate=args.rate,
+        duration=args.seconds,
+        max_connections=WARMUP_CONNECTIONS,
+        label=f"floor {args.rate:g}/s",
+        tool=floors.REDIS_TOOL,
+    )
+    results["floors"].append(floor)
+    for run in steady:
+        run["floor"] = to_floor(run, floor)
+    say(f"    p50 {floor['p50_ms']} ms, p99 {floor['p99_ms']} ms, errors {floor['errors']}")
+    saturated = []
     for name, path, templates in (
         ("GET /api/rates", "rates", [rates_request()]),
         ("POST /api/quotes", "quotes", quote_requests()),
@@ -192,7 +215,24 @@ def http_runs(args, web: Process, results: dict) -> None:
             ),
         )
         runs.append(run)
+        saturated.append(run)
         say(f"    {run['throughput_rps']} req/s, p99 {run['p99_ms']} ms, errors {run['errors']}")
+    say(
+        f"  floor: GET {CACHE_KEY} from Redis, {args.connections} connections, "
+        f"{args.saturation_seconds:g} s"
+    )
+    floor = floors.closed_threads(
+        floors.redis_op(CACHE_KEY),
+        connections=args.connections,
+        duration=args.saturation_seconds,
+        cap=10_000_000,
+        label=f"floor c={args.connections}",
+        tool=floors.REDIS_TOOL,
+    )
+    results["floors"].append(floor)
+    for run in saturated:
+        run["floor"] = to_floor(run, floor)
+    say(f"    {floor['throughput_rps']} ops/s, p99 {floor['p99_ms']} ms, errors {floor['errors']}")
 
 
 # --- refresh with a hanging provider ------------------------------------------------------
@@ -340,7 +380,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "bench/order_create.py, bench/proof_load.py): they all use slot 7 (database "
             "exchange_bench, Redis database 8, var/regtest-bench, ports 20700+) and re-create "
             "the database at start. Duration: "
-            "about 3 minutes. Needs wrk for the saturation runs (scripts/setup.sh installs it) "
+            "about 4 minutes. Needs wrk for the saturation runs (scripts/setup.sh installs it) "
             "unless --tool python."
         ),
     )
@@ -377,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
             "database": env.DB_NAME,
             "redis": env.REDIS_URL,
             "regtest_home": str(home()),
-            "gunicorn": "exchange.wsgi --workers 3 --threads 4 --timeout 30 --access-logfile -",
+            "gunicorn": "exchange.wsgi -c python:exchange.gunicorn_conf --workers 3 "
+            "--threads 4 --access-logfile -",
             "throttles": THROTTLES,
         },
         "targets": TARGETS,
@@ -426,11 +467,15 @@ def main(argv: list[str] | None = None) -> int:
     if results.get("runs"):
         say()
         say("== GET /api/rates and POST /api/quotes (gunicorn 3 workers x 4 threads) ==")
-        say(load_table(results["runs"]))
+        say(load_table(results["runs"] + results.get("floors", [])))
         say(
             "(latency: the open loop from each request's scheduled time, wrk and the closed "
-            "loop from send to answer; client cpu s: the load generator's own CPU time)"
+            "loop from send to answer; client cpu s: the load generator's own CPU time; "
+            f"floor runs: one GET of {CACHE_KEY} from Redis, bench/floors.py)"
         )
+        say()
+        say("Against the floor measured in the same run (ratio = req/s / floor req/s)")
+        say(floor_table(results["runs"]))
         say()
         say(cpu_table(results["runs"]))
     if results.get("refresh"):

@@ -136,3 +136,53 @@ def now_iso() -> str:
 def write_json(path: Path, results: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+# --- figures against their floors (bench/floors.py) ---------------------------------------
+
+
+def to_floor(run: dict, floor: dict) -> dict:
+    """``run``'s throughput and p99 beside ``floor``'s (measured in the same benchmark run),
+    and as ratios: throughput / the floor's (at most 1 in practice), p99 / the floor's (at
+    least 1). Stored on the run as ``run["floor"]``."""
+    throughput, floor_throughput = run.get("throughput_rps"), floor.get("throughput_rps")
+    p99, floor_p99 = run.get("p99_ms"), floor.get("p99_ms")
+    return {
+        "label": floor["label"],
+        "throughput_rps": floor_throughput,
+        "p99_ms": floor_p99,
+        "throughput_ratio": round(throughput / floor_throughput, 3)
+        if throughput and floor_throughput
+        else None,
+        "p99_ratio": round(p99 / floor_p99, 1) if p99 and floor_p99 else None,
+    }
+
+
+def floor_table(runs: list[dict]) -> str:
+    """One row per run that has a floor (``to_floor``): its figures, the floor's, the ratios."""
+    return table(
+        [
+            "run",
+            "req/s",
+            "floor req/s",
+            "ratio",
+            "p99 ms",
+            "floor p99 ms",
+            "p99 / floor",
+            "floor",
+        ],
+        [
+            [
+                r["label"],
+                r["throughput_rps"],
+                r["floor"]["throughput_rps"],
+                r["floor"]["throughput_ratio"],
+                r["p99_ms"],
+                r["floor"]["p99_ms"],
+                r["floor"]["p99_ratio"],
+                r["floor"]["label"],
+            ]
+            for r in runs
+            if r.get("floor")
+        ],
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -232,21 +233,22 @@ class Launcher:
         timeout: float = 90.0,
         **env: str,
     ) -> Process:
-        """gunicorn as the Procfile's ``web`` line starts it, on 127.0.0.1:``port``;
-        returns once every worker has booted and ``/api/`` answers 200."""
+        """gunicorn as the Procfile's ``web`` line starts it (``exchange.gunicorn_conf``),
+        on 127.0.0.1:``port``; returns once every worker has booted and ``/api/`` answers
+        200."""
         proc = self.start(
             name,
             [
                 str(Path(PYTHON).parent / "gunicorn"),
                 "exchange.wsgi",
+                "-c",
+                "python:exchange.gunicorn_conf",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
                 str(workers),
                 "--threads",
                 str(threads),
-                "--timeout",
-                "30",
                 *(["--access-logfile", "-"] if access_log else []),
             ],
             **env,
@@ -335,6 +337,21 @@ def pids_named(name: str) -> list[int]:
             if info and info[1] == name:
                 out.append(int(entry.name))
     return out
+
+
+def socket_holders(port: int, *, state: str = "established", peer_port: int = 0) -> list[set[int]]:
+    """The TCP sockets on local ``port`` in ``state`` (``ss`` state names: ``established``,
+    ``listening``, ...), each as the set of pids that hold it; only those to ``peer_port``
+    if given. Sockets of other users' processes show no pid unless this runs as root."""
+    query = f"sport = :{port}" + (f" and dport = :{peer_port}" if peer_port else "")
+    out = subprocess.run(
+        ["ss", "-tnpH", "state", state, f"( {query} )"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    ).stdout
+    return [{int(p) for p in re.findall(r"pid=(\d+),", line)} for line in out.splitlines()]
 
 
 def rss_kib(pid: int) -> int:

@@ -22,7 +22,7 @@ WRAPPERS = {
     "wallets/management/commands/regtest.py",
     "exchange/management/commands/bootstrap_demo.py",
 }
-BENCH_LIBRARIES = {"bench.env", "bench.report"}
+BENCH_LIBRARIES = {"bench.env", "bench.floors", "bench.report"}
 
 
 def _imports(path) -> set[str]:
