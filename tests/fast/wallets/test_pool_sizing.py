@@ -1,10 +1,12 @@
 """The pool's size follows demand, and an empty pool's Retry-After follows the refill rate:
 the arithmetic (``wallets.pool_sizing``) and the services that feed it database rows."""
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from exchange.redis import get_redis
@@ -74,7 +76,7 @@ def test_retry_after_is_the_time_the_refill_takes_to_reach_the_client():
 
 # --- from the database --------------------------------------------------------------------
 
-pytestmark_db = pytest.mark.django_db(transaction=False)
+in_db = pytest.mark.django_db(transaction=False)
 
 
 def _assigned(wallet, n: int, at) -> None:
@@ -95,7 +97,7 @@ def _assigned(wallet, n: int, at) -> None:
     )
 
 
-@pytestmark_db
+@in_db
 def test_the_target_follows_the_busiest_ten_minutes_of_the_last_day(settings):
     settings.POOL_MIN, settings.POOL_MAX = 5, 100
     settings.POOL_DEMAND_FACTOR = Decimal("1.5")
@@ -115,7 +117,7 @@ def test_the_target_follows_the_busiest_ten_minutes_of_the_last_day(settings):
     assert pool_target_compute(chain="bitcoin")["target"] == 40
 
 
-@pytestmark_db
+@in_db
 def test_an_empty_pool_tells_each_client_refused_when_its_account_will_be_ready(settings):
     settings.POOL_REFILL_PER_MINUTE = {**settings.POOL_REFILL_PER_MINUTE, "bitcoin": 60}
     get_redis().delete("pool:pace:bitcoin", "pool:refused:bitcoin", "pool:dry-since:bitcoin")
@@ -130,3 +132,17 @@ def test_an_empty_pool_tells_each_client_refused_when_its_account_will_be_ready(
     # One account a second: the first refused is served in 1 s, the third in 3 s.
     assert waits == [1, 2, 3]
     assert refused.value.status_code == 503
+
+
+@in_db
+def test_pool_status_shows_each_chain_target_and_refill_rate(settings):
+    settings.POOL_MIN = 7
+    settings.POOL_REFILL_PER_MINUTE = {**settings.POOL_REFILL_PER_MINUTE, "monero": 90}
+    get_redis().delete("pool:pace:monero")
+    out = io.StringIO()
+
+    call_command("pool_status", stdout=out)
+
+    monero = next(line for line in out.getvalue().splitlines() if line.startswith("monero"))
+    # pooled creating assigned retired, then target, demand peak, refill a minute.
+    assert monero.split()[-4:] == ["7", "0", "90", "LOW"]
