@@ -46,6 +46,9 @@ def slot_env(slot: int, *, label: str, database_url: str, regtest_home: Path) ->
         "HEARTBEAT_INTERVAL_SECONDS": "2",
         "LOG_LEVEL": "WARNING",
         "POOL_MIN": "6",
+        # The pool's target stays at the floor unless a test or benchmark raises the
+        # ceiling: a session's many allocations would otherwise grow every pool behind it.
+        "POOL_MAX": "6",
         "POOL_BATCH_SIZE": "6",
     }
 

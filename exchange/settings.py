@@ -14,6 +14,7 @@ tokens, the OpenAPI schema) and ``logs`` (the log level and format).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -189,10 +190,19 @@ REGTEST_HOME = Path(env.str("REGTEST_HOME", default=str(VAR_DIR / "regtest")))
 CHAIN_NOTIFY_KEY = env.str("CHAIN_NOTIFY_KEY", default="chain:notify")
 
 # --- Wallet accounts pool ---
+# The pool's target follows demand: the most accounts handed out in any
+# POOL_DEMAND_WINDOW_MINUTES of the last POOL_DEMAND_LOOKBACK_HOURS, times
+# POOL_DEMAND_FACTOR, held between POOL_MIN (the floor) and POOL_MAX (the ceiling).
 POOL_MIN = env.int("POOL_MIN", default=20)
+POOL_MAX = env.int("POOL_MAX", default=2000)
+POOL_DEMAND_FACTOR = Decimal(env.str("POOL_DEMAND_FACTOR", default="1.5"))
+POOL_DEMAND_WINDOW_MINUTES = env.int("POOL_DEMAND_WINDOW_MINUTES", default=10)
+POOL_DEMAND_LOOKBACK_HOURS = env.int("POOL_DEMAND_LOOKBACK_HOURS", default=24)
 POOL_BATCH_SIZE = env.int("POOL_BATCH_SIZE", default=5)
 MASTER_WALLET_CAPACITY = env.int("MASTER_WALLET_CAPACITY", default=100_000)
-POOL_EMPTY_RETRY_AFTER_SECONDS = env.int("POOL_EMPTY_RETRY_AFTER_SECONDS", default=30)
+# An empty pool answers 503 with a Retry-After computed from the refill rate and the
+# clients refused before; this is the longest it gives (and the one without a known rate).
+POOL_EMPTY_RETRY_AFTER_SECONDS = env.int("POOL_EMPTY_RETRY_AFTER_SECONDS", default=300)
 # Automatic refills share the wallet's single writer with payouts: they stand aside while
 # a payout of the chain was touched this recently, and make at most this many accounts a
 # minute (0: no limit), so a client burning accounts cannot starve payouts.

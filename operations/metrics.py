@@ -54,6 +54,7 @@ class EngineCollector:
         from exchange.health import health_report
         from operations.models import ReconcileRun
         from wallets.selectors import pool_status
+        from wallets.services.pool import pool_target
         from webhooks.models import DeliveryState, WebhookAttempt, WebhookDelivery
 
         yield _latency()
@@ -103,6 +104,14 @@ class EngineCollector:
             for state, n in states.items():
                 pools.add_metric([chain, state], n)
         yield pools
+        target = GaugeMetricFamily(
+            "exchange_pool_target",
+            "Pooled accounts the refill keeps (follows demand)",
+            labels=["chain"],
+        )
+        for chain in Chain.values:
+            target.add_metric([chain], pool_target(chain=chain))
+        yield target
 
         drift = GaugeMetricFamily(
             "exchange_reconcile_drift",

@@ -14,6 +14,7 @@ from operations.models import ReconcileRun
 from operations.recovery import stuck_items
 from wallets.models import Chain
 from wallets.selectors import pool_status
+from wallets.services.pool import pool_plan
 
 
 @staff_member_required
@@ -33,7 +34,7 @@ def operations_view(request):
         "title": "Operations",
         "health": health_report(),
         "depths": depths,
-        "pools": pool_status(),
+        "pools": {chain: {**row, **pool_plan(chain=chain)} for chain, row in pool_status().items()},
         "pool_min": settings.POOL_MIN,
         "reconcile": latest,
         "stuck": stuck_items(older_than_minutes=30),

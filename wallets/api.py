@@ -13,10 +13,12 @@ from wallets.addresses import validate_address
 from wallets.chains import coin_of_chain
 from wallets.models import MasterWallet
 from wallets.selectors import node_status, pool_status
+from wallets.services.pool import pool_plan
 
 
 class ChainStatusApi(APIView):
-    """Height, node reachability and the account pool of one chain (staff only)."""
+    """Height, node reachability and the account pool of one chain: its counts, target and
+    refill rate (staff only)."""
 
     permission_classes = [permissions.IsAdminUser]
     chain: str = ""
@@ -32,6 +34,7 @@ class ChainStatusApi(APIView):
         error = serializers.CharField(allow_null=True)
         pool = serializers.DictField(child=serializers.IntegerField())
         pool_min = serializers.IntegerField()
+        pool_plan = serializers.DictField(child=serializers.IntegerField(allow_null=True))
         master_wallets = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(responses=OutputSerializer)
@@ -46,6 +49,7 @@ class ChainStatusApi(APIView):
             "error": node.get("error"),
             "pool": pool_status()[self.chain],
             "pool_min": settings.POOL_MIN,
+            "pool_plan": pool_plan(chain=self.chain),
             "master_wallets": [
                 {
                     "id": w.id,

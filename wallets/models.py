@@ -163,6 +163,8 @@ class WalletAccount(models.Model):
         indexes = [
             models.Index(fields=["chain", "state", "id"], name="account_claim"),
             models.Index(fields=["chain", "pooled_at"], name="account_pooled_at"),
+            # The pool's demand measure (allocations per minute of the last day).
+            models.Index(fields=["chain", "assigned_at"], name="account_assigned_at"),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,6 @@ import logging
 
 import redis
 from celery import shared_task
-from django.conf import settings
 
 from exchange.celery import DATABASE_TRANSIENT, SCHEDULED, TRANSACTIONS
 from exchange.single_flight import single_flight
@@ -23,18 +22,23 @@ REFILL_PAUSE_SECONDS = 5
     name="wallets.pool_refill", autoretry_for=(RetryLater, *DATABASE_TRANSIENT), **TRANSACTIONS
 )
 def pool_refill_task(chain: str) -> int:
-    """One paced batch; re-enqueues itself while the pool is below POOL_MIN, so other
-    writers get the wallet between batches (a paused refill is retried later)."""
+    """One paced batch; re-enqueues itself while the pool is below its target (which
+    follows demand, ``pool_target``), so other writers get the wallet between batches (a
+    paused refill is retried later). Before it stops, the target is computed afresh: a
+    burst seen since the cached one raises it."""
     from exchange.redis import get_redis
     from wallets.services import pool_refill, pooled_count
-    from wallets.services.pool import RefillPaused
+    from wallets.services.pool import RefillPaused, pool_target
 
     try:
         made = pool_refill(chain=chain, paced=True)
     except RefillPaused:
         pool_refill_task.apply_async((chain,), countdown=REFILL_PAUSE_SECONDS)
         return 0
-    if made and pooled_count(chain=chain) < settings.POOL_MIN:
+    pooled = pooled_count(chain=chain)
+    if made and (
+        pooled < pool_target(chain=chain) or pooled < pool_target(chain=chain, fresh=True)
+    ):
         pool_refill_task.delay(chain)
     else:
         try:
@@ -46,12 +50,14 @@ def pool_refill_task(chain: str) -> int:
 
 @shared_task(name="wallets.pool_check", **SCHEDULED)
 def pool_check_task() -> None:
-    """Periodic safety net: ask for a refill of every chain whose pool is low."""
+    """Every minute: the target of every chain computed afresh from demand, and a refill
+    asked for where the pool is below it."""
     from wallets.models import Chain
     from wallets.services import pool_refill_request, pooled_count
+    from wallets.services.pool import pool_target
 
     for chain in Chain.values:
-        if pooled_count(chain=chain) < settings.POOL_MIN:
+        if pooled_count(chain=chain) < pool_target(chain=chain, fresh=True):
             pool_refill_request(chain=chain)
 
 

@@ -48,7 +48,7 @@ BITCOIN: dict[str, Any] = {
     "approval_above": env.int("STAFF_APPROVAL_ABOVE_BTC", default=1_000_000),
     "network_fee_estimate": env.int("SWAP_NETWORK_FEE_BTC", default=10_000),
     "swap_amount_tolerance": env.int("SWAP_AMOUNT_TOLERANCE_BTC", default=0),
-    "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_BTC", default=300),
+    "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_BTC", default=1200),
     # Payouts pay the node's fee estimate for confirmation within this many blocks, held
     # between the floor and the ceiling (satoshi per virtual byte); without an estimate
     # (a node that has not seen enough blocks, regtest), the floor.
@@ -92,7 +92,7 @@ MONERO: dict[str, Any] = {
     "approval_above": env.int("STAFF_APPROVAL_ABOVE_XMR", default=1_000_000_000_000),
     "network_fee_estimate": env.int("SWAP_NETWORK_FEE_XMR", default=4_000_000_000),
     "swap_amount_tolerance": env.int("SWAP_AMOUNT_TOLERANCE_XMR", default=0),
-    "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_XMR", default=60),
+    "pool_refill_per_minute": env.int("POOL_REFILL_PER_MINUTE_XMR", default=120),
     # The fee priority payouts are built at: 0 the wallet's default, 1 (lowest) to 4.
     "fee_priority": env.int("MONERO_FEE_PRIORITY", default=0),
 }

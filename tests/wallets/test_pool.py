@@ -1,7 +1,11 @@
+import io
+import json
 import threading
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
@@ -19,7 +23,7 @@ from wallets.services import (
     pool_refill,
     pooled_count,
 )
-from wallets.services.pool import RefillPaused
+from wallets.services.pool import RefillPaused, pool_target
 
 
 @pytest.mark.parametrize("chain", Chain.values)
@@ -95,7 +99,7 @@ def test_an_empty_pool_is_a_503_with_retry_after(wallets, settings):
             WalletAccount.objects.filter(id__in=hidden).update(state=AccountState.POOLED)
 
     assert raised.value.status_code == 503
-    assert raised.value.headers["Retry-After"] == str(settings.POOL_EMPTY_RETRY_AFTER_SECONDS)
+    assert 1 <= int(raised.value.headers["Retry-After"]) <= settings.POOL_EMPTY_RETRY_AFTER_SECONDS
 
 
 def test_a_refill_interrupted_after_the_node_call_finishes_the_same_account(wallets):
@@ -173,3 +177,67 @@ def test_automatic_refills_keep_to_their_rate_and_stand_aside_for_payouts(wallet
             pool_refill(chain=chain, batch_size=10, target=target, paced=True)
         transaction.set_rollback(True)
     assert pool_refill(chain=chain, batch_size=1, target=target, paced=True) == 1
+
+
+def _burst(chain: str, n: int) -> tuple[int, int]:
+    """``n`` allocations back to back, each in its own transaction: (served, refused)."""
+    served = refused = 0
+    for _ in range(n):
+        try:
+            with transaction.atomic():
+                allocate_account(chain=chain, owner_kind="test", owner_id=next_owner_id())
+            served += 1
+        except PoolEmpty:
+            refused += 1
+    return served, refused
+
+
+def _refill_to_target(chain: str) -> None:
+    """What the refill task's batches add up to once the worker has caught up."""
+    while pool_refill(chain=chain, target=pool_target(chain=chain, fresh=True)):
+        pass
+
+
+@pytest.mark.parametrize(("chain", "burst"), [(Chain.BITCOIN, 30), (Chain.MONERO, 12)])
+def test_a_burst_beyond_the_floor_after_a_warm_up_is_served_without_a_refusal(
+    wallets, settings, chain, burst
+):
+    settings.POOL_MIN = 5
+    settings.POOL_DEMAND_FACTOR = Decimal("1.5")
+    settings.POOL_MAX = burst * 3 // 2  # what a burst of this size earns, whatever came before
+    settings.POOL_REFILL_PER_MINUTE = {**settings.POOL_REFILL_PER_MINUTE, chain: 6000}
+    # The pool as the floor leaves it: earlier tests' spare accounts handed out two days ago
+    # (outside the demand measure's day).
+    _refill_to_target(chain)
+    spare = pooled_count(chain=chain) - settings.POOL_MIN
+    before = list(WalletAccount.objects.filter(chain=chain).values_list("id", flat=True))
+    assert _burst(chain, spare) == (spare, 0)
+    WalletAccount.objects.filter(chain=chain, state=AccountState.ASSIGNED).exclude(
+        id__in=before
+    ).update(assigned_at=timezone.now() - timedelta(days=2))
+    assert pooled_count(chain=chain) == settings.POOL_MIN
+
+    # Warm-up: a burst beyond the floor; the refused come back as the refill catches up.
+    served = 0
+    while served < burst:
+        done, refused = _burst(chain, burst - served)
+        served += done
+        if refused:
+            _refill_to_target(chain)
+    _refill_to_target(chain)
+    ready = pooled_count(chain=chain)
+
+    calls = node_calls()
+    assert _burst(chain, burst) == (burst, 0)  # (served, refused)
+    assert node_calls() == calls
+    assert ready == burst * 3 // 2
+
+    out = io.StringIO()
+    call_command("pool_status", "--json", stdout=out)
+    status = json.loads(out.getvalue())[chain]
+    assert status["target"] == burst * 3 // 2
+    assert status["demand_peak"] >= burst
+    assert status["pooled"] == burst * 3 // 2 - burst
+    # The node's measured pace (the configured limit is higher here).
+    assert status["refill_measured_per_minute"] > 0
+    assert status["refill_per_minute"] == status["refill_measured_per_minute"]
