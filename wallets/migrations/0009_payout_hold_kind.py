@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wallets", "0007_payout_fee_bump"),
+        ("wallets", "0008_pool_demand_index"),
     ]
 
     operations = [
