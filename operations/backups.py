@@ -40,9 +40,10 @@ from django.utils import timezone
 from nacl import bindings
 
 from operations.books import ChainBooks
-from operations.books.spends import node_spends
+from operations.books.spends import Spend, node_spends
 from operations.reconcile import reconcile
 from wallets.chains import adapter
+from wallets.clients.base import NodeUnavailable
 from wallets.models import (
     AccountState,
     Chain,
@@ -64,6 +65,9 @@ CHUNK = 64 * 1024
 PASSPHRASE_MIN_LENGTH = 12
 # Reconcile runs after a restore until clean, at most this many times.
 RECONCILE_PASSES = 10
+# A wallet just restored may answer slowly while it settles: its reads are asked again.
+NODE_READ_ATTEMPTS = 12
+NODE_READ_PAUSE_SECONDS = 5
 # argon2id at libsodium's "moderate" cost: about a second and 256 MiB, once per backup.
 KDF_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MODERATE
 KDF_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_MODERATE
@@ -388,6 +392,25 @@ def _before(confirmations: int, tip: int | None, height_at_backup: int | None) -
     return tip - confirmations + 1 <= height_at_backup
 
 
+def _spends_read(wallet: MasterWallet, addresses: set[str]) -> list[Spend]:
+    client_for(wallet).refresh()  # the wallet's history up to its node's tip, first
+    return node_spends(wallet, addresses)
+
+
+def _read_patiently(read: Callable[[], list[Spend]], echo: Callable[[str], None]) -> list[Spend]:
+    """A read of a wallet, asked again while its node does not answer in time (nothing
+    is decided on a read that did not come back)."""
+    for attempt in range(NODE_READ_ATTEMPTS):
+        try:
+            return read()
+        except NodeUnavailable as exc:
+            if attempt == NODE_READ_ATTEMPTS - 1:
+                raise
+            echo(f"  the wallet did not answer ({exc}); asking again")
+            time.sleep(NODE_READ_PAUSE_SECONDS)
+    raise AssertionError("unreachable")
+
+
 def _payouts_sent_after(
     wallet: MasterWallet, height_at_backup: int | None, echo: Callable[[str], None]
 ) -> None:
@@ -410,9 +433,9 @@ def _payouts_sent_after(
     recorded |= {
         txid for voided in payouts.values_list("voided_txids", flat=True) for txid in voided
     }
-    client_for(wallet).refresh()  # the wallet's history up to its node's tip, first
+    spends = _read_patiently(lambda: _spends_read(wallet, addresses), echo)
     tip = _node_height(wallet.chain)
-    for spend in node_spends(wallet, addresses):
+    for spend in spends:
         if spend.txid in recorded or all(ours for *_, ours in spend.destinations):
             continue
         if _before(spend.confirmations, tip, height_at_backup):
