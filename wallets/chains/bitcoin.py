@@ -294,7 +294,7 @@ class BitcoinChain:
                     )
                 )
         if not wallet_height and since is not None:
-            wallet_height = self._wallet_height_known(wallet, client)
+            wallet_height = self._wallet_height_known(wallet, client, deep=deep)
         if wallet_height and wallet_height < tip:
             raise WalletBehind(f"the wallet is at height {wallet_height}, its node at {tip}")
         return ChainRead(sightings=seen, height=wallet_height or tip, own_txs=txs)
@@ -333,19 +333,33 @@ class BitcoinChain:
         start = min(t for t in (since, followed, oldest_payout, newest, before) if t is not None)
         return start - timedelta(seconds=settings.SCAN_TIME_OVERLAP_SECONDS), counting
 
-    def _wallet_height_known(self, wallet: MasterWallet, client: BitcoinClient) -> int:
-        """The wallet's height from the newest deposit it recorded in a block, read on its
-        own (0 if the wallet no longer holds it in a block, or holds none)."""
+    def _wallet_height_known(
+        self, wallet: MasterWallet, client: BitcoinClient, *, deep: int
+    ) -> int:
+        """The wallet's height from a deposit it holds in a block, read on its own: the
+        newest one settled below ``deep`` (a rescan gives it back to its block early; a
+        reorg that deep is not expected), else the newest (0 if the wallet does not hold
+        it, or holds none). One settled below ``deep`` that shows as unconfirmed is a
+        wallet rescanning (or a reorg deeper than the margin): behind."""
         from wallets.models import Deposit
 
-        txid = (
-            Deposit.objects.filter(master_wallet=wallet, dropped=False, height__isnull=False)
-            .order_by("-height")
-            .values_list("txid", flat=True)
-            .first()
-        )
-        tx = client.wallet_tx(txid) if txid else None
-        if not tx or int(tx.get("height", -1)) < 0 or not tx.get("confirmations"):
+        recorded = Deposit.objects.filter(
+            master_wallet=wallet, dropped=False, height__isnull=False
+        ).order_by("-height")
+        known = recorded.filter(height__lt=deep).values_list("txid", "height").first()
+        known = known or recorded.values_list("txid", "height").first()
+        if known is None:
+            return 0
+        txid, height = known
+        tx = client.wallet_tx(txid)
+        if tx is None:
+            return 0
+        if int(tx.get("height", -1)) < 0 or not tx.get("confirmations"):
+            if height is not None and height < deep:
+                raise WalletBehind(
+                    f"transaction {txid}, in block {height} below the reorg margin, shows as"
+                    " unconfirmed (the wallet is rescanning)"
+                )
             return 0
         return int(tx["height"]) + int(tx["confirmations"]) - 1
 
