@@ -124,6 +124,16 @@ def environment_prepare(say=print) -> None:
     say(f"regtest stack up in {time.perf_counter() - started:.1f} s")
 
 
+def regtest_up_quiet(say=print) -> None:
+    """Start the bench regtest stack on the data it has (after ``stack_down``)."""
+    from devtools.regtest import regtest_up
+
+    nodes_resume()
+    started = time.perf_counter()
+    regtest_up(echo=lambda line: say(f"  {line}"))
+    say(f"regtest stack up in {time.perf_counter() - started:.1f} s")
+
+
 def market_prepare() -> dict:
     """The house funded in the books and on the nodes, and a fresh rate cached in Redis:
     each chain's master wallet and liquidity account, a deposit scan (which books the

@@ -23,8 +23,11 @@ import argparse
 import collections
 import functools
 import itertools
+import json
 import multiprocessing
+import shutil
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -74,6 +77,8 @@ ALLOC_OWNER_KIND = "bench-alloc"
 POLL_INTERVAL = 0.05
 JSON_PATH = env.VAR_DIR / "wallet_scale.json"
 
+# Issue 17: at 10,000 accounts per chain with 10,000 historic deposits.
+PREPARED_TARGETS = {"scan_ms": 3000, "sync_ms": 3000}
 TARGETS = {
     "scan_ms": 500,
     "scan_calls": 3,
@@ -90,6 +95,8 @@ owner_ids = itertools.count(1)
 # Seconds spent inside node calls, by "chain.method" (this process only): tells the node's
 # share of an operation's wall time from the database's.
 node_seconds: collections.Counter[str] = collections.Counter()
+# Bytes the nodes answered, by "chain.method": what a read costs the node to send.
+node_bytes: collections.Counter[str] = collections.Counter()
 
 
 def _timed(http):
@@ -97,7 +104,9 @@ def _timed(http):
     def timed_http(self, verb, url, *, method, **kwargs):
         started = time.perf_counter()
         try:
-            return http(self, verb, url, method=method, **kwargs)
+            response = http(self, verb, url, method=method, **kwargs)
+            node_bytes[f"{self.chain}.{method}"] += len(response.content or b"")
+            return response
         finally:
             node_seconds[f"{self.chain}.{method}"] += time.perf_counter() - started
 
@@ -185,6 +194,16 @@ def mine_one(chain: str) -> None:
         xmr.mine(1, xmr.primary_address())
 
 
+def mine_to_customer(chain: str, blocks: int = 1) -> None:
+    """Blocks whose coinbase goes to the customer wallet: the master wallet records only
+    the deposits (on mainnet it receives no coinbase)."""
+    if chain == Chain.BITCOIN:
+        btc = get_bitcoin_client()
+        btc.mine(blocks, btc.new_address(wallet_id=settings.BITCOIN["customer_wallet_id"]))
+    else:
+        get_monero_client().mine(blocks, get_customer_monero_client().primary_address())
+
+
 def pay(chain: str, outputs: list[tuple[str, int]]) -> list[str]:
     """Pay from the customer wallet: bitcoin in one transaction, monero in ≤15 outputs each."""
     if chain == Chain.BITCOIN:
@@ -261,13 +280,18 @@ def assign_all(chain: str, n: int) -> tuple[list[WalletAccount], dict]:
 def _measured(chain: str, operation) -> tuple[object, dict]:
     """Run ``operation()`` and time it: wall time, time in node calls, calls by method."""
     before, before_seconds = node_calls_by_method(), dict(node_seconds)
+    before_bytes = dict(node_bytes)
     started = time.perf_counter()
     result = operation()
     seconds = time.perf_counter() - started
     by_method_ms = seconds_delta(before_seconds, chain)
+    answered = sum(
+        n - before_bytes.get(key, 0) for key, n in node_bytes.items() if key.startswith(chain)
+    )
     return result, {
         "ms": ms(seconds),
         "node_ms": round(sum(by_method_ms.values()), 1),
+        "node_bytes": answered,
         "node_calls": result.node_calls,
         "by_method": calls_delta(before, chain),
         "by_method_ms": by_method_ms,
@@ -427,6 +451,255 @@ def print_scale(n: int, rows: dict[str, dict]) -> None:
             ],
         )
     )
+
+
+# --- a prepared wallet: N accounts with N deposits in their history ------------------------
+
+# A transaction of a prepared wallet's history pays this many of its accounts (bitcoin; a
+# Monero transaction pays at most MONERO_MAX_OUTPUTS).
+HISTORY_OUTPUTS = 500
+
+
+def prepared_dir(n: int) -> Path:
+    return env.VAR_DIR / f"prepared-{n}"
+
+
+def _database_dump(path: Path) -> None:
+    with path.open("wb") as out:
+        subprocess.run(
+            [
+                "mariadb-dump",
+                "-h",
+                env.DB_HOST,
+                "-P",
+                str(env.DB_PORT),
+                "-u",
+                env.DB_USER,
+                "--single-transaction",
+                env.DB_NAME,
+            ],
+            stdout=out,
+            check=True,
+        )
+
+
+def _database_load(path: Path) -> None:
+    connections.close_all()
+    env.database_recreate()
+    with path.open("rb") as dump:
+        subprocess.run(
+            ["mariadb", "-h", env.DB_HOST, "-P", str(env.DB_PORT), "-u", env.DB_USER, env.DB_NAME],
+            stdin=dump,
+            check=True,
+        )
+
+
+def _history_pay(chain: str, accounts: list[WalletAccount]) -> int:
+    """Pay every account once, a block after each transaction: the wallet's history."""
+    per_tx = HISTORY_OUTPUTS if chain == Chain.BITCOIN else MONERO_MAX_OUTPUTS
+    if chain == Chain.MONERO:
+        monero_customer_outputs(monero_payments_needed(len(accounts)))
+    txs = 0
+    for i in range(0, len(accounts), per_tx):
+        chunk = accounts[i : i + per_tx]
+        txids = pay(chain, [(a.address, DEPOSIT_AMOUNT[chain]) for a in chunk])
+        if chain == Chain.BITCOIN:
+            bitcoin_master_sees(txids, confirmed=False)
+        mine_to_customer(chain)
+        txs += len(txids)
+        say(f"    {chain}: {i + len(chunk)}/{len(accounts)} historic deposits ({txs} tx)")
+    return txs
+
+
+def prepare(n: int, batch: int, chains: list[str]) -> dict:
+    """A fresh stack and database with ``n`` assigned accounts per chain, each paid once and
+    settled, then both saved under var/bench/prepared-N (the stack is up again after)."""
+    from wallets.services.deposits import final_confirmations
+
+    env.environment_prepare(say)
+    made: dict = {}
+    for chain in chains:
+        say(f"  {chain}, N={n}: pool")
+        pool = pool_fill(chain, n, batch)
+        accounts, assign = assign_all(chain, n)
+        say(f"    {chain}: {n} accounts pooled in {pool['seconds']} s, assigned")
+        scan_measured(chain)
+        started = time.perf_counter()
+        txs = _history_pay(chain, accounts)
+        mine_to_customer(chain, final_confirmations(chain) + 1)
+        first = scan_measured(chain)
+        for _ in range(60):  # the wallet may still be reading the blocks just mined
+            if Deposit.objects.filter(chain=chain, account__purpose="deposit").count() >= n:
+                break
+            time.sleep(1)
+            first = scan_measured(chain)
+        else:
+            raise BenchError(f"the {chain} scans did not record the {n} historic deposits")
+        # Steady state: the last scan reads after its overlap has passed the history (a
+        # later scan's read does not reach back to it).
+        time.sleep(settings.SCAN_TIME_OVERLAP_SECONDS + 2)
+        scan_measured(chain)
+        balances_sync(chain=chain)
+        made[chain] = {
+            "accounts": n,
+            "deposits": n,
+            "deposit_txs": txs,
+            "pool": pool,
+            "assign": assign,
+            "history_seconds": round(time.perf_counter() - started, 1),
+            "first_scan": first,
+        }
+        say(f"    {chain}: {n} historic deposits in {txs} tx, settled")
+    say("  saving the prepared wallets and database")
+    env.stack_down(say)
+    target = prepared_dir(n)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    shutil.copytree(home(), target / "regtest", symlinks=True)
+    _database_dump(target / "database.sql")
+    meta = {"accounts": n, "chains": made, "prepared_at": now_iso()}
+    write_json(target / "prepared.json", meta)
+    env.regtest_up_quiet(say)
+    return meta
+
+
+def prepared_restore(n: int) -> dict:
+    """The stack and database as ``prepare`` left them (a copy: runs never change them)."""
+    source = prepared_dir(n)
+    say(f"  restoring {source}")
+    env.stack_down(say)
+    _database_load(source / "database.sql")
+    get_redis().flushdb()
+    shutil.rmtree(home(), ignore_errors=True)
+    shutil.copytree(source / "regtest", home(), symlinks=True)
+    env.regtest_up_quiet(say)
+    return json.loads((source / "prepared.json").read_text())
+
+
+def whole_history_read(chain: str) -> dict:
+    """The bitcoin read a scan made before its window bounded it (every wallet transaction),
+    at the window the next scan would use: timed, not recorded."""
+    from wallets.chains import adapter
+    from wallets.services.deposits import _scan_window, final_confirmations
+
+    wallet = MasterWallet.objects.get(chain=chain, name=_master_name(chain))
+    window = _scan_window(wallet, None)
+    calls_before = node_calls(chain)
+
+    def read():
+        adapter(chain).deposits_read(wallet, window, final=final_confirmations(chain), since=None)
+        return argparse.Namespace(node_calls=node_calls(chain) - calls_before)
+
+    _result, figures = _measured(chain, read)
+    return figures
+
+
+def prepared_round(chain: str, n: int) -> dict:
+    """On the prepared wallet: a scan with nothing new, the whole-history read it replaced
+    (bitcoin), then 10 % of the accounts paid again, a scan in the mempool and one after a
+    block, a balance sync and a reconcile."""
+    accounts = list(
+        WalletAccount.objects.filter(
+            chain=chain, purpose="deposit", master_wallet__name=_master_name(chain)
+        ).order_by("id")
+    )
+    historic = Deposit.objects.filter(chain=chain, account__purpose="deposit").count()
+    targets = accounts[::DEPOSIT_SHARE]
+    if chain == Chain.MONERO:
+        monero_customer_outputs(monero_payments_needed(len(targets)))
+    baseline = scan_measured(chain)
+    whole = whole_history_read(chain) if chain == Chain.BITCOIN else None
+    outputs = [(a.address, DEPOSIT_AMOUNT[chain] + i) for i, a in enumerate(targets)]
+    txids = []
+    for i in range(0, len(outputs), HISTORY_OUTPUTS):
+        txids += pay(chain, outputs[i : i + HISTORY_OUTPUTS])
+    if chain == Chain.BITCOIN:
+        bitcoin_master_sees(txids, confirmed=False)
+    mempool = scan_measured(chain)
+    mine_to_customer(chain)
+    if chain == Chain.BITCOIN:
+        bitcoin_master_sees(txids, confirmed=True)
+    confirmed = scan_measured(chain)
+    sync = sync_measured(chain)
+    reconcile = reconcile_measured(chain)
+    new_rows = Deposit.objects.filter(txid__in=txids)
+    return {
+        "chain": chain,
+        "accounts": len(accounts),
+        "historic_deposits": historic,
+        "deposits": len(outputs),
+        "deposit_txs": len(txids),
+        "scan_baseline": baseline,
+        "whole_history_read": whole,
+        "scan_mempool": mempool,
+        "scan_confirmed": confirmed,
+        "balance_sync": sync,
+        "reconcile": reconcile,
+        "found_all": new_rows.count() == len(outputs),
+        "confirmed_all": new_rows.filter(confirmations__gte=1).count() == len(outputs),
+    }
+
+
+def print_prepared(n: int, rows: dict[str, dict]) -> None:
+    say()
+    say(f"== prepared wallet: {n} accounts per chain, each with a deposit in its history ==")
+    ops = (
+        ("scan, nothing new", "scan_baseline"),
+        ("whole-history read (before)", "whole_history_read"),
+        ("scan (mempool)", "scan_mempool"),
+        ("scan (confirmed)", "scan_confirmed"),
+        ("balance sync", "balance_sync"),
+        ("reconcile", "reconcile"),
+    )
+    say(
+        table(
+            ["chain", "operation", "wall ms", "node calls", "node KB", "calls by method (ms)"],
+            [
+                [
+                    r["chain"],
+                    op,
+                    r[key]["ms"],
+                    r[key]["node_calls"],
+                    round(r[key]["node_bytes"] / 1024, 1),
+                    methods_text(r[key]["by_method"], r[key]["by_method_ms"]),
+                ]
+                for r in rows.values()
+                for op, key in ops
+                if r.get(key)
+            ],
+        )
+    )
+    historic = ", ".join(f"{c} {r['historic_deposits']}" for c, r in rows.items())
+    again = ", ".join(f"{c} {r['deposits']} in {r['deposit_txs']} tx" for c, r in rows.items())
+    say(f"(historic deposits: {historic}; paid again: {again})")
+
+
+def prepared_verdicts(n: int, rows: dict[str, dict]) -> list[dict]:
+    out = []
+    for chain, r in rows.items():
+        out.append(
+            {
+                "check": f"{chain} prepared N={n}: new deposits found, then confirmed",
+                "value": f"{r['found_all']} / {r['confirmed_all']}",
+                "target": "True / True",
+                "ok": r["found_all"] and r["confirmed_all"],
+            }
+        )
+        for key, label, limit_ms, limit_calls in (
+            ("scan_baseline", "scan, nothing new", PREPARED_TARGETS["scan_ms"], 3),
+            ("scan_mempool", "scan (mempool)", PREPARED_TARGETS["scan_ms"], 3),
+            ("scan_confirmed", "scan (confirmed)", PREPARED_TARGETS["scan_ms"], 3),
+            ("balance_sync", "balance sync", PREPARED_TARGETS["sync_ms"], 3),
+        ):
+            out.append(
+                {
+                    "check": f"{chain} prepared N={n}: {label}",
+                    "value": f"{r[key]['ms']} ms, {r[key]['node_calls']} calls",
+                    "target": f"<= {limit_ms} ms, <= {limit_calls} calls",
+                    "ok": r[key]["ms"] <= limit_ms and r[key]["node_calls"] <= limit_calls,
+                }
+            )
+    return out
 
 
 # --- concurrent allocation ------------------------------------------------------------------
@@ -906,7 +1179,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--push-repeats", type=int, default=3, help="measured push-path runs per chain (default 3)"
     )
+    parser.add_argument(
+        "--prepared",
+        type=int,
+        metavar="N",
+        help="only measure a prepared wallet of N accounts per chain, each with a deposit in"
+        " its history: made once (and saved in var/bench/prepared-N), reused by later runs",
+    )
+    parser.add_argument(
+        "--prepare-again", action="store_true", help="with --prepared: make it again"
+    )
+    parser.add_argument(
+        "--chains",
+        default=",".join(CHAINS),
+        help="with --prepared: the chains to prepare and measure (default: bitcoin,monero)",
+    )
     args = parser.parse_args(argv)
+    args.chain_list = [c for c in args.chains.split(",") if c]
+    if set(args.chain_list) - set(CHAINS):
+        parser.error(f"--chains: among {', '.join(CHAINS)}")
     try:
         counts = sorted({int(x) for x in args.accounts.split(",") if x.strip()})
     except ValueError:
@@ -921,9 +1212,61 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def main_prepared(args: argparse.Namespace) -> int:
+    n = args.prepared
+    results: dict = {
+        "started_at": now_iso(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "targets": PREPARED_TARGETS,
+    }
+    status = 0
+    try:
+        saved = prepared_dir(n) / "prepared.json"
+        reuse = saved.exists() and not args.prepare_again
+        if reuse:
+            meta = json.loads(saved.read_text())
+            missing = set(args.chain_list) - set(meta["chains"])
+            if missing:
+                raise BenchError(
+                    f"{prepared_dir(n)} holds no {', '.join(sorted(missing))}: --prepare-again"
+                )
+        say(f"-- prepared wallet, N = {n}: {'reused' if reuse else 'made now'} --")
+        started = time.perf_counter()
+        if reuse:
+            results["prepared"] = prepared_restore(n)
+        else:
+            results["prepared"] = prepare(n, args.batch_size, args.chain_list)
+        results["prepare_seconds"] = round(time.perf_counter() - started, 1)
+        say(f"  ready in {results['prepare_seconds']} s")
+        rows = {chain: prepared_round(chain, n) for chain in args.chain_list}
+        results["rounds"] = rows
+        print_prepared(n, rows)
+        results["checks"] = prepared_verdicts(n, rows)
+        print_verdicts(results["checks"])
+    except KeyboardInterrupt:
+        say("\ninterrupted")
+        results["error"] = "interrupted"
+        status = 130
+    except Exception as exc:
+        traceback.print_exc()
+        results["error"] = f"{exc.__class__.__name__}: {exc}"
+        status = 1
+    finally:
+        say()
+        say("regtest stack: stopping")
+        env.stack_down(say)
+    results["finished_at"] = now_iso()
+    path = env.VAR_DIR / f"wallet_scale_prepared_{n}.json"
+    write_json(path, results)
+    say(f"figures written to {path}")
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     env.sigterm_interrupts()
+    if args.prepared:
+        return main_prepared(args)
     results: dict = {
         "started_at": now_iso(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),

@@ -175,6 +175,8 @@ HEALTH_PUBLIC_CACHE_SECONDS = env.float("HEALTH_PUBLIC_CACHE_SECONDS", default=1
 # The blocks, and the per-coin tables below built from them, are in exchange.config.coins.
 # Rescan this many blocks below the last scanned height, to follow short reorgs.
 SCAN_REORG_MARGIN = coins.SCAN_REORG_MARGIN
+# A bitcoin scan reaches back this many seconds past the last scan's read.
+SCAN_TIME_OVERLAP_SECONDS = coins.SCAN_TIME_OVERLAP_SECONDS
 # The books keep balances in signed 64-bit columns: no order may be larger.
 BOOKS_MAX_AMOUNT = coins.BOOKS_MAX_AMOUNT
 BITCOIN = coins.BITCOIN

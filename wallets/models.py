@@ -224,7 +224,11 @@ class Deposit(models.Model):
                 fields=["master_wallet", "txid", "output_key"], name="deposit_onchain_id"
             )
         ]
-        indexes = [models.Index(fields=["chain", "dropped", "unlocked"], name="deposit_open")]
+        indexes = [
+            models.Index(fields=["chain", "dropped", "unlocked"], name="deposit_open"),
+            # A bitcoin scan reaches back to the wallet's newest deposit in a block.
+            models.Index(fields=["master_wallet", "seen_at"], name="deposit_wallet_seen"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.chain} {self.txid[:12]}:{self.output_key} {self.amount}"

@@ -25,6 +25,10 @@ from wallets.chains.registry import COINS
 
 # Rescan this many blocks below the last scanned height, to follow short reorgs.
 SCAN_REORG_MARGIN: int = env.int("SCAN_REORG_MARGIN", default=10)
+# A bitcoin scan reads the transactions its wallet recorded since the last scan's read (and
+# since the oldest deposit or payout still followed), from this many seconds earlier: the
+# node's clock against this one's, and bcoin's whole-second times.
+SCAN_TIME_OVERLAP_SECONDS: int = env.int("SCAN_TIME_OVERLAP_SECONDS", default=60)
 
 # The books keep balances in signed 64-bit columns: no order may be larger.
 BOOKS_MAX_AMOUNT = 2**63 - 1

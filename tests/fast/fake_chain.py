@@ -104,7 +104,7 @@ class FakeChain:
             configured="regtest",
         )
 
-    def deposits_read(self, wallet, window: int, *, final: int) -> ChainRead:
+    def deposits_read(self, wallet, window: int, *, final: int, since=None) -> ChainRead:
         self.calls.append("deposits_read")
         sightings = []
         for tx in self.deposits:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from wallets.clients.base import TxStatus
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from wallets.addresses import AddressCheck
     from wallets.chains.registry import Coin
     from wallets.models import MasterWallet, Payout, WalletAccount
@@ -117,9 +119,13 @@ class ChainAdapter(Protocol):
     def validate_address(self, address: str) -> AddressCheck:
         """Is ``address`` payable on the configured network?"""
 
-    def deposits_read(self, wallet: MasterWallet, window: int, *, final: int) -> ChainRead:
+    def deposits_read(
+        self, wallet: MasterWallet, window: int, *, final: int, since: datetime | None = None
+    ) -> ChainRead:
         """Deposits from ``window`` up (and older ones not yet settled), in O(1) calls;
-        confirmations are capped at ``final``. Raises ``WalletBehind``."""
+        confirmations are capped at ``final``. ``since``: when the last scan that read up to
+        the window read the wallet (an adapter may read only what changed after it; None:
+        read everything). Raises ``WalletBehind``."""
 
     def balances(self, wallet: MasterWallet, *, refresh: bool = False) -> dict:
         """Every account's (total, spendable) in base units, keyed by ``account_key``."""

@@ -1,7 +1,9 @@
 """Bitcoin on bcoin: a wallet per master wallet, one bcoin account per deposit account.
 
-Deposits: ``GET /wallet/{id}/tx/history`` (every wallet tx, mempool included, each output
-naming its account) and the node tip: 2 calls a scan. Balances: wallet RPC
+Deposits: the node's tip and clock, the wallet's unconfirmed transactions
+(``GET /wallet/{id}/tx/unconfirmed``) and those it recorded since the scan's reach
+(``GET /wallet/{id}/tx/range``, by bcoin's ``mtime``), each output naming its account: 3
+calls a scan (``GET /wallet/{id}/tx/history``, every wallet tx, for a rescan). Balances: wallet RPC
 ``selectwallet`` and ``listunspent`` (2 calls; 1 for bcoin's own ``primary`` wallet). Payouts
 subtract their fee from the amount, so a payout spends exactly its amount.
 Addresses are base58check and bech32/bech32m, parsed with embit and mapped to networks with
@@ -12,10 +14,11 @@ from __future__ import annotations
 
 import functools
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from embit import base58, bech32
 from embit.transaction import Transaction, TransactionInput, TransactionOutput
@@ -204,22 +207,43 @@ class BitcoinChain:
 
     # --- deposits -------------------------------------------------------------------
 
-    def deposits_read(self, wallet: MasterWallet, window: int, *, final: int) -> ChainRead:
-        """Two calls: the node's tip and the wallet's history. Confirmations in the history
-        are counted from the wallet's own height (confirmations = wallet height − height +
-        1). A wallet below its node's tip, or one that shows a deposit settled long ago as
-        unconfirmed (it is rescanning), is behind (``WalletBehind``). Transactions below
-        the window are skipped, except those of deposits not settled yet: one that went
-        back to the mempool (a reorg) may confirm again at its old height."""
+    def deposits_read(
+        self, wallet: MasterWallet, window: int, *, final: int, since: datetime | None = None
+    ) -> ChainRead:
+        """Confirmations are counted from the wallet's own height (confirmations = wallet
+        height − height + 1). A wallet below its node's tip, or one that shows deposits
+        settled long ago as unconfirmed (it is rescanning), is behind (``WalletBehind``).
+        Transactions below the window are skipped, except those of deposits not settled
+        yet: one that went back to the mempool (a reorg) may confirm again at its old
+        height.
+
+        With ``since`` (when the last scan that read up to the window read the wallet) the
+        read is bounded by what changed: the node's tip and clock, the wallet's
+        unconfirmed transactions, and those it first recorded since the oldest of
+        ``since``, the deposits still followed and the payouts still moving (``_read_start``)
+        — 3 calls, and a 4th only when these hold no transaction in a block to read the
+        wallet's height from. Without it, the wallet's whole history (2 calls)."""
         from wallets.models import Deposit
 
         client = self.client(wallet)
-        tip = client.height()
+        before = timezone.now()
+        info = client.node_info()
+        tip = int(info["chain"]["height"])
         follow = set(
             Deposit.objects.filter(master_wallet=wallet, dropped=False)
             .exclude(unlocked=True, confirmations__gte=final)
             .values_list("txid", flat=True)
         )
+        counting: set[str] = set()
+        if since is None:
+            history = client.history()
+        else:
+            node_now = int((info.get("time") or {}).get("system") or before.timestamp())
+            start, counting = self._read_start(wallet, since=since, final=final, before=before)
+            pending = client.pending()
+            recorded = client.recorded_since(node_now - int((before - start).total_seconds()))
+            # A transaction in both: the later read (it may have confirmed in between).
+            history = list({tx["hash"]: tx for tx in pending + recorded}.values())
         # A rescan reverts the newest transactions first: those just below the margin show it.
         deep = max(0, tip - settings.SCAN_REORG_MARGIN)
         settled_deep = dict(
@@ -231,10 +255,13 @@ class BitcoinChain:
         txs: dict[str, int] = {}
         wallet_height = 0
         reverted = []
-        for tx in client.history():
+        for tx in history:
             confirmations = int(tx.get("confirmations") or 0)
             if confirmations < 2 * final:  # payouts are followed while they may still move
                 txs[tx["hash"]] = confirmations
+            elif tx["hash"] in counting:
+                # Scans paused for longer than that: its count ends where it would have.
+                txs[tx["hash"]] = 2 * final - 1
             height = int(tx["height"]) if int(tx.get("height", -1)) >= 0 else None
             if height is not None and confirmations:
                 wallet_height = max(wallet_height, height + confirmations - 1)
@@ -266,9 +293,75 @@ class BitcoinChain:
                         node_seen=int(tx["mtime"]) if tx.get("mtime") else None,
                     )
                 )
+        if not wallet_height and since is not None:
+            wallet_height = self._wallet_height_known(wallet, client, deep=deep)
         if wallet_height and wallet_height < tip:
             raise WalletBehind(f"the wallet is at height {wallet_height}, its node at {tip}")
         return ChainRead(sightings=seen, height=wallet_height or tip, own_txs=txs)
+
+    def _read_start(
+        self, wallet: MasterWallet, *, since: datetime, final: int, before: datetime
+    ) -> tuple[datetime, set[str]]:
+        """How far back (on this process's clock) a bounded read reaches: to the last scan's
+        read, to the oldest deposit still followed (a deposit's ``seen_at`` is at most the
+        node's ``mtime``), to the oldest payout still moving (made before its transaction
+        was), and to the newest deposit in a block (the wallet's height is read from it),
+        less ``SCAN_TIME_OVERLAP_SECONDS`` for the clocks and bcoin's whole seconds. Also
+        the txids of the confirmed payouts still counting."""
+        from django.db.models import Min
+
+        from wallets.models import Deposit, Payout, PayoutState
+
+        followed = (
+            Deposit.objects.filter(master_wallet=wallet, dropped=False)
+            .exclude(unlocked=True, confirmations__gte=final)
+            .aggregate(oldest=Min("seen_at"))["oldest"]
+        )
+        moving = Payout.objects.filter(source_account__master_wallet=wallet).filter(
+            Q(state__in=(PayoutState.SIGNED, PayoutState.RELAYED))
+            | Q(state=PayoutState.CONFIRMED, confirmations__lt=2 * final - 1)
+        )
+        oldest_payout = moving.aggregate(oldest=Min("created_at"))["oldest"]
+        counting = set(moving.filter(state=PayoutState.CONFIRMED).values_list("txid", flat=True))
+        # And to the newest deposit in a block, which gives the wallet's height.
+        newest = (
+            Deposit.objects.filter(master_wallet=wallet, dropped=False, height__isnull=False)
+            .order_by("-seen_at")
+            .values_list("seen_at", flat=True)
+            .first()
+        )
+        start = min(t for t in (since, followed, oldest_payout, newest, before) if t is not None)
+        return start - timedelta(seconds=settings.SCAN_TIME_OVERLAP_SECONDS), counting
+
+    def _wallet_height_known(
+        self, wallet: MasterWallet, client: BitcoinClient, *, deep: int
+    ) -> int:
+        """The wallet's height from a deposit it holds in a block, read on its own: the
+        newest one settled below ``deep`` (a rescan gives it back to its block early; a
+        reorg that deep is not expected), else the newest (0 if the wallet does not hold
+        it, or holds none). One settled below ``deep`` that shows as unconfirmed is a
+        wallet rescanning (or a reorg deeper than the margin): behind."""
+        from wallets.models import Deposit
+
+        recorded = Deposit.objects.filter(
+            master_wallet=wallet, dropped=False, height__isnull=False
+        ).order_by("-height")
+        known = recorded.filter(height__lt=deep).values_list("txid", "height").first()
+        known = known or recorded.values_list("txid", "height").first()
+        if known is None:
+            return 0
+        txid, height = known
+        tx = client.wallet_tx(txid)
+        if tx is None:
+            return 0
+        if int(tx.get("height", -1)) < 0 or not tx.get("confirmations"):
+            if height is not None and height < deep:
+                raise WalletBehind(
+                    f"transaction {txid}, in block {height} below the reorg margin, shows as"
+                    " unconfirmed (the wallet is rescanning)"
+                )
+            return 0
+        return int(tx["height"]) + int(tx["confirmations"]) - 1
 
     def balances(self, wallet: MasterWallet, *, refresh: bool = False) -> dict:
         client = self.client(wallet)

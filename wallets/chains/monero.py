@@ -40,6 +40,8 @@ from wallets.clients.base import (
 from wallets.clients.monero import MoneroClient
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from wallets.models import MasterWallet, Payout, WalletAccount
 
 NETWORKS = {"main": "mainnet", "test": "testnet", "stage": "stagenet"}
@@ -157,7 +159,9 @@ class MoneroChain:
 
     # --- deposits -------------------------------------------------------------------
 
-    def deposits_read(self, wallet: MasterWallet, window: int, *, final: int) -> ChainRead:
+    def deposits_read(
+        self, wallet: MasterWallet, window: int, *, final: int, since: datetime | None = None
+    ) -> ChainRead:
         from wallets.models import AccountPurpose, WalletAccount
 
         client = self.client(wallet)

@@ -95,13 +95,17 @@ def deposits_scan(*, chain: str, from_height: int | None = None) -> ScanResult:
     with scan_lock(chain):
         for wallet in MasterWallet.objects.filter(chain=chain).order_by("id"):
             window = _scan_window(wallet, from_height)
+            # A rescan reads everything; a scan resuming where the last one stopped may read
+            # only what the wallet recorded since that scan's read.
+            since = wallet.scanned_at if from_height is None else None
+            read_at = timezone.now()
             try:
-                read = _read_caught_up(wallet, window)
+                read = _read_caught_up(wallet, window, since=since)
             except WalletBehind as exc:
                 logger.warning("scan of %s waits for its wallet: %s", wallet, exc)
                 result.behind.append(wallet.id)
                 continue
-            _record(wallet, read.sightings, read.height, window, result)
+            _record(wallet, read.sightings, read.height, window, result, read_at=read_at)
             result.payouts_changed.extend(
                 payouts_track(chain=chain, confirmations_by_txid=read.own_txs)
             )
@@ -109,7 +113,9 @@ def deposits_scan(*, chain: str, from_height: int | None = None) -> ScanResult:
     return result
 
 
-def _read_caught_up(wallet: MasterWallet, window: int, *, patience: float = 2.0) -> ChainRead:
+def _read_caught_up(
+    wallet: MasterWallet, window: int, *, since: datetime | None, patience: float = 2.0
+) -> ChainRead:
     """A wallet a block behind its node catches up within milliseconds: read again for a
     moment before giving up on this scan (a rescan takes seconds, and is left alone)."""
     chain_adapter = adapter(wallet.chain)
@@ -117,7 +123,7 @@ def _read_caught_up(wallet: MasterWallet, window: int, *, patience: float = 2.0)
     deadline = time.monotonic() + patience
     while True:
         try:
-            return chain_adapter.deposits_read(wallet, window, final=final)
+            return chain_adapter.deposits_read(wallet, window, final=final, since=since)
         except WalletBehind:
             if time.monotonic() > deadline:
                 raise
@@ -125,7 +131,13 @@ def _read_caught_up(wallet: MasterWallet, window: int, *, patience: float = 2.0)
 
 
 def _record(
-    wallet: MasterWallet, seen: list[Sighting], tip: int, window: int, result: ScanResult
+    wallet: MasterWallet,
+    seen: list[Sighting],
+    tip: int,
+    window: int,
+    result: ScanResult,
+    *,
+    read_at: datetime,
 ) -> None:
     now = timezone.now()
     by_key = adapter(wallet.chain).account_key
@@ -163,7 +175,7 @@ def _record(
         result.dropped += _mark_dropped(wallet, present, window, changed)
         house_deposits_credit(wallet=wallet)
         if tip:
-            MasterWallet.objects.filter(id=wallet.id).update(scanned_height=tip, scanned_at=now)
+            MasterWallet.objects.filter(id=wallet.id).update(scanned_height=tip, scanned_at=read_at)
             result.height = max(result.height, tip)
         if changed:
             account_ids = sorted(changed)

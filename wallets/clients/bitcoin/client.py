@@ -199,6 +199,19 @@ class BitcoinClient(BitcoinRpc):
         """Every wallet transaction, mempool included; outputs carry ``path.name``."""
         return self._wallet("GET", "/tx/history", method="tx_history")
 
+    def pending(self) -> list[dict]:
+        """The wallet's unconfirmed transactions (the mempool, and those a reorg or a
+        rescan took out of their block), in ``history``'s form."""
+        return self._wallet("GET", "/tx/unconfirmed", method="tx_unconfirmed")
+
+    def recorded_since(self, start: int) -> list[dict]:
+        """The wallet's transactions it first recorded at or after ``start`` (unix time on
+        the node's clock: bcoin's ``mtime``, which a confirmation does not change), in
+        ``history``'s form."""
+        return self._wallet(
+            "GET", "/tx/range", method="tx_range", params={"start": max(0, int(start))}
+        )
+
     def payment_proof(self, *, txid: str, proof: str, address: str) -> int | None:
         """bcoin's history names every output's address: nothing to prove."""
         return None
