@@ -8,9 +8,11 @@ customer wallet, so no coinbase lands in it.
 
 import itertools
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from devtools.processes import wait_until
 from devtools.regtest import regtest_mine, regtest_pay
@@ -135,3 +137,27 @@ def test_a_deposit_the_wallet_recorded_long_before_keeps_counting_confirmations(
     older = Deposit.objects.get(account=first)
     newer = Deposit.objects.get(account=second)
     assert (older.confirmations, newer.confirmations) == (3, 2)
+
+
+def test_a_node_whose_clock_disagrees_is_read_whole(own_wallet, sent, monkeypatch):
+    """The reach is set in this machine's time: with the clocks apart by more than the
+    overlap allows, the scan reads the wallet's whole history rather than miss a deposit."""
+    wallet, account = own_wallet
+    final = final_confirmations(Chain.BITCOIN)
+    old, new = account(), account()
+    old_txid = regtest_pay(chain=Chain.BITCOIN, address=old.address, amount=AMOUNT)
+    time.sleep(3)
+    _mine(final + 1)
+    _scan_until(old, lambda d: d.confirmations >= final, "the old deposit settled")
+    regtest_pay(chain=Chain.BITCOIN, address=new.address, amount=AMOUNT)
+    _mine(1)
+    _scan_until(new, lambda d: d.confirmations >= 1, "the new deposit in a block")
+    sent.clear()
+    deposits_scan(chain=Chain.BITCOIN)
+    assert old_txid not in sent[wallet.name]
+
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() - timedelta(seconds=120))
+    sent.clear()
+    deposits_scan(chain=Chain.BITCOIN)
+    assert old_txid in sent[wallet.name]

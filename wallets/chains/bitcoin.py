@@ -13,6 +13,7 @@ bcoin's parameters (bcoin's regtest uses 0x3c/0x26 and ``rb``, not Bitcoin Core'
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,8 @@ from wallets.clients.bitcoin import BitcoinClient
 
 if TYPE_CHECKING:
     from wallets.models import MasterWallet, Payout, WalletAccount
+
+logger = logging.getLogger(__name__)
 
 # bcoin 1.0.2 lib/protocol/networks.js
 BASE58_VERSIONS = {
@@ -235,10 +238,25 @@ class BitcoinChain:
             .values_list("txid", flat=True)
         )
         counting: set[str] = set()
-        if since is None:
+        system = (info.get("time") or {}).get("system")
+        node_clock = int(system) if system is not None else None
+        # The reach is set by this machine's times and the deposits' node times: it holds
+        # only while the two clocks agree within half the overlap (and bcoin's whole
+        # seconds); otherwise, read it all.
+        skewed = node_clock is None or abs(node_clock - before.timestamp()) > max(
+            2, settings.SCAN_TIME_OVERLAP_SECONDS / 2
+        )
+        if since is None or skewed:
+            if since is not None:
+                logger.warning(
+                    "bitcoin scan of %s reads the whole history: the node's clock is %s s"
+                    " off this machine's",
+                    wallet,
+                    None if node_clock is None else node_clock - int(before.timestamp()),
+                )
             history = client.history()
         else:
-            node_now = int((info.get("time") or {}).get("system") or before.timestamp())
+            node_now = node_clock if node_clock is not None else int(before.timestamp())
             start, counting = self._read_start(wallet, since=since, final=final, before=before)
             pending = client.pending()
             recorded = client.recorded_since(node_now - int((before - start).total_seconds()))
