@@ -215,6 +215,9 @@ POOL_REFILL_PER_MINUTE = coins.POOL_REFILL_PER_MINUTE
 # indices (the same keys), and what they receive must show in reconcile, not be credited
 # to a new order (README, Running it with real coins).
 RESTORE_ACCOUNT_GAP = env.int("RESTORE_ACCOUNT_GAP", default=500)
+# A wallet just restored reads the chain again and answers nothing else meanwhile: the
+# restore's node reads wait this long (seconds) instead of NODE_READ_TIMEOUT.
+RESTORE_NODE_READ_TIMEOUT = env.float("RESTORE_NODE_READ_TIMEOUT", default=600.0)
 
 # --- Deposits ---
 # Confirmations a deposit needs before it is credited, by amount (base units).

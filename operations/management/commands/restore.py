@@ -3,6 +3,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from operations.backups import BackupError, backup_restore
@@ -24,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--passphrase-file", type=Path, help="a file holding the passphrase")
 
     def handle(self, *args, source: Path, passphrase_file: Path | None, **options) -> None:
+        # This process only restores: its node clients, made from here on, wait as long
+        # as a wallet reading the chain again may take to answer.
+        settings.NODE_READ_TIMEOUT = max(
+            settings.NODE_READ_TIMEOUT, settings.RESTORE_NODE_READ_TIMEOUT
+        )
         try:
             reports = backup_restore(
                 directory=source,
