@@ -3,8 +3,9 @@
 Deposits: the node's tip and clock, the wallet's unconfirmed transactions
 (``GET /wallet/{id}/tx/unconfirmed``) and those it recorded since the scan's reach
 (``GET /wallet/{id}/tx/range``, by bcoin's ``mtime``), each output naming its account: 3
-calls a scan (``GET /wallet/{id}/tx/history``, every wallet tx, for a rescan). Balances: wallet RPC
-``selectwallet`` and ``listunspent`` (2 calls; 1 for bcoin's own ``primary`` wallet). Payouts
+calls a scan (``GET /wallet/{id}/tx/history``, every wallet tx, for a rescan). Balances: the wallet's
+coins (``GET /wallet/{id}/coin``), each named by its address: a deposit account's from the
+books, any other (change) by one batched ``getaccount`` call: 1 or 2 calls. Payouts
 subtract their fee from the amount, so a payout spends exactly its amount.
 Addresses are base58check and bech32/bech32m, parsed with embit and mapped to networks with
 bcoin's parameters (bcoin's regtest uses 0x3c/0x26 and ``rb``, not Bitcoin Core's ``bcrt``).
@@ -382,14 +383,24 @@ class BitcoinChain:
         return int(tx["height"]) + int(tx["confirmations"]) - 1
 
     def balances(self, wallet: MasterWallet, *, refresh: bool = False) -> dict:
+        from wallets.models import WalletAccount
+
         client = self.client(wallet)
-        if wallet.name != "primary":
-            client.wallet_rpc("selectwallet", wallet.name)
+        coins = client.coins()
+        addresses = {coin["address"] for coin in coins}
+        # A deposit account's address is in the books; change and anything else the wallet
+        # holds is named by the node (one more call, only when there is any).
+        named = dict(
+            WalletAccount.objects.filter(master_wallet=wallet, address__in=addresses).values_list(
+                "address", "node_name"
+            )
+        )
+        named.update(client.address_accounts(sorted(addresses - named.keys())))
         totals: dict[str, list[int]] = {}
-        for coin in client.unspent():
-            total = totals.setdefault(coin["account"], [0, 0])
+        for coin in coins:
+            total = totals.setdefault(named[coin["address"]], [0, 0])
             total[0] += coin["value"]
-            if coin["confirmations"] >= 1:
+            if coin["confirmed"]:
                 total[1] += coin["value"]
         return {key: (t[0], t[1]) for key, t in totals.items()}
 

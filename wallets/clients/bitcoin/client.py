@@ -24,7 +24,7 @@ def btc_to_sat(value: Decimal | int | str) -> int:
 
 
 class BitcoinClient(BitcoinRpc):
-    # listunspent counts unconfirmed outputs: a deposit in the mempool is in the balance.
+    # The wallet's coins include unconfirmed outputs: a deposit in the mempool is in the balance.
     balance_counts_mempool_deposits = True
 
     # --- node ----------------------------------------------------------------------
@@ -250,23 +250,32 @@ class BitcoinClient(BitcoinRpc):
         except NotFound:
             return None
 
-    def unspent(self) -> list[dict]:
-        """Every UTXO of the master wallet with its account name (wallet RPC, default wallet).
-
-        Amounts come back in BTC; they are converted to satoshis here.
-        """
-        coins = self.wallet_rpc("listunspent", 0, 9_999_999)
+    def coins(self) -> list[dict]:
+        """Every unspent output of the wallet, mempool included: its address, its value in
+        satoshis and whether it is in a block (one call, ``GET /wallet/{id}/coin``). No
+        account: ``listunspent`` names it by deriving each coin's key again, which at
+        10,000 coins outlasts a read timeout; ``address_accounts`` names them instead."""
         return [
             {
-                "txid": c["txid"],
-                "vout": int(c["vout"]),
-                "account": c.get("account", ""),
-                "address": c.get("address", ""),
-                "value": btc_to_sat(c["amount"]),
-                "confirmations": int(c.get("confirmations", 0)),
+                "txid": c["hash"],
+                "vout": int(c["index"]),
+                "address": c.get("address") or "",
+                "value": int(c["value"]),
+                "confirmed": int(c.get("height", -1)) >= 0,
             }
-            for c in coins
+            for c in self._wallet("GET", "/coin", method="coins")
         ]
+
+    def address_accounts(self, addresses: list[str]) -> dict[str, str]:
+        """The name of the account each address belongs to ('' for one the wallet does not
+        hold), read from the wallet's stored paths without deriving a key: one batched
+        wallet RPC call, ``selectwallet`` then ``getaccount`` for each address."""
+        if not addresses:
+            return {}
+        calls = [("selectwallet", [self.wallet_id])]
+        calls += [("getaccount", [address]) for address in addresses]
+        names = self._rpc_batch(self.wallet_url, calls)[1:]
+        return {address: name or "" for address, name in zip(addresses, names, strict=True)}
 
     def balance(self, *, account: str | None = None, wallet_id: str | None = None) -> dict:
         params = {"account": account} if account is not None else None

@@ -122,6 +122,31 @@ class BitcoinRpc(HttpNode):
             raise NodeRejected(message, chain=self.chain, method=method)
         return data["result"]
 
+    def _rpc_batch(self, base: str, calls: list[tuple[str, list]]) -> list[Any]:
+        """Several JSON-RPC calls in one request (bcoin answers them in order); an error in
+        any of them raises as ``_rpc`` would."""
+        if not calls:
+            return []
+        label = "+".join(sorted({method for method, _params in calls}))
+        body = [{"method": m, "params": p, "id": i} for i, (m, p) in enumerate(calls)]
+        answers = self._call("POST", base, "/", method=label, body=body)
+        if not isinstance(answers, list) or len(answers) != len(calls):
+            raise NodeUnavailable("bcoin: a batch answered out of shape", chain=self.chain)
+        results: list[Any] = [None] * len(calls)
+        for answer in answers:
+            index = answer.get("id")
+            if not isinstance(index, int) or not 0 <= index < len(calls):
+                raise NodeUnavailable("bcoin: a batch answered an unknown id", chain=self.chain)
+            if answer.get("error"):
+                message = answer["error"].get("message", "")
+                method = calls[index][0]
+                for needle, cls in ERRORS:
+                    if needle in message:
+                        raise cls(message, chain=self.chain, method=method)
+                raise NodeRejected(message, chain=self.chain, method=method)
+            results[index] = answer.get("result")
+        return results
+
     def node_rpc(self, method: str, *params: Any) -> Any:
         return self._rpc(self.node_url, method, list(params))
 
