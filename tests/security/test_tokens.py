@@ -8,10 +8,12 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from knox.crypto import hash_token
 from rest_framework.test import APIClient
 
+from exchange.auth import ApiTokenAuthentication
 from exchange.legacy_tokens import legacy_tokens_move
 from exchange.models import ApiToken, ApiTokenScope, AuditLog
 from exchange.services import api_token_create
@@ -72,6 +74,19 @@ def test_an_expired_token_is_refused(buyer):
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
+    assert not ApiToken.objects.filter(id=token.id).exists()
+
+
+def test_a_token_is_found_in_one_query_however_many_its_user_has(buyer):
+    for i in range(4):
+        api_token_create(user=buyer.user, name=f"shop {i}", scope=ApiTokenScope.READ)
+    token, secret = api_token_create(user=buyer.user, name="mine", scope=ApiTokenScope.WRITE)
+
+    with CaptureQueriesContext(connection) as queries:
+        user, found = ApiTokenAuthentication().authenticate_credentials(secret.encode())
+
+    assert (user.id, found.id) == (buyer.user.id, token.id)
+    assert len(queries) == 1
 
 
 def test_a_revoked_token_is_refused_at_once(buyer):
