@@ -22,6 +22,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from exchange.idempotency import idempotent
 from greenfield.errors import GreenfieldError, missing_permission, store_not_found
 from greenfield.invoice_json import invoice_data, payment_methods_data
 from greenfield.permissions import STORE_KWARG, key_of, requires
@@ -162,6 +163,7 @@ class InvoiceListApi(InvoiceView):
                 )
             return data
 
+    @idempotent
     def post(self, request: Request, store_id: str) -> Response:
         body = self.CreateInput(data=request.data)
         body.is_valid(raise_exception=True)

@@ -14,6 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from exchange.idempotency import idempotent
 from greenfield.errors import GreenfieldError
 from greenfield.invoices import InvoiceView, on_invoice
 from greenfield.permissions import requires
@@ -97,6 +98,7 @@ class InvoiceRefundApi(InvoiceView):
                     )
             return value
 
+    @idempotent
     def post(self, request: Request, invoice_id: str, store_id: str | None = None) -> Response:
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -142,6 +142,24 @@ def test_an_invoice_is_made_with_200_and_answered_as_greenfield_has_it(api, stor
     assert invoice.order_id == "A-1"
 
 
+def test_an_invoice_asked_again_with_its_idempotency_key_is_made_once(api, store):
+    def asked(key: str):
+        return api.post(
+            f"/api/v1/stores/{store.public_id}/invoices",
+            {"amount": "0.001", "metadata": {"orderId": "K-1"}},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+
+    first, again = asked("shop-order-K-1"), asked("shop-order-K-1")
+
+    assert (first.status_code, again.status_code) == (200, 200), again.content
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Invoice.objects.filter(store=store).count() == 1
+    assert asked("shop-order-K-2").json()["id"] != first.json()["id"]
+
+
 def test_nulls_unknown_fields_numbers_and_legacy_method_ids_are_taken(
     api, store, merchant, fresh_rates
 ):

@@ -191,3 +191,28 @@ def test_the_store_cancels_a_refund_not_claimed_yet_as_it_archives_a_pull_paymen
     assert again.status_code == 409
     read = APIClient().get(f"/api/v1/pull-payments/{pull.json()['id']}").json()
     assert read["archived"] is True
+
+
+def test_a_refund_asked_again_with_its_idempotency_key_is_answered_again(api, store, chain):
+    invoice = partly_paid(chain, store, 60_000)
+    ask = {
+        "refundVariant": "Custom",
+        "customAmount": "0.0002",
+        "customCurrency": "BTC",
+        "paymentMethod": "BTC",
+    }
+
+    def asked(key: str):
+        return api.post(refund_path(store, invoice), ask, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    first, again = asked("shop-refund-1"), asked("shop-refund-1")
+
+    assert (first.status_code, again.status_code) == (200, 200), again.content
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Refund.objects.filter(invoice=invoice).count() == 1
+    # Another key is another request: the invoice has had its one refund.
+    another = asked("shop-refund-2")
+    assert another.status_code == 400, another.content
+    assert another.json()["code"] == "non-refundable"
+    assert Refund.objects.filter(invoice=invoice).count() == 1
