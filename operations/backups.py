@@ -40,21 +40,10 @@ from django.utils import timezone
 from nacl import bindings
 
 from operations.books import ChainBooks
-from operations.books.spends import Spend, node_spends
+from operations.payouts_after_backup import node_height, payouts_sent_after
 from operations.reconcile import reconcile
 from wallets.chains import adapter
-from wallets.clients.base import NodeUnavailable
-from wallets.models import (
-    AccountState,
-    Chain,
-    MasterWallet,
-    Payout,
-    PayoutHold,
-    PayoutState,
-    WalletAccount,
-)
-from wallets.nodes import client_for
-from wallets.services.payouts import payout_adopt, payouts_hold
+from wallets.models import AccountState, Chain, MasterWallet, WalletAccount
 
 BACKUP_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -65,9 +54,6 @@ CHUNK = 64 * 1024
 PASSPHRASE_MIN_LENGTH = 12
 # Reconcile runs after a restore until clean, at most this many times.
 RECONCILE_PASSES = 10
-# A wallet just restored may answer slowly while it settles: its reads are asked again.
-NODE_READ_ATTEMPTS = 12
-NODE_READ_PAUSE_SECONDS = 5
 # argon2id at libsodium's "moderate" cost: about a second and 256 MiB, once per backup.
 KDF_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MODERATE
 KDF_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_MODERATE
@@ -242,7 +228,7 @@ def backup_write(*, directory: Path, passphrase: str) -> dict[str, Any]:
     started = timezone.now()
     # Read before the dump: a transaction in a block up to here was relayed before it
     # began, so the dump records its payout as at least signed.
-    heights = {chain: _node_height(chain) for chain in Chain.values}
+    heights = {chain: node_height(chain) for chain in Chain.values}
     with (directory / DATABASE_FILE).open("wb") as out:
         seal(_dump_chunks(), out, key)
     wallets = []
@@ -339,7 +325,7 @@ def backup_restore(
             " made past the last and never handed out"
         )
         _accounts_labelled(wallet)
-        _payouts_sent_after(wallet, saved.get("height_at_backup"), echo)
+        payouts_sent_after(wallet, saved.get("height_at_backup"), echo)
     return _catch_up(echo)
 
 
@@ -378,93 +364,6 @@ def _accounts_labelled(wallet: MasterWallet) -> None:
     ).select_related("master_wallet"):
         chain.account_label(account)
     chain.accounts_saved(wallet)
-
-
-def _node_height(chain: str) -> int | None:
-    status = adapter(chain).node_status(timeout=30)
-    return int(status["height"]) if status.get("reachable") else None
-
-
-def _before(confirmations: int, tip: int | None, height_at_backup: int | None) -> bool:
-    """Whether a transaction with ``confirmations`` was in a block by the backup."""
-    if not confirmations or tip is None or height_at_backup is None:
-        return False
-    return tip - confirmations + 1 <= height_at_backup
-
-
-def _spends_read(wallet: MasterWallet, addresses: set[str]) -> list[Spend]:
-    client_for(wallet).refresh()  # the wallet's history up to its node's tip, first
-    return node_spends(wallet, addresses)
-
-
-def _read_patiently(read: Callable[[], list[Spend]], echo: Callable[[str], None]) -> list[Spend]:
-    """A read of a wallet, asked again while its node does not answer in time (nothing
-    is decided on a read that did not come back)."""
-    for attempt in range(NODE_READ_ATTEMPTS):
-        try:
-            return read()
-        except NodeUnavailable as exc:
-            if attempt == NODE_READ_ATTEMPTS - 1:
-                raise
-            echo(f"  the wallet did not answer ({exc}); asking again")
-            time.sleep(NODE_READ_PAUSE_SECONDS)
-    raise AssertionError("unreachable")
-
-
-def _payouts_sent_after(
-    wallet: MasterWallet, height_at_backup: int | None, echo: Callable[[str], None]
-) -> None:
-    """A payout the backup holds as pending may have been sent by the lost machine after
-    the backup: building it again would pay twice. Each transaction the restored wallet
-    sent after the backup (unconfirmed, or above ``height_at_backup``; every one when the
-    backup does not say) that no payout records is matched against the pending payouts of
-    the accounts it spent from: the one payout whose address it pays is recorded as that
-    transaction (``payout_adopt``), when the node gives its bytes; otherwise every pending
-    payout of those accounts is held (``PayoutHold.RESTORE``) for staff, who release it
-    (``payout_release_held``) once they know the spend is not that payout."""
-    chain = adapter(wallet.chain)
-    key = chain.account_key
-    accounts = list(WalletAccount.objects.filter(master_wallet=wallet))
-    by_key = {getattr(a, key): a for a in accounts}
-    addresses = {a.address for a in accounts if a.address}
-    payouts = Payout.objects.filter(source_account__master_wallet=wallet)
-    recorded = set(payouts.exclude(txid="").values_list("txid", flat=True))
-    recorded |= set(payouts.exclude(bump_txid="").values_list("bump_txid", flat=True))
-    recorded |= {
-        txid for voided in payouts.values_list("voided_txids", flat=True) for txid in voided
-    }
-    spends = _read_patiently(lambda: _spends_read(wallet, addresses), echo)
-    tip = _node_height(wallet.chain)
-    for spend in spends:
-        if spend.txid in recorded or all(ours for *_, ours in spend.destinations):
-            continue
-        if _before(spend.confirmations, tip, height_at_backup):
-            continue
-        sources = [by_key[name] for name in spend.sources if name in by_key]
-        pending = list(payouts.filter(state=PayoutState.PENDING, source_account__in=sources))
-        paying = [p for p in pending if spend.pays(p.address)]
-        if len(paying) == 1 and len(sources) == len(spend.sources) == 1:
-            payout = paying[0]
-            raw = chain.sent_bytes(wallet, spend.txid)
-            if raw and payout_adopt(
-                payout_id=payout.id,
-                txid=spend.txid,
-                raw_tx=raw,
-                network_fee=spend.fee,
-                sent_amount=spend.pays(payout.address),
-                note=f"restored: {spend.txid} was sent after the backup",
-            ):
-                recorded.add(spend.txid)
-                echo(f"  payout {payout.id}: sent after the backup as {spend.txid}, recorded")
-                continue
-        held = payouts_hold(
-            payout_ids=[p.id for p in pending],
-            kind=PayoutHold.RESTORE,
-            reason=f"restored: {spend.txid} left {list(spend.sources)} after the backup and no"
-            " payout records it; release this payout only once that is known not to be it",
-        )
-        for payout_id in held:
-            echo(f"  payout {payout_id}: held, {spend.txid} left its account after the backup")
 
 
 def _catch_up(echo: Callable[[str], None]) -> list[ChainBooks]:

@@ -8,11 +8,15 @@ from django.core.management.base import BaseCommand, CommandError
 from exchange.errors import ApplicationError
 from wallets.models import Payout, PayoutHold, PayoutState
 
+# A refusal's field, as this command's option.
+FLAGS = {"txid": "--sent-as", "reason": "--reason", "address": "--address"}
+
 
 class Command(BaseCommand):
     help = (
         "Put a failed payout back to work (stored transactions are relayed again, never"
-        " rebuilt), or release one a restore held."
+        " rebuilt), or release one a restore held, or record one a restore held as the"
+        " transaction its account sent after the backup (--sent-as)."
     )
 
     def add_arguments(self, parser):
@@ -20,6 +24,12 @@ class Command(BaseCommand):
         parser.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
         parser.add_argument("--staff", required=True, help="the staff username taking the action")
         parser.add_argument("--address", help="a new address (only for a payout never built)")
+        parser.add_argument(
+            "--sent-as",
+            metavar="TXID",
+            help="a payout a restore held: it is this transaction, which its account sent"
+            " after the backup (checked against the node; nothing is sent again)",
+        )
         parser.add_argument("--dry-run", action="store_true")
         parser.add_argument("--json", action="store_true")
 
@@ -30,11 +40,13 @@ class Command(BaseCommand):
         reason: str,
         staff: str,
         address: str | None,
+        sent_as: str | None,
         dry_run: bool,
         **options,
     ):
         from funding.models import funded_models
         from funding.services import retry_payout
+        from operations.payouts_after_backup import payout_record_sent
         from wallets.services.payouts import payout_release_held
 
         payout = Payout.objects.filter(id=payout_id).first()
@@ -51,20 +63,27 @@ class Command(BaseCommand):
             )
         if held and address:
             raise CommandError("--address: a payout a restore held keeps its address")
+        if sent_as is not None and not held:
+            raise CommandError(f"--sent-as: payout {payout_id} is not held by a restore")
         if payout.owner_kind not in funded_models():
             raise CommandError(
                 f"payout {payout_id} belongs to the {payout.owner_kind}: not retried here"
             )
         if not dry_run:
             try:
-                if held:
+                if sent_as is not None:
+                    payout = payout_record_sent(
+                        payout_id=payout.id, txid=sent_as, actor=actor, reason=reason
+                    )
+                elif held:
                     payout = payout_release_held(payout_id=payout.id, actor=actor, reason=reason)
                 else:
                     payout = retry_payout(
                         payout_id=payout.id, actor=actor, reason=reason, address=address
                     )
             except ApplicationError as exc:
-                raise CommandError(f"payout {payout_id}: {exc.message}") from exc
+                flag = FLAGS.get(getattr(exc, "field", None) or "")
+                raise CommandError(f"{flag or f'payout {payout_id}'}: {exc.message}") from exc
         result = {"payout": payout.id, "state": payout.state, "dry_run": dry_run}
         self.stdout.write(
             json.dumps(result) if options["json"] else f"payout {payout.id}: {payout.state}"

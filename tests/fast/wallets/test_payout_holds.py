@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from exchange.models import AuditLog
-from operations.backups import _before
+from operations.payouts_after_backup import before_backup
 from orders.models import OrderState
 from orders.services import order_apply_deposits, order_create, order_release
 from orders.services.vendors import vendor_payout_address_set
@@ -120,4 +120,4 @@ def test_a_transaction_spending_more_than_the_payout_is_not_it(released):
 def test_a_spend_is_before_the_backup_only_in_a_block_up_to_its_height(
     confirmations, tip, height_at_backup, before
 ):
-    assert _before(confirmations, tip, height_at_backup) is before
+    assert before_backup(confirmations, tip, height_at_backup) is before

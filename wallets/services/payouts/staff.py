@@ -1,5 +1,5 @@
 """Staff: retry a failed payout, void it once its transaction is proved absent, or
-release one a restore held."""
+release one a restore held, or record it as the transaction its account sent."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from exchange.errors import ApplicationError
 from ownership.services import ledger_post
 from wallets.clients.base import RetryLater, TxStatus
 from wallets.models import Payout, PayoutHold, PayoutState
-from wallets.services.payouts.moves import _move, payout_enqueue, payouts_unhold
+from wallets.services.payouts.moves import (
+    _mark_relayed,
+    _move,
+    payout_adopt,
+    payout_enqueue,
+    payouts_unhold,
+)
 from wallets.services.payouts.tracking import payout_lookup, payout_track_one
 
 if TYPE_CHECKING:
@@ -162,15 +168,21 @@ def payout_retry(
     return payout
 
 
+def _held_by_restore(payout_id: int) -> Payout:
+    """The payout's row, locked, if a restore holds it; else PayoutStateError."""
+    payout = Payout.objects.select_for_update().get(id=payout_id)
+    if payout.state != PayoutState.HELD or payout.hold_kind != PayoutHold.RESTORE:
+        raise PayoutStateError(f"payout {payout.id} is {payout.state}, not held by a restore")
+    return payout
+
+
 def payout_release_held(*, payout_id: int, actor: Actor, reason: str) -> Payout:
     """Staff: put a payout a restore held back to work (held → pending), once they know
     the unrecorded spend from its account is not this payout: it is then built and sent."""
     from exchange.services import audit_record
 
     with transaction.atomic():
-        payout = Payout.objects.select_for_update().get(id=payout_id)
-        if payout.state != PayoutState.HELD or payout.hold_kind != PayoutHold.RESTORE:
-            raise PayoutStateError(f"payout {payout.id} is {payout.state}, not held by a restore")
+        payout = _held_by_restore(payout_id)
         held_for = payout.last_error
         payouts_unhold(payout_ids=[payout.id], kind=PayoutHold.RESTORE)
         audit_record(
@@ -179,6 +191,67 @@ def payout_release_held(*, payout_id: int, actor: Actor, reason: str) -> Payout:
             target=payout,
             reason=reason,
             data={"from": PayoutState.HELD, "to": PayoutState.PENDING, "held_for": held_for},
+        )
+    payout.refresh_from_db()
+    return payout
+
+
+def payout_record_held_sent(
+    *,
+    payout_id: int,
+    txid: str,
+    raw_tx: str,
+    network_fee: int,
+    sent_amount: int,
+    actor: Actor,
+    reason: str,
+) -> Payout:
+    """Staff: a payout a restore held is the transaction ``txid`` its account sent after
+    the backup, as the caller read it from the node. The payout is recorded as relayed
+    with that transaction's amount and fee (and its bytes, where the node gives them),
+    the books follow its money out, and it is followed to its confirmations like any
+    relayed payout: nothing is built or sent. Refused (nothing written) unless the payout
+    is held by a restore and the transaction spends no more than the payout's amount."""
+    from exchange.services import audit_record
+
+    with transaction.atomic():
+        payout = _held_by_restore(payout_id)
+        held_for = payout.last_error
+        _move(
+            payout,
+            PayoutState.PENDING,
+            from_states=(PayoutState.HELD,),
+            match={"hold_kind": PayoutHold.RESTORE},
+            hold_kind="",
+        )
+        if not payout_adopt(
+            payout_id=payout.id,
+            txid=txid,
+            raw_tx=raw_tx,
+            network_fee=network_fee,
+            sent_amount=sent_amount,
+            note=f"recorded by staff: {txid} was sent after the backup",
+        ):
+            raise ApplicationError(
+                f"{txid} spends {sent_amount} + {network_fee} fee, more than the payout's"
+                f" {payout.amount}",
+                field="txid",
+            )
+        payout.refresh_from_db()
+        _mark_relayed(payout)
+        audit_record(
+            actor=actor,
+            action="payout.record_sent",
+            target=payout,
+            reason=reason,
+            data={
+                "from": PayoutState.HELD,
+                "to": PayoutState.RELAYED,
+                "txid": txid,
+                "sent": sent_amount,
+                "fee": network_fee,
+                "held_for": held_for,
+            },
         )
     payout.refresh_from_db()
     return payout
