@@ -25,7 +25,7 @@ from wallets.clients.base import (
 from wallets.locks import wallet_writer
 from wallets.models import AccountPurpose, Payout, PayoutState
 from wallets.services.payouts.bump import bump_due, bump_follow, payout_fee_bump
-from wallets.services.payouts.moves import _fail, _mark_relayed
+from wallets.services.payouts.moves import _fail, _mark_relayed, _move
 from wallets.services.payouts.tracking import payout_lookup, payout_track_one
 
 logger = logging.getLogger(__name__)
@@ -103,9 +103,10 @@ def _build(payout: Payout) -> None:
         # nothing was sent (a build relays nothing); try again later.
         _unclear(payout, f"not built yet: {exc}")
         raise RetryLater(str(exc)) from exc
-    Payout.objects.filter(id=payout.id, state=PayoutState.PENDING).update(
-        state=PayoutState.SIGNED,
-        updated_at=timezone.now(),
+    _move(
+        payout,
+        PayoutState.SIGNED,
+        from_states=(PayoutState.PENDING,),
         txid=built.txid,
         raw_tx=built.raw,
         network_fee=built.fee,
