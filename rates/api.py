@@ -8,30 +8,25 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rates.models import RateSnapshot
-from rates.selectors import CurrentRate, rate_current, rates_current
+from rates.selectors import CurrentRate, rate_current, rates_current, snapshot_sources
 from swaps.liquidity import liquidity_public
 from swaps.quotes import CURRENCIES
 
 
-def _sources(snapshot: RateSnapshot | None) -> list[dict]:
+def _sources(sources: dict) -> list[dict]:
     return [
         {"provider": name, "value": info.get("value"), "used": info.get("used", False)}
-        for name, info in sorted((snapshot.sources if snapshot else {}).items())
+        for name, info in sorted(sources.items())
     ]
 
 
-def _snapshots(*currents: CurrentRate) -> dict[int, RateSnapshot]:
-    return RateSnapshot.objects.in_bulk([current.snapshot_id for current in currents])
-
-
-def _rate(current: CurrentRate, snapshots: dict[int, RateSnapshot]) -> dict:
+def _rate(current: CurrentRate, snapshots: dict[int, dict]) -> dict:
     return {
         "pair": current.pair,
         "rate": str(current.rate),
         "fetched_at": current.fetched_at,
         "age_seconds": round(current.age_seconds, 1),
-        "sources": _sources(snapshots.get(current.snapshot_id)),
+        "sources": _sources(snapshots.get(current.snapshot_id, {})),
     }
 
 
@@ -86,10 +81,12 @@ class RatesApi(APIView):
     def get(self, request):
         if "pair" in request.query_params:
             current = rate_current(request.query_params["pair"])
-            return Response(_rate(current, _snapshots(current)))
+            return Response(_rate(current, snapshot_sources(current)))
         market = rate_current()
         others = rates_current()
-        snapshots = _snapshots(market, *(c for c in others.values() if isinstance(c, CurrentRate)))
+        snapshots = snapshot_sources(
+            market, *(c for c in others.values() if isinstance(c, CurrentRate))
+        )
         pairs = {}
         for pair, answer in others.items():
             if isinstance(answer, CurrentRate):

@@ -97,6 +97,26 @@ def _stored_current(pair: str) -> CurrentRate:
     raise _unavailable(pair=pair, agreed=snapshot, now=now, refresh_requested=requested)
 
 
+# A stored snapshot never changes: what its providers answered is kept in this process's
+# memory once read, by its id and time (a rate's ``fetched_at``), the newest few hundred.
+_SOURCES: dict[tuple[int, datetime], dict] = {}
+SOURCES_KEPT = 256
+
+
+def snapshot_sources(*currents: CurrentRate) -> dict[int, dict]:
+    """What the providers answered for each rate's snapshot (``RateSnapshot.sources``),
+    by snapshot id: from the database only the first time this process asks."""
+    keys = {(c.snapshot_id, c.fetched_at) for c in currents}
+    found = {snapshot_id: _SOURCES[(snapshot_id, at)] for snapshot_id, at in keys & _SOURCES.keys()}
+    missing = {snapshot_id for snapshot_id, _ in keys} - found.keys()
+    if missing:
+        for row in RateSnapshot.objects.filter(id__in=missing).only("id", "created_at", "sources"):
+            found[row.id] = _SOURCES[(row.id, row.created_at)] = row.sources or {}
+        while len(_SOURCES) > SOURCES_KEPT:
+            del _SOURCES[next(iter(_SOURCES))]
+    return found
+
+
 def rate_current(pair: str = PAIR_XMR_BTC) -> CurrentRate:
     """The newest agreed rate of ``pair`` (XMR/BTC by default) no older than
     RATES_MAX_AGE_SECONDS.

@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from rates.models import RateSnapshot
@@ -34,6 +36,24 @@ def test_the_xmr_btc_answer_is_unchanged_and_the_other_pairs_are_beside_it(api, 
     assert body["pairs"]["XMR/USD"]["sources"] == [
         {"provider": "static", "value": "168.0000", "used": True}
     ]
+
+
+def test_the_snapshots_sources_are_read_from_the_database_once(api, refresh):
+    refresh()
+    first = api.get("/api/rates").json()
+
+    with CaptureQueriesContext(connection) as queries:
+        again = api.get("/api/rates").json()
+
+    def sources(body):
+        return [
+            body["sources"],
+            *(body["pairs"][pair]["sources"] for pair in sorted(body["pairs"])),
+        ]
+
+    assert sources(again) == sources(first)
+    assert first["sources"] == [{"provider": "static", "value": "0.0028", "used": True}]
+    assert not [q for q in queries if RateSnapshot._meta.db_table in q["sql"]]
 
 
 def test_one_pair_alone_either_way_round(api, refresh):
