@@ -395,10 +395,10 @@ class BitcoinChain:
                 "address", "node_name"
             )
         )
-        named.update(client.address_accounts(sorted(addresses - named.keys())))
+        named.update(client.address_accounts(sorted(a for a in addresses - named.keys() if a)))
         totals: dict[str, list[int]] = {}
         for coin in coins:
-            total = totals.setdefault(named[coin["address"]], [0, 0])
+            total = totals.setdefault(named.get(coin["address"], ""), [0, 0])
             total[0] += coin["value"]
             if coin["confirmed"]:
                 total[1] += coin["value"]
