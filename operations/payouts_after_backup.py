@@ -130,7 +130,8 @@ def payout_record_sent(*, payout_id: int, txid: str, actor: Actor, reason: str) 
     restored from its seed does not know where its transfers went, so a restore cannot
     tell). The node must show the transaction as sent from the payout's account alone,
     recorded by no payout, paying no other address than the payout's where it names the
-    address, and spending no more than the payout's amount. The payout is then relayed
+    address, and spending no more than the payout's amount (exactly that amount, fee
+    included, where it does not say where the transaction went). The payout is then relayed
     with that transaction's amount and fee and followed to its confirmations: nothing is
     built or sent again. Anything else is refused, naming the field, and nothing is
     written."""
@@ -175,12 +176,22 @@ def payout_record_sent(*, payout_id: int, txid: str, actor: Actor, reason: str) 
         raise ApplicationError(
             f"{txid} pays {elsewhere}, not only the payout's address", field="txid"
         )
+    sent = sum(amount for _, amount in paid)
+    if payout.address not in {address for address, _ in paid} and sent + spend.fee != payout.amount:
+        # Where the node cannot say where it went, the amount is what tells it is this
+        # payout (a payout spends its amount, the fee included), and not another of its
+        # account's.
+        raise ApplicationError(
+            f"the node does not say where {txid} went, and it spent {sent} + {spend.fee} fee,"
+            f" not the payout's {payout.amount}",
+            field="txid",
+        )
     return payout_record_held_sent(
         payout_id=payout.id,
         txid=txid,
         raw_tx=chain.sent_bytes(wallet, txid) or "",
         network_fee=spend.fee,
-        sent_amount=sum(amount for _, amount in paid),
+        sent_amount=sent,
         actor=actor,
         reason=reason,
     )

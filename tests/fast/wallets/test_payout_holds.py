@@ -4,8 +4,11 @@ sent (a restore), against the in-memory chain."""
 import pytest
 from django.contrib.auth import get_user_model
 
+from exchange.errors import ApplicationError
 from exchange.models import AuditLog
-from operations.payouts_after_backup import before_backup
+from operations import payouts_after_backup
+from operations.books.spends import Spend
+from operations.payouts_after_backup import before_backup, payout_record_sent
 from orders.models import OrderState
 from orders.services import order_apply_deposits, order_create, order_release
 from orders.services.vendors import vendor_payout_address_set
@@ -105,6 +108,39 @@ def test_a_transaction_spending_more_than_the_payout_is_not_it(released):
         note="",
     )
     assert state(released) == (PayoutState.PENDING, "")
+
+
+def test_a_transfer_whose_destination_the_node_cannot_name_is_recorded_only_at_its_amount(
+    released, operator, monkeypatch
+):
+    """A Monero wallet restored from its seed knows a transfer's account and amount, not
+    where it went: the amount alone tells the payout from another of its account's."""
+    payouts_hold(payout_ids=[released.id], reason="t7 left", kind=PayoutHold.RESTORE)
+    fee = 300
+    account = released.source_account.node_name
+
+    def node_shows(sent: int):
+        spend = Spend(
+            txid="t7",
+            sources=(account,),
+            destinations=(("?", sent, False),),
+            fee=fee,
+            confirmations=1,
+        )
+        monkeypatch.setattr(payouts_after_backup, "spends_read", lambda wallet, addresses: [spend])
+
+    node_shows(released.amount - fee - 1)
+    with pytest.raises(ApplicationError, match="does not say where") as refused:
+        payout_record_sent(payout_id=released.id, txid="t7", actor=operator, reason="its log")
+    assert refused.value.field == "txid"
+    assert state(released) == (PayoutState.HELD, PayoutHold.RESTORE)
+
+    node_shows(released.amount - fee)
+    payout_record_sent(payout_id=released.id, txid="t7", actor=operator, reason="its log")
+    released.refresh_from_db()
+    assert (released.state, released.txid, released.hold_kind) == (PayoutState.RELAYED, "t7", "")
+    assert (released.sent_amount, released.network_fee) == (released.amount - fee, fee)
+    assert AuditLog.objects.filter(action="payout.record_sent", object_id=str(released.id)).exists()
 
 
 @pytest.mark.parametrize(
