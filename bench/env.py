@@ -1,6 +1,6 @@
-"""The benchmarks' isolated environment (devtools.slots, slot 7), and what the benchmarks
-share: preparing it, starting the engine's programs in it, freezing its nodes, and measuring
-CPU, memory and the sockets to the nodes.
+"""The benchmarks' isolated environment (devtools.slots, slot 7, or ``BENCH_SLOT``), and
+what the benchmarks share: preparing it, starting the engine's programs in it, freezing its
+nodes, and measuring CPU, memory and the sockets to the nodes.
 
 Ports 20700 and up, Redis database 8, regtest data under ``var/regtest-bench`` and a MariaDB
 database of its own, ``exchange_bench``, which ``database_recreate`` drops and re-creates.
@@ -24,13 +24,16 @@ from pathlib import Path
 from devtools.processes import ROOT, Launcher, Process, process_state, socket_holders
 from devtools.slots import node_ports, port_base, slot_env
 
-SLOT = 7
+# BENCH_SLOT runs a second benchmark beside the first (its own ports, Redis database,
+# MariaDB database exchange_bench_<slot> and var/bench-<slot>); never a test run's slot.
+SLOT = int(os.environ.get("BENCH_SLOT", "7"))
+_SUFFIX = "" if SLOT == 7 else f"_{SLOT}"
 PORT_BASE = port_base(SLOT)
 DB_HOST, DB_PORT, DB_USER = "127.0.0.1", 3306, "root"
-DB_NAME = "exchange_bench"
+DB_NAME = f"exchange_bench{_SUFFIX}"
 DATABASE_URL = f"mysql://{DB_USER}@{DB_HOST}:{DB_PORT}/{DB_NAME}"
-REGTEST_HOME = ROOT / "var" / "regtest-bench"
-VAR_DIR = ROOT / "var" / "bench"
+REGTEST_HOME = ROOT / "var" / f"regtest-bench{_SUFFIX.replace('_', '-')}"
+VAR_DIR = ROOT / "var" / f"bench{_SUFFIX.replace('_', '-')}"
 LOG_DIR = VAR_DIR / "logs"
 
 BENCH_ENV = {
