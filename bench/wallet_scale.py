@@ -458,6 +458,9 @@ def print_scale(n: int, rows: dict[str, dict]) -> None:
 # A transaction of a prepared wallet's history pays this many of its accounts (bitcoin; a
 # Monero transaction pays at most MONERO_MAX_OUTPUTS).
 HISTORY_OUTPUTS = 500
+# Monero history transactions sent before each block (a block after each made the history
+# of 10,000 deposits take longer than its 667 transactions).
+MONERO_TXS_PER_BLOCK = 10
 
 
 def prepared_dir(n: int) -> Path:
@@ -495,13 +498,17 @@ def _database_load(path: Path) -> None:
 
 
 def _history_pay(chain: str, accounts: list[WalletAccount]) -> int:
-    """Pay every account once, a block after each transaction: the wallet's history."""
-    per_tx = HISTORY_OUTPUTS if chain == Chain.BITCOIN else MONERO_MAX_OUTPUTS
+    """Pay every account once, a block after each bitcoin transaction and after every
+    MONERO_TXS_PER_BLOCK Monero ones (each spends its own unlocked customer output): the
+    wallet's history."""
+    per_block = (
+        HISTORY_OUTPUTS if chain == Chain.BITCOIN else MONERO_MAX_OUTPUTS * MONERO_TXS_PER_BLOCK
+    )
     if chain == Chain.MONERO:
         monero_customer_outputs(monero_payments_needed(len(accounts)))
     txs = 0
-    for i in range(0, len(accounts), per_tx):
-        chunk = accounts[i : i + per_tx]
+    for i in range(0, len(accounts), per_block):
+        chunk = accounts[i : i + per_block]
         txids = pay(chain, [(a.address, DEPOSIT_AMOUNT[chain]) for a in chunk])
         if chain == Chain.BITCOIN:
             bitcoin_master_sees(txids, confirmed=False)
