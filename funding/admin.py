@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
@@ -16,7 +17,7 @@ from funding.models import FundedOrder, FundingEvent
 from ownership.models import OwnershipTransfer
 from staff.models import StaffAction
 from staff.services.approvals import approval_request
-from wallets.models import Deposit, Payout, PayoutState
+from wallets.models import Deposit, Payout, PayoutHold, PayoutState
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -54,29 +55,40 @@ class RetryForm(ReasonForm):
     address = forms.CharField(
         max_length=128, required=False, help_text="a new address, only for a payout never built"
     )
+    sent_as = forms.CharField(
+        max_length=128,
+        required=False,
+        help_text="only for a payout a restore held: the transaction its account sent after"
+        " the backup, which is this payout (checked against the node; nothing is sent)",
+    )
 
 
 def _retry_failed_payouts(
-    obj: FundedOrder, user: User, reason: str, address: str = ""
+    obj: FundedOrder, user: User, reason: str, address: str = "", sent_as: str = ""
 ) -> list[StaffApproval]:
     """The admin's retry, for a signed-in staff ``user`` (the admin site lets no one
-    else in): an approval asked for each failed payout; those waiting are returned."""
-    failed = Payout.objects.filter(
-        owner_kind=obj.OWNER_KIND, owner_id=obj.id, state=PayoutState.FAILED
-    ).order_by("id")
-    if not failed:
-        raise ValueError("no failed payout")
-    if address and len(failed) > 1:
-        raise ValueError(f"a new address is for one payout at a time: select one {obj.OWNER_KIND}")
+    else in): an approval asked for each failed payout, and each a restore held (released,
+    or recorded as ``sent_as``); those waiting are returned."""
+    stuck = Payout.objects.filter(owner_kind=obj.OWNER_KIND, owner_id=obj.id).filter(
+        Q(state=PayoutState.FAILED) | Q(state=PayoutState.HELD, hold_kind=PayoutHold.RESTORE)
+    )
+    stuck = stuck.order_by("id")
+    if not stuck:
+        raise ValueError("no failed payout, nor one a restore held")
+    if (address or sent_as) and len(stuck) > 1:
+        raise ValueError(
+            f"a new address or a transaction is for one payout at a time: select one"
+            f" {obj.OWNER_KIND}"
+        )
     waiting: list[StaffApproval] = []
-    for payout in failed:
+    for payout in stuck:
         pending = approval_request(
             action=StaffAction.RETRY_PAYOUT,
             owner_kind=obj.OWNER_KIND,
             owner_id=obj.id,
             actor=user,
             reason=reason,
-            params={"payout_id": payout.id, "address": address},
+            params={"payout_id": payout.id, "address": address, "sent_as": sent_as},
         )
         if pending:
             waiting.append(pending)
@@ -87,7 +99,8 @@ retry_payouts_action = confirmed_action(
     name="retry_payout",
     title="Retry failed payouts",
     explanation="Puts failed payouts back to work; stored transactions are relayed "
-    "again as they are, never rebuilt.",
+    "again as they are, never rebuilt. A payout a restore held is released to be built and "
+    "sent, or, with the transaction its account sent after the backup, recorded as it.",
     call=_retry_failed_payouts,
     form_class=RetryForm,
 )

@@ -37,10 +37,11 @@ from wallets.models import (
     AccountState,
     Deposit,
     Payout,
+    PayoutHold,
     PayoutState,
 )
 from wallets.services import account_retire, allocate_account
-from wallets.services.payouts import payout_retry
+from wallets.services.payouts import payout_release_held, payout_retry
 
 if TYPE_CHECKING:
     from staff.models import StaffApproval
@@ -234,14 +235,20 @@ def retry_payout(
     reason: str,
     address: str | None = None,
     approval: StaffApproval | None = None,
+    sent_as: str | None = None,
 ) -> Payout:
-    """Staff put a failed payout of a funded order back to work; its owner follows it.
+    """Staff put a failed payout of a funded order back to work, or one a restore held;
+    its owner follows it.
 
     Refused, in this order, unless: a reason is given, the payout belongs to an order or
-    swap that exists, a new ``address`` is one of the payout's currency, the actor may
-    retry payouts (holding an approval where the move needs one: a new address always
-    does), and the payout is failed (``payout_retry``, which also needs the stored
-    transaction proved absent from the chain before building one to a new address)."""
+    swap that exists, a new ``address`` is one of the payout's currency (and the payout
+    is not held), ``sent_as`` is given only for a held one, the actor may retry payouts
+    (holding an approval where the move needs one: a new address always does), and the
+    payout is failed (``payout_retry``, which also needs the stored transaction proved
+    absent from the chain before building one to a new address) or held by a restore:
+    released (``payout_release_held``: it is built and sent), or recorded as the
+    transaction ``sent_as`` its account sent after the backup (``payout_record_sent``:
+    nothing is sent)."""
 
     if not (reason or "").strip():
         raise ApplicationError("a reason is required", field="reason")
@@ -253,6 +260,11 @@ def retry_payout(
     if owner is None:
         raise NotFoundError(f"{stored.owner_kind} {stored.owner_id} not found")
     currency = CURRENCY_OF_CHAIN[stored.chain]
+    held = stored.state == PayoutState.HELD and stored.hold_kind == PayoutHold.RESTORE
+    if held and address:
+        raise ApplicationError("a payout a restore held keeps its address", field="address")
+    if sent_as and not held:
+        raise ApplicationError(f"payout {payout_id} is not held by a restore", field="sent_as")
     if address:
         address = address_checked(currency, address, "address")
     authorize(
@@ -264,6 +276,8 @@ def retry_payout(
         address_change=bool(address),
         currency=currency,
     )
+    if held:
+        return _held_payout_moved(owner, stored, actor=actor, reason=reason, sent_as=sent_as)
     payout = payout_retry(payout_id=payout_id, actor=actor, reason=reason, address=address)
     with transaction.atomic():
         owner = lock(model, payout.owner_id)
@@ -279,3 +293,25 @@ def retry_payout(
                 data={"payout": payout.id},
             )
     return payout
+
+
+def _held_payout_moved(
+    owner: FundedOrder, payout: Payout, *, actor: Person, reason: str, sent_as: str | None
+) -> Payout:
+    """A payout a restore held: recorded as the transaction ``sent_as`` (nothing sent), or
+    released to be built and sent; the owner's history notes it."""
+    from operations.payouts_after_backup import payout_record_sent  # reads the node's spends
+
+    if sent_as:
+        moved = payout_record_sent(payout_id=payout.id, txid=sent_as, actor=actor, reason=reason)
+    else:
+        moved = payout_release_held(payout_id=payout.id, actor=actor, reason=reason)
+    with transaction.atomic():
+        note(
+            lock(type(owner), owner.pk),
+            kind=EventKind.PAYOUT_RETRY,
+            actor=actor,
+            reason=reason,
+            data={"payout": payout.id, "held": True, "sent_as": sent_as or ""},
+        )
+    return moved

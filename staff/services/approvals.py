@@ -75,6 +75,7 @@ def _retry(
         reason=reason,
         address=params.get("address") or None,
         approval=approval,
+        sent_as=params.get("sent_as") or None,
     )
 
 

@@ -9,7 +9,7 @@ from exchange.errors import ApplicationError
 from wallets.models import Payout, PayoutHold, PayoutState
 
 # A refusal's field, as this command's option.
-FLAGS = {"txid": "--sent-as", "reason": "--reason", "address": "--address"}
+FLAGS = {"txid": "--sent-as", "sent_as": "--sent-as", "reason": "--reason", "address": "--address"}
 
 
 class Command(BaseCommand):
@@ -46,8 +46,6 @@ class Command(BaseCommand):
     ):
         from funding.models import funded_models
         from funding.services import retry_payout
-        from operations.payouts_after_backup import payout_record_sent
-        from wallets.services.payouts import payout_release_held
 
         payout = Payout.objects.filter(id=payout_id).first()
         if payout is None:
@@ -61,26 +59,19 @@ class Command(BaseCommand):
                 f"payout {payout_id} is {payout.state}, not failed or held by a restore:"
                 " nothing to retry"
             )
-        if held and address:
-            raise CommandError("--address: a payout a restore held keeps its address")
-        if sent_as is not None and not held:
-            raise CommandError(f"--sent-as: payout {payout_id} is not held by a restore")
         if payout.owner_kind not in funded_models():
             raise CommandError(
                 f"payout {payout_id} belongs to the {payout.owner_kind}: not retried here"
             )
         if not dry_run:
             try:
-                if sent_as is not None:
-                    payout = payout_record_sent(
-                        payout_id=payout.id, txid=sent_as, actor=actor, reason=reason
-                    )
-                elif held:
-                    payout = payout_release_held(payout_id=payout.id, actor=actor, reason=reason)
-                else:
-                    payout = retry_payout(
-                        payout_id=payout.id, actor=actor, reason=reason, address=address
-                    )
+                payout = retry_payout(
+                    payout_id=payout.id,
+                    actor=actor,
+                    reason=reason,
+                    address=address,
+                    sent_as=sent_as,
+                )
             except ApplicationError as exc:
                 flag = FLAGS.get(getattr(exc, "field", None) or "")
                 raise CommandError(f"{flag or f'payout {payout_id}'}: {exc.message}") from exc

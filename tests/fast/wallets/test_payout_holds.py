@@ -6,13 +6,17 @@ from django.contrib.auth import get_user_model
 
 from exchange.errors import ApplicationError
 from exchange.models import AuditLog
+from funding.models import EventKind, FundingEvent
+from funding.services import retry_payout
 from operations import payouts_after_backup
 from operations.books.spends import Spend
 from operations.payouts_after_backup import before_backup, payout_record_sent
 from orders.models import OrderState
 from orders.services import order_apply_deposits, order_create, order_release
 from orders.services.vendors import vendor_payout_address_set
+from staff.services.authorize import StaffPermissionDenied
 from tests.fast.fake_chain import fake_chain
+from tests.people import make_person
 from wallets.models import Payout, PayoutHold, PayoutState
 from wallets.services import deposits_scan
 from wallets.services.payouts import (
@@ -73,6 +77,28 @@ def test_staff_cannot_release_a_deposit_hold(released, operator):
         payout_release_held(payout_id=released.id, actor=operator, reason="no")
     assert state(released) == (PayoutState.HELD, PayoutHold.DEPOSIT)
     assert not AuditLog.objects.filter(action="payout.release_held").exists()
+
+
+def test_releasing_a_held_payout_takes_the_retry_permission_and_is_in_the_owners_history(
+    released,
+):
+    """The CLI and the admin go through ``retry_payout``: a held payout is released (it is
+    then built and sent) only by staff who may retry payouts, as a failed one is."""
+    payouts_hold(payout_ids=[released.id], reason="t1 left", kind=PayoutHold.RESTORE)
+    support = make_person(staff=True, roles=("support",)).user
+    with pytest.raises(StaffPermissionDenied):
+        retry_payout(payout_id=released.id, actor=support, reason="t1 is another payment")
+    assert state(released) == (PayoutState.HELD, PayoutHold.RESTORE)
+    with pytest.raises(ApplicationError) as refused:
+        retry_payout(payout_id=released.id, actor=support, reason="x", address="fake1other")
+    assert refused.value.field == "address"
+
+    payments = make_person(staff=True).user
+    retry_payout(payout_id=released.id, actor=payments, reason="t1 is another payment")
+
+    assert state(released) == (PayoutState.PENDING, "")
+    noted = FundingEvent.objects.get(owner_id=released.owner_id, kind=EventKind.PAYOUT_RETRY)
+    assert (noted.actor_id, noted.data["payout"]) == (payments.id, released.id)
 
 
 def test_a_pending_payout_is_recorded_as_the_transaction_already_sent(released):
