@@ -14,7 +14,9 @@ from operations.payouts_after_backup import before_backup, payout_record_sent
 from orders.models import OrderState
 from orders.services import order_apply_deposits, order_create, order_release
 from orders.services.vendors import vendor_payout_address_set
-from staff.services.authorize import StaffPermissionDenied
+from staff.models import StaffAction
+from staff.services.approvals import approval_decide, approval_request
+from staff.services.authorize import ApprovalRequired, StaffPermissionDenied
 from tests.fast.fake_chain import fake_chain
 from tests.people import make_person
 from wallets.models import Payout, PayoutHold, PayoutState
@@ -99,6 +101,43 @@ def test_releasing_a_held_payout_takes_the_retry_permission_and_is_in_the_owners
     assert state(released) == (PayoutState.PENDING, "")
     noted = FundingEvent.objects.get(owner_id=released.owner_id, kind=EventKind.PAYOUT_RETRY)
     assert (noted.actor_id, noted.data["payout"]) == (payments.id, released.id)
+
+
+def test_above_the_threshold_a_held_payout_is_recorded_as_sent_once_a_second_staff_approves(
+    released, monkeypatch, settings
+):
+    settings.STAFF_APPROVAL_ABOVE = {**settings.STAFF_APPROVAL_ABOVE, "BTC": released.amount - 1}
+    payouts_hold(payout_ids=[released.id], reason="t7 left", kind=PayoutHold.RESTORE)
+    fee = 300
+    spend = Spend(
+        txid="t7",
+        sources=(released.source_account.node_name,),
+        destinations=((released.address, released.amount - fee, False),),
+        fee=fee,
+        confirmations=1,
+    )
+    monkeypatch.setattr(payouts_after_backup, "spends_read", lambda wallet, addresses: [spend])
+    asker, approver = (
+        make_person(staff=True).user,
+        make_person(staff=True, roles=("approver",)).user,
+    )
+    with pytest.raises(ApprovalRequired):
+        retry_payout(payout_id=released.id, actor=asker, reason="its log", sent_as="t7")
+
+    pending = approval_request(
+        action=StaffAction.RETRY_PAYOUT,
+        owner_kind=released.owner_kind,
+        owner_id=released.owner_id,
+        actor=asker,
+        reason="its log",
+        params={"payout_id": released.id, "address": "", "sent_as": "t7"},
+    )
+    assert pending is not None
+    assert state(released) == (PayoutState.HELD, PayoutHold.RESTORE)
+    approval_decide(approval_id=pending.id, actor=approver, approve=True, reason="seen it")
+
+    released.refresh_from_db()
+    assert (released.state, released.txid) == (PayoutState.RELAYED, "t7")
 
 
 def test_a_pending_payout_is_recorded_as_the_transaction_already_sent(released):
