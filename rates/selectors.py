@@ -10,6 +10,7 @@ snapshot it used, for a caller that locks the rate (an invoice, for its life).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
@@ -101,19 +102,25 @@ def _stored_current(pair: str) -> CurrentRate:
 # memory once read, by its id and time (a rate's ``fetched_at``), the newest few hundred.
 _SOURCES: dict[tuple[int, datetime], dict] = {}
 SOURCES_KEPT = 256
+_SOURCES_LOCK = threading.Lock()
 
 
 def snapshot_sources(*currents: CurrentRate) -> dict[int, dict]:
     """What the providers answered for each rate's snapshot (``RateSnapshot.sources``),
     by snapshot id: from the database only the first time this process asks."""
     keys = {(c.snapshot_id, c.fetched_at) for c in currents}
-    found = {snapshot_id: _SOURCES[(snapshot_id, at)] for snapshot_id, at in keys & _SOURCES.keys()}
+    with _SOURCES_LOCK:  # a web process's threads share the memory
+        found = {
+            snapshot_id: _SOURCES[(snapshot_id, at)] for snapshot_id, at in keys & _SOURCES.keys()
+        }
     missing = {snapshot_id for snapshot_id, _ in keys} - found.keys()
     if missing:
-        for row in RateSnapshot.objects.filter(id__in=missing).only("id", "created_at", "sources"):
-            found[row.id] = _SOURCES[(row.id, row.created_at)] = row.sources or {}
-        while len(_SOURCES) > SOURCES_KEPT:
-            del _SOURCES[next(iter(_SOURCES))]
+        rows = list(RateSnapshot.objects.filter(id__in=missing).only("id", "created_at", "sources"))
+        with _SOURCES_LOCK:
+            for row in rows:
+                found[row.id] = _SOURCES[(row.id, row.created_at)] = row.sources or {}
+            while len(_SOURCES) > SOURCES_KEPT:
+                del _SOURCES[next(iter(_SOURCES))]
     return found
 
 
