@@ -204,6 +204,17 @@ def mine_to_customer(chain: str, blocks: int = 1) -> None:
         get_monero_client().mine(blocks, get_customer_monero_client().primary_address())
 
 
+def monero_pool_mined(most: int = 10) -> None:
+    """More blocks until the daemon's pool is empty: a regtest block takes only part of a
+    pool of many deposit transactions."""
+    xmr = get_monero_client()
+    for _ in range(most):
+        if not int(xmr.daemon_info().get("tx_pool_size", 0)):
+            return
+        mine_to_customer(Chain.MONERO)
+    raise BenchError(f"the monero pool still holds transactions after {most} more blocks")
+
+
 def pay(chain: str, outputs: list[tuple[str, int]]) -> list[str]:
     """Pay from the customer wallet: bitcoin in one transaction, monero in ≤15 outputs each."""
     if chain == Chain.BITCOIN:
@@ -624,6 +635,8 @@ def prepared_round(chain: str, n: int) -> dict:
         bitcoin_master_sees(txids, confirmed=False)
     mempool = scan_measured(chain)
     mine_to_customer(chain)
+    if chain == Chain.MONERO:
+        monero_pool_mined()
     if chain == Chain.BITCOIN:
         bitcoin_master_sees(txids, confirmed=True)
     confirmed = scan_measured(chain)

@@ -31,36 +31,34 @@ def balances_sync(*, chain: str) -> BalanceSync:
         key = adapter(chain).account_key
         expected = expected_balances(master_wallet_id=wallet.id)
         now = timezone.now()
-        # Only accounts that hold something on the node or in the books, or did last time.
-        accounts = (
-            WalletAccount.objects.filter(master_wallet=wallet).filter(
-                **{f"{key}__in": list(by_name)}
-            )
-            | WalletAccount.objects.filter(master_wallet=wallet, id__in=list(expected))
-            | (WalletAccount.objects.filter(master_wallet=wallet).exclude(node_balance=0, drift=0))
+        # One narrow read of the wallet's accounts as tuples: model instances are made only
+        # for the few whose figures moved.
+        rows = WalletAccount.objects.filter(master_wallet=wallet).values_list(
+            "id", key, "purpose", "node_balance", "node_spendable", "drift"
         )
         changed = []
-        for account in accounts.distinct():
-            total, spendable = by_name.get(getattr(account, key), (0, 0))
+        for account_id, name, purpose, was_total, was_spendable, was_drift in rows:
+            # Only accounts that hold something on the node or in the books, or did last time.
+            if name not in by_name and account_id not in expected and not (was_total or was_drift):
+                continue
+            total, spendable = by_name.get(name, (0, 0))
             drift = 0
-            if account.purpose == AccountPurpose.DEPOSIT:
-                drift = total - expected.get(account.id, 0)
+            if purpose == AccountPurpose.DEPOSIT:
+                drift = total - expected.get(account_id, 0)
             compared += 1
             if drift:
                 drift_accounts += 1
                 drift_total += drift
-            if (account.node_balance, account.node_spendable, account.drift) != (
-                total,
-                spendable,
-                drift,
-            ):
-                account.node_balance, account.node_spendable, account.drift = (
-                    total,
-                    spendable,
-                    drift,
+            if (was_total, was_spendable, was_drift) != (total, spendable, drift):
+                changed.append(
+                    WalletAccount(
+                        id=account_id,
+                        node_balance=total,
+                        node_spendable=spendable,
+                        drift=drift,
+                        balance_synced_at=now,
+                    )
                 )
-                account.balance_synced_at = now
-                changed.append(account)
         with transaction.atomic():
             WalletAccount.objects.bulk_update(
                 changed,
