@@ -206,38 +206,41 @@ def test_a_burst_beyond_the_floor_after_a_warm_up_is_served_without_a_refusal(
     settings.POOL_DEMAND_FACTOR = Decimal("1.5")
     settings.POOL_MAX = burst * 3 // 2  # what a burst of this size earns, whatever came before
     settings.POOL_REFILL_PER_MINUTE = {**settings.POOL_REFILL_PER_MINUTE, chain: 6000}
-    # The pool as the floor leaves it: earlier tests' spare accounts handed out two days ago
-    # (outside the demand measure's day).
-    _refill_to_target(chain)
-    spare = pooled_count(chain=chain) - settings.POOL_MIN
-    before = list(WalletAccount.objects.filter(chain=chain).values_list("id", flat=True))
-    assert _burst(chain, spare) == (spare, 0)
-    WalletAccount.objects.filter(chain=chain, state=AccountState.ASSIGNED).exclude(
-        id__in=before
-    ).update(assigned_at=timezone.now() - timedelta(days=2))
-    assert pooled_count(chain=chain) == settings.POOL_MIN
+    # The worker's own refills (its settings, not these) wait while the test holds the
+    # wallet's writer lock; the test's refills take it again on the same connection.
+    with wallet_writer(master_wallet_ensure(chain=chain).id):
+        # The pool as the floor leaves it: earlier tests' spare accounts handed out two days ago
+        # (outside the demand measure's day).
+        _refill_to_target(chain)
+        spare = pooled_count(chain=chain) - settings.POOL_MIN
+        before = list(WalletAccount.objects.filter(chain=chain).values_list("id", flat=True))
+        assert _burst(chain, spare) == (spare, 0)
+        WalletAccount.objects.filter(chain=chain, state=AccountState.ASSIGNED).exclude(
+            id__in=before
+        ).update(assigned_at=timezone.now() - timedelta(days=2))
+        assert pooled_count(chain=chain) == settings.POOL_MIN
 
-    # Warm-up: a burst beyond the floor; the refused come back as the refill catches up.
-    served = 0
-    while served < burst:
-        done, refused = _burst(chain, burst - served)
-        served += done
-        if refused:
-            _refill_to_target(chain)
-    _refill_to_target(chain)
-    ready = pooled_count(chain=chain)
+        # Warm-up: a burst beyond the floor; the refused come back as the refill catches up.
+        served = 0
+        while served < burst:
+            done, refused = _burst(chain, burst - served)
+            served += done
+            if refused:
+                _refill_to_target(chain)
+        _refill_to_target(chain)
+        ready = pooled_count(chain=chain)
 
-    calls = node_calls()
-    assert _burst(chain, burst) == (burst, 0)  # (served, refused)
-    assert node_calls() == calls
-    assert ready == burst * 3 // 2
+        calls = node_calls()
+        assert _burst(chain, burst) == (burst, 0)  # (served, refused)
+        assert node_calls() == calls
+        assert ready == burst * 3 // 2
 
-    out = io.StringIO()
-    call_command("pool_status", "--json", stdout=out)
-    status = json.loads(out.getvalue())[chain]
-    assert status["target"] == burst * 3 // 2
-    assert status["demand_peak"] >= burst
-    assert status["pooled"] == burst * 3 // 2 - burst
-    # The node's measured pace (the configured limit is higher here).
-    assert status["refill_measured_per_minute"] > 0
-    assert status["refill_per_minute"] == status["refill_measured_per_minute"]
+        out = io.StringIO()
+        call_command("pool_status", "--json", stdout=out)
+        status = json.loads(out.getvalue())[chain]
+        assert status["target"] == burst * 3 // 2
+        assert status["demand_peak"] >= burst
+        assert status["pooled"] == burst * 3 // 2 - burst
+        # The node's measured pace (the configured limit is higher here).
+        assert status["refill_measured_per_minute"] > 0
+        assert status["refill_per_minute"] == status["refill_measured_per_minute"]
