@@ -24,11 +24,13 @@ _names = itertools.count(int(time.time()) % 10**6 * 100)
 
 @dataclass
 class Receiver:
-    """A fresh account in the customer's wallet: where vendors and buyers get paid."""
+    """A fresh place in the customer's wallet where vendors and buyers get paid: a bcoin
+    account, or a Monero subaddress (``account``, ``minor``) of the receivers' account."""
 
     chain: str
     address: str
     account: str | int
+    minor: int = 0
 
     def received(self) -> int:
         """Base units received in blocks."""
@@ -39,7 +41,29 @@ class Receiver:
             return int(balance["confirmed"])
         customer = get_customer_monero_client()
         customer.refresh()
-        return int(customer.balance(self.account)["balance"])
+        balance = customer.wallet(
+            "get_balance", {"account_index": self.account, "address_indices": [self.minor]}
+        )
+        return sum(
+            int(sub["balance"])
+            for sub in balance.get("per_subaddress") or []
+            if int(sub["address_index"]) == self.minor
+        )
+
+
+# The customer wallet's account whose subaddresses are the Monero receivers, by the
+# wallet's primary address: nothing pays from it, and a new subaddress costs the wallet a
+# small fraction of what a new account does (monero-wallet-rpc derives the lookahead
+# subaddresses of every account it adds).
+_MONERO_RECEIVERS: dict[str, int] = {}
+
+
+def _monero_receivers_account() -> int:
+    customer = get_customer_monero_client()
+    primary = customer.primary_address(0)
+    if primary not in _MONERO_RECEIVERS:
+        _MONERO_RECEIVERS[primary] = customer.create_account("receivers")[0]
+    return _MONERO_RECEIVERS[primary]
 
 
 def receiver(chain: str) -> Receiver:
@@ -49,8 +73,11 @@ def receiver(chain: str) -> Receiver:
             name, wallet_id=settings.BITCOIN["customer_wallet_id"]
         )
         return Receiver(chain, address, name)
-    index, address = get_customer_monero_client().create_account(name)
-    return Receiver(chain, address, index)
+    account = _monero_receivers_account()
+    made = get_customer_monero_client().wallet(
+        "create_address", {"account_index": account, "label": name}
+    )
+    return Receiver(chain, made["address"], account, int(made["address_index"]))
 
 
 def pay(chain: str, address: str, amount: int) -> str:
