@@ -147,7 +147,7 @@ def market_prepare() -> dict:
     from swaps.liquidity import liquidity_available
     from wallets.models import Chain
     from wallets.services import balances_sync, deposits_scan
-    from wallets.services.pool import house_account_ensure, master_wallet_ensure
+    from wallets.services.master_wallets import house_account_ensure, master_wallet_ensure
 
     for chain in (Chain.BITCOIN, Chain.MONERO):
         house_account_ensure(wallet=master_wallet_ensure(chain=chain))

@@ -67,7 +67,8 @@ from devtools.load.loops import closed_loop, open_loop  # noqa: E402
 from devtools.regtest_nodes import home  # noqa: E402
 from wallets.models import Chain  # noqa: E402
 from wallets.services import pool_refill, pool_refill_request, pooled_count  # noqa: E402
-from wallets.services.pool import master_wallet_ensure, pool_plan  # noqa: E402
+from wallets.services.master_wallets import master_wallet_ensure  # noqa: E402
+from wallets.services.pool_target import pool_plan  # noqa: E402
 
 JSON_PATH = env.VAR_DIR / "order_burst.json"
 AMOUNT_BTC = "5000000"  # 0.05 BTC

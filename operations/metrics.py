@@ -54,7 +54,7 @@ class EngineCollector:
         from exchange.health import health_report
         from operations.models import ReconcileRun
         from wallets.selectors import pool_status
-        from wallets.services.pool import pool_target
+        from wallets.services.pool_target import pool_target
         from webhooks.models import DeliveryState, WebhookAttempt, WebhookDelivery
 
         yield _latency()

@@ -14,7 +14,7 @@ from operations.models import ReconcileRun
 from operations.recovery import stuck_items
 from wallets.models import Chain
 from wallets.selectors import pool_status
-from wallets.services.pool import pool_plan
+from wallets.services.pool_target import pool_plan
 
 
 @staff_member_required

@@ -10,7 +10,7 @@ from rates.services import rates_refresh_pairs
 from swaps.models import Liquidity
 from wallets.models import CURRENCY_OF_CHAIN, Chain
 from wallets.services import balances_sync, deposits_scan
-from wallets.services.pool import house_account_ensure, master_wallet_ensure
+from wallets.services.master_wallets import house_account_ensure, master_wallet_ensure
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from wallets.addresses import validate_address
 from wallets.chains import coin_of_chain
 from wallets.models import MasterWallet
 from wallets.selectors import node_status, pool_status
-from wallets.services.pool import pool_plan
+from wallets.services.pool_target import pool_plan
 
 
 class ChainStatusApi(APIView):

@@ -28,7 +28,8 @@ def pool_refill_task(chain: str) -> int:
     burst seen since the cached one raises it."""
     from exchange.redis import get_redis
     from wallets.services import pool_refill, pooled_count
-    from wallets.services.pool import RefillPaused, pool_target
+    from wallets.services.pool import RefillPaused
+    from wallets.services.pool_target import pool_target
 
     try:
         made = pool_refill(chain=chain, paced=True)
@@ -54,7 +55,7 @@ def pool_check_task() -> None:
     asked for where the pool is below it."""
     from wallets.models import Chain
     from wallets.services import pool_refill_request, pooled_count
-    from wallets.services.pool import pool_target
+    from wallets.services.pool_target import pool_target
 
     for chain in Chain.values:
         if pooled_count(chain=chain) < pool_target(chain=chain, fresh=True):

@@ -23,7 +23,8 @@ from wallets.services import (
     pool_refill,
     pooled_count,
 )
-from wallets.services.pool import RefillPaused, pool_target
+from wallets.services.pool import RefillPaused
+from wallets.services.pool_target import pool_target
 
 
 @pytest.mark.parametrize("chain", Chain.values)

@@ -2,18 +2,17 @@
 
 from wallets.services.balances import balances_sync
 from wallets.services.deposits import deposits_scan, scan_request, scan_request_clear
+from wallets.services.master_wallets import house_account_ensure, master_wallet_ensure
 from wallets.services.pool import (
     PoolEmpty,
     account_label_on_node,
     account_retire,
     accounts_label_on_node,
     allocate_account,
-    house_account_ensure,
-    master_wallet_ensure,
     pool_refill,
     pool_refill_request,
-    pooled_count,
 )
+from wallets.services.pool_target import pooled_count
 
 __all__ = [
     "PoolEmpty",

@@ -4,6 +4,8 @@ wallet, by its chain's adapter: wallets.chains), compared with the books.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ STORE_BATCH = 500
 _STORE_COLUMNS = ("node_balance", "node_spendable", "drift")
 
 
-def _balances_store(rows: list[tuple[int, int, int, int]], *, at) -> None:
+def _balances_store(rows: list[tuple[int, int, int, int]], *, at: datetime) -> None:
     """Write (id, node_balance, node_spendable, drift) rows in one UPDATE joined to the
     new figures on the primary key. (Django's bulk_update writes a CASE of one branch per
     row, which MariaDB evaluates for every row: quadratic in the batch, seconds at 1,000.)"""

@@ -12,8 +12,9 @@ from swaps.services import swap_advance, swap_apply_deposits, swap_create
 from tests.fast.fake_chain import fake_chain
 from wallets.models import Payout, PayoutState, WalletAccount
 from wallets.services import balances_sync, deposits_scan
+from wallets.services.master_wallets import house_account_ensure, master_wallet_ensure
 from wallets.services.payouts import payout_process
-from wallets.services.pool import house_account_ensure, master_wallet_ensure, pool_refill
+from wallets.services.pool import pool_refill
 
 pytestmark = pytest.mark.django_db
 

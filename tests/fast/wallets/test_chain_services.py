@@ -107,7 +107,7 @@ def test_an_account_is_never_handed_to_a_second_owner(chain):
 
 def test_a_master_wallet_recorded_under_an_earlier_default_name_stays_the_first(chain):
     from wallets.models import MasterWallet
-    from wallets.services.pool import house_account_ensure, master_wallet_ensure
+    from wallets.services.master_wallets import house_account_ensure, master_wallet_ensure
 
     # As a wallet recorded when the default was bcoin's own "primary".
     first = master_wallet_ensure(chain="bitcoin")

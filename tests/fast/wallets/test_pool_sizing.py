@@ -18,12 +18,9 @@ from wallets.pool_sizing import (
     refill_rate_per_minute,
     retry_after_seconds,
 )
-from wallets.services.pool import (
-    PoolEmpty,
-    allocate_account,
-    master_wallet_ensure,
-    pool_target_compute,
-)
+from wallets.services.master_wallets import master_wallet_ensure
+from wallets.services.pool import PoolEmpty, allocate_account
+from wallets.services.pool_target import pool_target_compute
 
 # --- pure ---------------------------------------------------------------------------------
 

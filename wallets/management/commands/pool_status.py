@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from wallets.selectors import pool_status
-from wallets.services.pool import pool_plan
+from wallets.services.pool_target import pool_plan
 
 
 class Command(BaseCommand):
