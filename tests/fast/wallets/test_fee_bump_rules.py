@@ -2,7 +2,7 @@
 
 import pytest
 
-from wallets.chains.bitcoin import bump_fee_needed
+from wallets.chains.bitcoin_bump import bump_fee_needed
 from wallets.chains.monero import MoneroChain
 from wallets.chains.registry import coin, coin_of_chain
 from wallets.models import Payout
