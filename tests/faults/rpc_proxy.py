@@ -17,8 +17,10 @@ while the wallet is told nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
+import socket
 import threading
 import time
 import urllib.request
@@ -102,6 +104,12 @@ def make_handler(target: tuple[str, int], state: State):
 
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                # monero-wallet-rpc writes a request's headers and body apart, and holds the
+                # body back (Nagle) until the headers are acknowledged: acknowledge them now,
+                # not after the 40 ms delayed-ACK timer.
+                with contextlib.suppress(OSError, AttributeError):
+                    self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
             body = self.rfile.read(length) if length else b""
             if self.path.startswith(CONTROL):
                 self._control(body)
